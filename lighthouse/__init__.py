@@ -1,0 +1,1 @@
+"""Lighthouse: monitoring with chat and x402-paid API front ends."""
