@@ -1,0 +1,223 @@
+"""The delivery worker: claims outbox rows (SKIP LOCKED, with a lease) and sends them.
+
+At-least-once: a row is marked delivered only after the channel confirmed it, so a
+process killed between claim and send leaves the row to be re-claimed when its lease
+ends. Receivers that can deduplicate get the idempotency key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import Any
+
+from lighthouse.core.alerts.channels.base import AlertChannel, Delivery, DeliveryResult, Outcome
+from lighthouse.core.alerts.render import render
+from lighthouse.core.metrics import Metrics
+from lighthouse.core.storage.database import Pool
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+LEASE_S = 60
+
+_CLAIM = """
+WITH due AS (
+    SELECT id FROM alert_outbox
+    WHERE status = 'pending' AND channel_kind = ANY($1::text[]) AND next_attempt_at <= now()
+      AND (claimed_until IS NULL OR claimed_until < now())
+    ORDER BY next_attempt_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE alert_outbox o SET claimed_by = $3, claimed_until = now() + make_interval(secs => $4),
+    attempts = o.attempts + 1
+FROM due WHERE o.id = due.id
+RETURNING o.id, o.alert_id, o.channel_id, o.channel_kind, o.attempts
+"""
+
+
+def backoff_s(attempt: int) -> float:
+    """Exponential with jitter: 5 s, 10 s, 20 s ... capped at 30 min."""
+    base: float = min(5 * 2 ** max(attempt - 1, 0), 1800)
+    return base * random.uniform(0.8, 1.2)
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        pool: Pool,
+        channels: dict[str, AlertChannel],
+        metrics: Metrics,
+        *,
+        worker_id: str,
+        poll_s: float = 0.5,
+        batch: int = 100,
+        concurrency: int = 50,
+    ) -> None:
+        self._pool = pool
+        self._channels = channels
+        self._metrics = metrics
+        self.worker_id = worker_id
+        self._poll_s = poll_s
+        self._batch = batch
+        self._slots = asyncio.Semaphore(concurrency)
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._sends: set[asyncio.Task[None]] = set()
+
+    def register(self, channel: AlertChannel) -> None:
+        self._channels[channel.kind] = channel
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="delivery-worker")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        if self._sends:
+            _done, pending = await asyncio.wait(self._sends, timeout=grace_s)
+            for t in pending:
+                t.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self._release()
+
+    async def _release(self) -> None:
+        await self._pool.execute(
+            "UPDATE alert_outbox SET claimed_by = NULL, claimed_until = NULL "
+            "WHERE claimed_by = $1 AND status = 'pending'",
+            self.worker_id,
+        )
+
+    async def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                n = await self.run_once()
+                backlog = await self._pool.fetchval(
+                    "SELECT count(*) FROM alert_outbox WHERE status = 'pending'"
+                )
+                self._metrics.outbox_backlog.set(backlog or 0)
+            except Exception:
+                log.exception("delivery round failed")
+                n = 0
+            if n == 0:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self._poll_s)
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+
+    async def run_once(self) -> int:
+        """Claim one batch and start sending it; returns how many were claimed."""
+        kinds = list(self._channels)
+        if not kinds:
+            return 0
+        rows = await self._pool.fetch(_CLAIM, kinds, self._batch, self.worker_id, float(LEASE_S))
+        for row in rows:
+            await self._slots.acquire()
+            task = asyncio.create_task(self._send(dict(row)))
+            self._sends.add(task)
+            task.add_done_callback(self._sends.discard)
+        return len(rows)
+
+    async def drain(self, timeout_s: float = 10.0) -> None:
+        """Run rounds until nothing is claimable and all sends finished (tests, CLI)."""
+        async with asyncio.timeout(timeout_s):
+            while await self.run_once() or self._sends:
+                if self._sends:
+                    await asyncio.wait(set(self._sends))
+
+    async def _send(self, row: dict[str, Any]) -> None:
+        try:
+            delivery = await self._load(row)
+            if delivery is None:
+                return
+            channel = self._channels[row["channel_kind"]]
+            try:
+                result = await channel.deliver(delivery)
+            except Exception as exc:  # a channel bug must not lose the alert
+                log.exception("channel raised", extra={"channel": row["channel_kind"]})
+                result = DeliveryResult(Outcome.RETRY, f"{type(exc).__name__}: {exc}"[:300])
+            await self._record(row, result)
+        except Exception:
+            log.exception("delivery failed to record", extra={"outbox_id": row["id"]})
+        finally:
+            self._slots.release()
+
+    async def _load(self, row: dict[str, Any]) -> Delivery | None:
+        rec = await self._pool.fetchrow(
+            """
+            SELECT a.idempotency_key, a.alert_type, a.severity, a.payload,
+                   c.config, c.language, c.enabled
+            FROM alerts a, alert_channels c WHERE a.id = $1 AND c.id = $2
+            """,
+            row["alert_id"], row["channel_id"],
+        )
+        if rec is None or not rec["enabled"]:
+            await self._pool.execute(
+                "UPDATE alert_outbox SET status = 'skipped', claimed_by = NULL, "
+                "last_error = 'channel disabled or removed' WHERE id = $1",
+                row["id"],
+            )
+            return None
+        payload = rec["payload"]
+        language = rec["language"] or payload.get("language") or "en"
+        return Delivery(
+            outbox_id=row["id"], alert_id=row["alert_id"],
+            idempotency_key=rec["idempotency_key"], alert_type=rec["alert_type"],
+            severity=rec["severity"], payload=payload,
+            rendered=render(rec["alert_type"], rec["severity"], payload, language),
+            channel_id=row["channel_id"], channel_kind=row["channel_kind"],
+            channel_config=rec["config"], attempt=row["attempts"],
+        )
+
+    async def _record(self, row: dict[str, Any], result: DeliveryResult) -> None:
+        kind = row["channel_kind"]
+        self._metrics.deliveries_total.labels(kind, result.outcome.value).inc()
+        async with self._pool.acquire() as conn, conn.transaction():
+            if result.new_config is not None:
+                await conn.execute(
+                    "UPDATE alert_channels SET config = $2 WHERE id = $1",
+                    row["channel_id"], result.new_config,
+                )
+            if result.outcome is Outcome.DELIVERED:
+                await conn.execute(
+                    "UPDATE alert_outbox SET status = 'delivered', delivered_at = now(), "
+                    "claimed_by = NULL, claimed_until = NULL, last_error = NULL WHERE id = $1",
+                    row["id"],
+                )
+                await conn.execute(
+                    "UPDATE alert_channels SET last_delivery_at = now() WHERE id = $1",
+                    row["channel_id"],
+                )
+                return
+            if result.disable_channel:
+                await conn.execute(
+                    "UPDATE alert_channels SET enabled = false, disabled_reason = $2 WHERE id = $1",
+                    row["channel_id"], result.error,
+                )
+            if result.outcome is Outcome.PERMANENT or row["attempts"] >= MAX_ATTEMPTS:
+                await conn.execute(
+                    "UPDATE alert_outbox SET status = 'failed', last_error = $2, "
+                    "claimed_by = NULL, claimed_until = NULL WHERE id = $1",
+                    row["id"], result.error,
+                )
+                log.warning("alert delivery failed for good",
+                            extra={"outbox_id": row["id"], "channel": kind, "error": result.error})
+                return
+            delay = result.retry_after_s if result.retry_after_s is not None else backoff_s(
+                row["attempts"]
+            )
+            await conn.execute(
+                "UPDATE alert_outbox SET last_error = $2, claimed_by = NULL, claimed_until = NULL, "
+                "next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1",
+                row["id"], result.error, float(delay),
+            )

@@ -1,0 +1,250 @@
+"""HTTP(S) check: one request, its status, latency, timings and a body sample."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from types import SimpleNamespace
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
+
+import aiohttp
+from pydantic import Field, field_validator, model_validator
+
+from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
+from lighthouse.core.errors import InvalidURLError
+from lighthouse.core.netguard import TargetGuard, blocked_error
+
+BODY_SAMPLE_BYTES = 1024
+BODY_READ_LIMIT = 1024 * 1024  # conditions see at most this much of the body
+_HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
+
+
+def validate_http_url(value: str) -> str:
+    value = value.strip()
+    if len(value) > 2048:
+        raise InvalidURLError("URL longer than 2048 characters", field="url", reason="too_long")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        raise InvalidURLError(
+            "URL must start with http:// or https://", field="url", reason="scheme", url=value
+        )
+    if not parts.hostname:
+        raise InvalidURLError("URL has no host", field="url", reason="no_host", url=value)
+    try:
+        parts.port  # noqa: B018 - raises on an invalid port
+    except ValueError:
+        raise InvalidURLError("URL has an invalid port", field="url", reason="port", url=value) from None
+    return value
+
+
+class HttpConfig(CheckConfig):
+    url: str
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
+    headers: dict[str, str] = Field(default_factory=dict, max_length=50)
+    body: str | None = Field(default=None, max_length=65536)
+    timeout_s: float = Field(default=30.0, gt=0, le=120)
+    follow_redirects: bool = True
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    verify_tls: bool = True
+    valid_status_codes: list[int] | None = Field(default=None, min_length=1, max_length=50)
+    max_latency_ms: int | None = Field(default=None, gt=0, le=120_000)
+    conditions: list[str] = Field(default_factory=list, max_length=50)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return validate_http_url(value)
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("valid_status_codes")
+    @classmethod
+    def _codes(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and any(not 100 <= c <= 599 for c in value):
+            raise ValueError("status codes must be between 100 and 599")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, val in value.items():
+            if name.lower() in _HOP_HEADERS:
+                raise ValueError(f"header {name!r} is set by the client")
+            if "\n" in name or "\r" in name or "\n" in val or "\r" in val:
+                raise ValueError("header names and values cannot contain line breaks")
+        return value
+
+    @model_validator(mode="after")
+    def _body_method(self) -> HttpConfig:
+        if self.body is not None and self.method in ("GET", "HEAD", "OPTIONS"):
+            raise ValueError(f"a body cannot be sent with {self.method}")
+        return self
+
+
+class _Timings:
+    """Collects per-request timings from aiohttp's tracing hooks."""
+
+    __slots__ = ("connect_end", "connect_start", "dns_end", "dns_start", "headers", "start")
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.dns_start = self.dns_end = self.connect_start = self.connect_end = 0.0
+        self.headers = 0.0
+
+    def as_dict(self, total: float) -> dict[str, float]:
+        out: dict[str, float] = {}
+        if self.dns_end:
+            out["dns_ms"] = round((self.dns_end - self.dns_start) * 1000, 2)
+        if self.connect_end:
+            # aiohttp's connection-create span includes the TLS handshake for https
+            out["connect_ms"] = round((self.connect_end - self.connect_start) * 1000, 2)
+        if self.headers:
+            out["first_byte_ms"] = round((self.headers - self.start) * 1000, 2)
+        out["total_ms"] = round(total * 1000, 2)
+        return out
+
+
+def _ctx(params: Any) -> _Timings | None:
+    tc = params if not hasattr(params, "trace_request_ctx") else params.trace_request_ctx
+    return tc if isinstance(tc, _Timings) else None
+
+
+def trace_config() -> aiohttp.TraceConfig:
+    tc = aiohttp.TraceConfig(trace_config_ctx_factory=lambda trace_request_ctx: trace_request_ctx)
+
+    async def dns_start(_s: Any, t: Any, _p: Any) -> None:
+        if isinstance(t, _Timings):
+            t.dns_start = time.perf_counter()
+
+    async def dns_end(_s: Any, t: Any, _p: Any) -> None:
+        if isinstance(t, _Timings):
+            t.dns_end = time.perf_counter()
+
+    async def conn_start(_s: Any, t: Any, _p: Any) -> None:
+        if isinstance(t, _Timings):
+            t.connect_start = time.perf_counter()
+
+    async def conn_end(_s: Any, t: Any, _p: Any) -> None:
+        if isinstance(t, _Timings):
+            t.connect_end = time.perf_counter()
+
+    async def req_end(_s: Any, t: Any, _p: Any) -> None:
+        if isinstance(t, _Timings) and not t.headers:
+            t.headers = time.perf_counter()
+
+    tc.on_dns_resolvehost_start.append(dns_start)
+    tc.on_dns_resolvehost_end.append(dns_end)
+    tc.on_connection_create_start.append(conn_start)
+    tc.on_connection_create_end.append(conn_end)
+    tc.on_request_end.append(req_end)
+    tc.on_request_redirect.append(req_end)
+    return tc
+
+
+def classify_exception(exc: BaseException) -> tuple[str, str]:
+    """Map a client exception to (stable error code, short text)."""
+    blocked = blocked_error(exc)
+    if blocked is not None:
+        return "target_not_allowed", str(blocked)
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return "timeout", "timed out"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return "tls_certificate", f"certificate verification failed: {exc.certificate_error}"
+    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
+        return "tls_error", f"TLS handshake failed: {exc}"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "dns_error", f"DNS lookup failed: {exc.os_error}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return "connection_error", f"connection failed: {exc.os_error}"
+    if isinstance(exc, aiohttp.TooManyRedirects):
+        return "too_many_redirects", "too many redirects"
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        return "protocol_error", f"the server closed the connection: {exc}"
+    if isinstance(exc, aiohttp.ClientError):
+        return "http_error", f"{type(exc).__name__}: {exc}"[:300]
+    return "internal_error", f"{type(exc).__name__}: {exc}"[:300]
+
+
+class HttpCheck:
+    name: ClassVar[str] = "http"
+    config_model: ClassVar[type[CheckConfig]] = HttpConfig
+
+    def target_host(self, config: HttpConfig) -> str:
+        return (urlsplit(config.url).hostname or "").lower()
+
+    def describe(self, config: HttpConfig) -> str:
+        return config.url
+
+    async def preflight(self, config: HttpConfig, guard: TargetGuard) -> None:
+        host = self.target_host(config)
+        try:
+            await guard.resolve(host)
+        except OSError:
+            return  # an unresolvable host is a failing check, not a refused monitor
+
+    async def run(self, config: HttpConfig, ctx: CheckContext) -> CheckResult:
+        timings = _Timings()
+        started = timings.start
+        try:
+            async with ctx.session.request(
+                config.method,
+                config.url,
+                headers=config.headers or None,
+                data=config.body.encode() if config.body is not None else None,
+                allow_redirects=config.follow_redirects,
+                max_redirects=config.max_redirects,
+                ssl=None if config.verify_tls else False,
+                timeout=aiohttp.ClientTimeout(total=config.timeout_s),
+                trace_request_ctx=timings,
+            ) as resp:
+                body = await resp.content.read(BODY_READ_LIMIT)
+                elapsed = time.perf_counter() - started
+                status = resp.status
+                headers = {k.lower(): v for k, v in resp.headers.items()}
+        except Exception as exc:  # every failure of the target is a result, not a crash
+            elapsed = time.perf_counter() - started
+            code, text = classify_exception(exc)
+            return CheckResult(
+                ok=False,
+                latency_ms=elapsed * 1000,
+                error_code=code,
+                error=text,
+                details={"timings": timings.as_dict(elapsed)},
+            )
+        latency_ms = elapsed * 1000
+        details: dict[str, Any] = {
+            "timings": timings.as_dict(elapsed),
+            "body_sample": body[:BODY_SAMPLE_BYTES].decode("utf-8", "replace"),
+        }
+        ok, error_code, error = self._judge(config, status, latency_ms)
+        result = CheckResult(
+            ok=ok,
+            latency_ms=latency_ms,
+            status_code=status,
+            error_code=error_code,
+            error=error,
+            details=details,
+        )
+        evaluate_conditions(config, result, SimpleNamespace(body=body, headers=headers))
+        return result
+
+    @staticmethod
+    def _judge(config: HttpConfig, status: int, latency_ms: float) -> tuple[bool, str | None, str | None]:
+        if config.valid_status_codes is not None:
+            if status not in config.valid_status_codes:
+                return False, "unexpected_status", f"HTTP {status}, expected {config.valid_status_codes}"
+        elif not config.conditions and not 200 <= status < 400:
+            return False, "unexpected_status", f"HTTP {status}"
+        if config.max_latency_ms is not None and latency_ms > config.max_latency_ms:
+            return False, "slow_response", f"{latency_ms:.0f} ms > {config.max_latency_ms} ms"
+        return True, None, None
+
+
+def evaluate_conditions(config: HttpConfig, result: CheckResult, response: Any) -> None:
+    """Hook for the condition language; without conditions the verdict stands."""
+    return None

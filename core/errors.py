@@ -1,0 +1,83 @@
+"""Errors a user can cause, each with a stable code.
+
+Adapters never show these as stack traces: chat maps ``code`` to a localized
+message (with ``params`` as its placeholders), the API to a JSON error body with
+the same code and ``http_status``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class LighthouseError(Exception):
+    """Base of every user-caused error. ``code`` is stable API surface."""
+
+    code: ClassVar[str] = "error"
+    http_status: ClassVar[int] = 400
+
+    def __init__(self, message: str = "", /, **params: Any) -> None:
+        self.params: dict[str, Any] = params
+        super().__init__(message or self.code)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": str(self), "params": self.params}
+
+
+class ValidationError(LighthouseError):
+    """Input that does not fit a model: ``params['field']`` names the field."""
+
+    code = "invalid_input"
+
+
+class InvalidURLError(ValidationError):
+    code = "invalid_url"
+
+
+class InvalidConditionError(ValidationError):
+    """A malformed condition; ``params['position']`` is the 0-based offset of the error."""
+
+    code = "invalid_condition"
+
+
+class UnknownCheckTypeError(ValidationError):
+    code = "unknown_check_type"
+
+
+class InvalidIntervalError(ValidationError):
+    code = "invalid_interval"
+
+
+class TargetNotAllowedError(LighthouseError):
+    """The target resolves to loopback/private/link-local/multicast/unspecified space."""
+
+    code = "target_not_allowed"
+    http_status = 422
+
+
+class MonitorLimitReachedError(LighthouseError):
+    code = "monitor_limit_reached"
+    http_status = 403
+
+
+class TierFeatureError(LighthouseError):
+    """The owner's tier does not include this feature (``params['feature']``)."""
+
+    code = "tier_feature_unavailable"
+    http_status = 403
+
+
+class MonitorNotFoundError(LighthouseError):
+    code = "monitor_not_found"
+    http_status = 404
+
+
+class InvalidStateError(LighthouseError):
+    """E.g. resuming a monitor that is not paused."""
+
+    code = "invalid_state"
+    http_status = 409
+
+
+class ConfigurationError(Exception):
+    """Bad operator configuration: stops start-up with one line naming the variable."""

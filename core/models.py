@@ -1,0 +1,98 @@
+"""Domain records shared by the service layer, the scheduler and the adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from lighthouse.core.state import State
+
+
+class Provider(StrEnum):
+    DISCORD = "discord"
+    TELEGRAM = "telegram"
+    WALLET = "wallet"
+    API = "api"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is asking: a Discord user id, a Telegram user id, a wallet, an API token."""
+
+    provider: Provider
+    subject: str
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    tier: str
+    language: str | None
+    tier_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Monitor:
+    id: int
+    public_id: UUID
+    owner_id: int
+    name: str
+    type: str
+    config: dict[str, Any]
+    target_host: str
+    interval_s: int
+    tier: str
+    state: State
+    state_since: datetime
+    failure_threshold: int
+    success_threshold: int
+    reminder_interval_s: int
+    consecutive_failures: int
+    consecutive_successes: int
+    language: str
+    next_due: datetime
+    created_at: datetime
+    last_check_at: datetime | None = None
+    last_ok: bool | None = None
+    last_error: str | None = None
+    last_latency_ms: int | None = None
+    maintenance_until: datetime | None = None
+    incident_started_at: datetime | None = None
+    expires_at: datetime | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Monitor:
+        names = cls.__dataclass_fields__.keys()
+        data = {k: row[k] for k in names if k in row.keys()}
+        data["state"] = State(data["state"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class UptimeWindow:
+    period: str  # "24h", "7d", "30d", "90d"
+    checks: int
+    ok_checks: int
+    avg_latency_ms: float | None
+    p50_latency_ms: float | None
+    p95_latency_ms: float | None
+    p99_latency_ms: float | None
+
+    @property
+    def uptime(self) -> float | None:
+        """Fraction of successful checks; None when there is no data (never "up")."""
+        return self.ok_checks / self.checks if self.checks else None
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    time: datetime
+    ok: bool
+    status_code: int | None
+    latency_ms: int | None
+    error_code: str | None
+    error: str | None
+    details: dict[str, Any] | None = field(default=None)

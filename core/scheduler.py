@@ -1,0 +1,190 @@
+"""The scheduler: ticks (APScheduler), claims due monitors from PostgreSQL, runs checks.
+
+APScheduler only drives the tick; which process checks which monitor is decided by the
+row claim (core/storage/schedule.py), so any number of schedulers can share one database.
+Concurrency is capped globally and per target host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from lighthouse.core.checks import get_check_type, parse_config
+from lighthouse.core.checks.base import CheckContext, CheckResult
+from lighthouse.core.errors import LighthouseError
+from lighthouse.core.metrics import Metrics
+from lighthouse.core.storage.database import Pool
+from lighthouse.core.storage.results import Finished, ResultWriter
+from lighthouse.core.storage.schedule import ClaimedCheck, claim_due, release
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        pool: Pool,
+        ctx: CheckContext,
+        writer: ResultWriter,
+        metrics: Metrics,
+        *,
+        worker_id: str,
+        max_concurrency: int = 500,
+        per_host_concurrency: int = 20,
+        tick_s: float = 0.25,
+        claim_batch: int = 200,
+    ) -> None:
+        self._pool = pool
+        self._ctx = ctx
+        self._writer = writer
+        self._metrics = metrics
+        self.worker_id = worker_id
+        self._max = max_concurrency
+        self._per_host = per_host_concurrency
+        self._tick_s = tick_s
+        self._claim_batch = claim_batch
+        self._host_slots: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(self._per_host)
+        )
+        self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._started: set[int] = set()
+        self._aps: AsyncIOScheduler | None = None
+        self._claiming = asyncio.Lock()
+        self._stopping = False
+        self.lags: list[float] = []  # recent lags, for benchmarks and /health
+        self.checks_run = 0
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    def start(self) -> None:
+        self._aps = AsyncIOScheduler(timezone=UTC)
+        self._aps.add_job(
+            self.tick, "interval", seconds=self._tick_s, max_instances=1, coalesce=True,
+            id="claim-due", next_run_time=datetime.now(UTC),
+            misfire_grace_time=None,
+        )
+        self._aps.start()
+
+    async def tick(self) -> int:
+        """Claim until nothing is due or capacity is used; a short batch is not "none due"."""
+        if self._stopping or self._claiming.locked():
+            return 0
+        claimed_total = 0
+        async with self._claiming:
+            for _ in range(100):  # bounded: at most 100 batches a tick
+                room = self._max - len(self._in_flight)
+                if room <= 0 or self._stopping:
+                    break
+                try:
+                    claims = await claim_due(
+                        self._pool, self.worker_id, min(room, self._claim_batch)
+                    )
+                except Exception:
+                    log.exception("claim failed")
+                    break
+                received = time.monotonic()
+                for claim in claims:
+                    task = asyncio.create_task(self._run(claim, received))
+                    self._in_flight[claim.id] = task
+                claimed_total += len(claims)
+                if not claims:
+                    break
+        self._metrics.queue_depth.set(len(self._in_flight))
+        self._metrics.result_buffer.set(self._writer.pending)
+        return claimed_total
+
+    async def _run(self, claim: ClaimedCheck, received: float) -> None:
+        try:
+            async with self._host_slots[claim.target_host or "-"]:
+                if self._stopping:
+                    return
+                self._started.add(claim.id)
+                started = time.monotonic()
+                lag = (claim.claimed_at - claim.due_at).total_seconds() + (started - received)
+                self.lags.append(lag)
+                if len(self.lags) > 200_000:
+                    del self.lags[:100_000]
+                self._metrics.schedule_lag.observe(max(lag, 0.0))
+                result = await run_check(claim.type, claim.config, self._ctx)
+                elapsed = time.monotonic() - started
+                self._metrics.check_duration.labels(claim.type).observe(elapsed)
+                self._metrics.checks_total.labels(claim.type, "up" if result.ok else "down").inc()
+                checked_at = claim.claimed_at + timedelta(seconds=started - received + elapsed)
+                self._writer.add(Finished(claim, result, checked_at, _describe(claim)))
+                self.checks_run += 1
+        except Exception:
+            log.exception("check crashed", extra={"monitor_id": claim.id})
+        finally:
+            self._in_flight.pop(claim.id, None)
+            self._started.discard(claim.id)
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop claiming; let running checks finish (bounded); release the rest; flush."""
+        self._stopping = True
+        if self._aps is not None:
+            self._aps.shutdown(wait=False)
+            await asyncio.sleep(0)
+            self._aps = None
+        async with self._claiming:
+            pass
+        not_started = [mid for mid in self._in_flight if mid not in self._started]
+        running = [t for mid, t in self._in_flight.items() if mid in self._started]
+        if running:
+            _done, pending = await asyncio.wait(running, timeout=grace_s)
+            for task in pending:
+                task.cancel()
+        for mid in not_started:
+            task = self._in_flight.get(mid)
+            if task is not None:
+                task.cancel()
+        leftover = list(self._in_flight)
+        await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+        await release(self._pool, self.worker_id, leftover)
+        await self._writer.stop()
+
+
+def _describe(claim: ClaimedCheck) -> str:
+    try:
+        return get_check_type(claim.type).describe(parse_config(claim.type, claim.config))
+    except LighthouseError:
+        return claim.target_host
+
+
+async def run_check(type_name: str, raw_config: dict[str, Any], ctx: CheckContext) -> CheckResult:
+    """Run one check of any type from its stored config; a bad config is a failed check."""
+    try:
+        check = get_check_type(type_name)
+        config = parse_config(type_name, raw_config)
+    except LighthouseError as exc:
+        return CheckResult(ok=False, error_code=exc.code, error=str(exc))
+    try:
+        return await check.run(config, ctx)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.exception("check type raised", extra={"type": type_name})
+        return CheckResult(ok=False, error_code="internal_error", error=type(exc).__name__)
+
+
+def make_session(ctx_guard: Any, *, limit: int = 0) -> aiohttp.ClientSession:
+    """One client session for all checks: guarded connector, timing traces, no cookies."""
+    from lighthouse.core.checks.http import trace_config
+
+    connector = ctx_guard.connector(limit=limit, ttl_dns_cache=30, enable_cleanup_closed=True)
+    return aiohttp.ClientSession(
+        connector=connector,
+        trace_configs=[trace_config()],
+        cookie_jar=aiohttp.DummyCookieJar(),
+        headers={"User-Agent": "Lighthouse-Monitor/0.1 (+https://github.com/lighthouse)"},
+        auto_decompress=True,
+    )

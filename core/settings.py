@@ -1,0 +1,170 @@
+"""Operator settings: read from the environment once, validated into one object.
+
+A bad or missing value stops start-up with a single line naming the variable
+(``ConfigurationError``). Secrets are ``SecretStr`` so they never show in logs
+or reprs.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lighthouse.core.errors import ConfigurationError
+
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_PRIVATE_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+
+Port = Annotated[int, Field(ge=0, le=65535)]
+
+
+def _check_url(value: str | None, schemes: tuple[str, ...]) -> str | None:
+    if value is None or value == "":
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not (parts.netloc or parts.path):
+        raise ValueError(f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}")
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", case_sensitive=False, populate_by_name=True
+    )
+
+    database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
+    redis_url: SecretStr | None = Field(default=None, validation_alias="REDIS_URL")
+
+    usdc_contract_address: str | None = Field(default=None, validation_alias="USDC_CONTRACT_ADDRESS")
+    rpc_url_fuji: str | None = Field(default=None, validation_alias="RPC_URL_FUJI")
+    rpc_url_base_sepolia: str | None = Field(default=None, validation_alias="RPC_URL_BASE_SEPOLIA")
+    facilitator_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("FACILITATOR_URL", "X402_FACILITATOR_URL")
+    )
+    private_key: SecretStr | None = Field(default=None, validation_alias="PRIVATE_KEY")
+    payment_address: str | None = Field(default=None, validation_alias="PAYMENT_ADDRESS")
+    public_base_url: str | None = Field(default=None, validation_alias="PUBLIC_BASE_URL")
+
+    discord_webhook_url: SecretStr | None = Field(default=None, validation_alias="DISCORD_WEBHOOK_URL")
+    discord_bot_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_BOT_TOKEN")
+    telegram_bot_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_base_url: str = Field(
+        default="https://api.telegram.org", validation_alias="TELEGRAM_API_BASE_URL"
+    )
+
+    api_host: str = Field(default="0.0.0.0", validation_alias="API_HOST")
+    api_port: Port = Field(default=8080, validation_alias=AliasChoices("API_PORT", "PORT"))
+    metrics_port: Port = Field(default=9090, validation_alias="METRICS_PORT")
+    data_dir: Path = Field(default=Path(".lighthouse"), validation_alias="LIGHTHOUSE_DATA_DIR")
+    allow_private_targets: bool = Field(
+        default=False, validation_alias="LIGHTHOUSE_ALLOW_PRIVATE_TARGETS"
+    )
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    log_format: str = Field(default="json", validation_alias="LOG_FORMAT")
+
+    # Scheduler knobs: the defaults fit 10,000 monitors at 30 s on 2 cores.
+    max_concurrent_checks: int = Field(
+        default=500, ge=1, le=20000, validation_alias="LIGHTHOUSE_MAX_CONCURRENT_CHECKS"
+    )
+    per_host_concurrency: int = Field(
+        default=20, ge=1, le=10000, validation_alias="LIGHTHOUSE_PER_HOST_CONCURRENCY"
+    )
+    tick_s: float = Field(default=0.25, gt=0, le=10, validation_alias="LIGHTHOUSE_TICK_S")
+    instance_id: str | None = Field(default=None, validation_alias="LIGHTHOUSE_INSTANCE_ID")
+
+    @field_validator("usdc_contract_address", "payment_address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not _ADDRESS.match(value):
+            raise ValueError("expected a 0x-prefixed 20-byte hex address")
+        return value
+
+    @field_validator("private_key")
+    @classmethod
+    def _key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        if not _PRIVATE_KEY.match(value.get_secret_value()):
+            raise ValueError("expected a 32-byte hex private key")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _dsn(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        _check_url(value.get_secret_value(), ("postgres", "postgresql"))
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        _check_url(value.get_secret_value(), ("redis", "rediss", "unix"))
+        return value
+
+    @field_validator("discord_webhook_url")
+    @classmethod
+    def _webhook(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        _check_url(value.get_secret_value(), ("https", "http"))
+        return value
+
+    @field_validator("rpc_url_fuji", "rpc_url_base_sepolia", "facilitator_url", "public_base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return _check_url(value, ("https", "http"))
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _tg(cls, value: str) -> str:
+        _check_url(value, ("https", "http"))
+        return value.rstrip("/")
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR")
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _fmt(cls, value: str) -> str:
+        if value not in {"json", "text"}:
+            raise ValueError("expected json or text")
+        return value
+
+
+def _env_name(field: str) -> str:
+    info = Settings.model_fields[field]
+    alias = info.validation_alias
+    if isinstance(alias, str):
+        return alias
+    if isinstance(alias, AliasChoices):
+        first = alias.choices[0]
+        return first if isinstance(first, str) else field.upper()
+    return field.upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment; raise ConfigurationError naming the first bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = str(err["loc"][0]) if err["loc"] else "?"
+        name = _env_name(loc) if loc in Settings.model_fields else loc
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ConfigurationError(f"{name}: {msg}") from None

@@ -1,0 +1,191 @@
+"""Rollups and retention for plain PostgreSQL, and the one query layer for both modes.
+
+TimescaleDB mode: hourly_metrics/daily_metrics are continuous aggregates maintained by
+TimescaleDB policies. Plain mode: the same columns in tables kept here. Either way each
+row carries a latency histogram over ln(ms) (0..11 in 55 steps, TimescaleDB's
+``histogram()`` layout), so percentiles over any range merge exactly to bucket width
+(about ±10 %); percentiles do not average.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from lighthouse.core.models import UptimeWindow
+from lighthouse.core.storage.database import Pool, StorageMode
+
+HIST_MIN, HIST_MAX, HIST_BUCKETS = 0.0, 11.0, 55
+_WIDTH = (HIST_MAX - HIST_MIN) / HIST_BUCKETS
+RAW_RETENTION = timedelta(days=90)
+
+_HOURLY_FROM_RAW = f"""
+WITH raw AS (
+    SELECT monitor_id, date_trunc('hour', time) AS bucket, ok, latency_ms
+    FROM check_history WHERE time >= $1 AND time < $2
+), stats AS (
+    SELECT monitor_id, bucket, count(*) AS checks, count(*) FILTER (WHERE ok) AS ok_checks,
+           avg(latency_ms)::double precision AS avg_l, min(latency_ms) AS min_l,
+           max(latency_ms) AS max_l,
+           percentile_cont(0.50) WITHIN GROUP (ORDER BY latency_ms) AS p50,
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95,
+           percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms) AS p99
+    FROM raw GROUP BY monitor_id, bucket
+), hist AS (
+    SELECT monitor_id, bucket,
+           width_bucket(ln(greatest(latency_ms, 1)::double precision),
+                        {HIST_MIN}, {HIST_MAX}, {HIST_BUCKETS}) AS wb, count(*) AS n
+    FROM raw WHERE latency_ms IS NOT NULL GROUP BY 1, 2, 3
+), dense AS (
+    SELECT h.monitor_id, h.bucket,
+           array_agg(coalesce(x.n, 0)::int ORDER BY g.i) AS latency_hist
+    FROM (SELECT DISTINCT monitor_id, bucket FROM hist) h
+    CROSS JOIN generate_series(0, {HIST_BUCKETS + 1}) AS g(i)
+    LEFT JOIN hist x ON x.monitor_id = h.monitor_id AND x.bucket = h.bucket AND x.wb = g.i
+    GROUP BY h.monitor_id, h.bucket
+)
+INSERT INTO hourly_metrics AS t (monitor_id, bucket, checks, ok_checks, avg_latency_ms,
+    min_latency_ms, max_latency_ms, p50_latency_ms, p95_latency_ms, p99_latency_ms, latency_hist)
+SELECT s.monitor_id, s.bucket, s.checks, s.ok_checks, s.avg_l, s.min_l, s.max_l,
+       s.p50, s.p95, s.p99, d.latency_hist
+FROM stats s LEFT JOIN dense d USING (monitor_id, bucket)
+ON CONFLICT (monitor_id, bucket) DO UPDATE SET
+    checks = EXCLUDED.checks, ok_checks = EXCLUDED.ok_checks,
+    avg_latency_ms = EXCLUDED.avg_latency_ms, min_latency_ms = EXCLUDED.min_latency_ms,
+    max_latency_ms = EXCLUDED.max_latency_ms, p50_latency_ms = EXCLUDED.p50_latency_ms,
+    p95_latency_ms = EXCLUDED.p95_latency_ms, p99_latency_ms = EXCLUDED.p99_latency_ms,
+    latency_hist = EXCLUDED.latency_hist
+"""
+
+# Daily rows merge the day's hourly rows: counts exact, percentiles from the merged histogram.
+_DAILY_FROM_HOURLY = """
+SELECT monitor_id, date_trunc('day', bucket) AS day, sum(checks)::bigint AS checks,
+       sum(ok_checks)::bigint AS ok_checks,
+       sum(avg_latency_ms * checks) / nullif(sum(checks) FILTER (WHERE avg_latency_ms IS NOT NULL), 0)
+           AS avg_l,
+       min(min_latency_ms) AS min_l, max(max_latency_ms) AS max_l,
+       array_agg(latency_hist) FILTER (WHERE latency_hist IS NOT NULL) AS hists
+FROM hourly_metrics WHERE bucket >= $1 AND bucket < $2
+GROUP BY 1, 2
+"""
+
+
+def merge_hists(hists: Sequence[Sequence[int] | None]) -> list[int]:
+    total = [0] * (HIST_BUCKETS + 2)
+    for h in hists:
+        if h:
+            for i, n in enumerate(h[: HIST_BUCKETS + 2]):
+                if n:
+                    total[i] += n
+    return total
+
+
+def hist_percentile(hist: Sequence[int], q: float) -> float | None:
+    count = sum(hist)
+    if count == 0:
+        return None
+    target = q * count
+    seen = 0
+    for i, n in enumerate(hist):
+        seen += n
+        if seen >= target and n:
+            if i == 0:
+                return math.exp(HIST_MIN)
+            if i > HIST_BUCKETS:
+                return math.exp(HIST_MAX)
+            # geometric middle of the bucket's ms range
+            return math.exp(HIST_MIN + (i - 0.5) * _WIDTH)
+    return math.exp(HIST_MAX)
+
+
+async def refresh_hourly(pool: Pool, start: datetime, end: datetime) -> None:
+    start = start.replace(minute=0, second=0, microsecond=0)
+    await pool.execute(_HOURLY_FROM_RAW, start, end)
+
+
+async def refresh_daily(pool: Pool, start: datetime, end: datetime) -> None:
+    start = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = await pool.fetch(_DAILY_FROM_HOURLY, start, end)
+    records = []
+    for r in rows:
+        hist = merge_hists(r["hists"] or [])
+        records.append((
+            r["monitor_id"], r["day"], r["checks"], r["ok_checks"], r["avg_l"], r["min_l"],
+            r["max_l"], hist_percentile(hist, 0.5), hist_percentile(hist, 0.95),
+            hist_percentile(hist, 0.99), hist,
+        ))
+    if not records:
+        return
+    await pool.executemany(
+        """
+        INSERT INTO daily_metrics AS t (monitor_id, bucket, checks, ok_checks, avg_latency_ms,
+            min_latency_ms, max_latency_ms, p50_latency_ms, p95_latency_ms, p99_latency_ms,
+            latency_hist)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        ON CONFLICT (monitor_id, bucket) DO UPDATE SET
+            checks = EXCLUDED.checks, ok_checks = EXCLUDED.ok_checks,
+            avg_latency_ms = EXCLUDED.avg_latency_ms, min_latency_ms = EXCLUDED.min_latency_ms,
+            max_latency_ms = EXCLUDED.max_latency_ms, p50_latency_ms = EXCLUDED.p50_latency_ms,
+            p95_latency_ms = EXCLUDED.p95_latency_ms, p99_latency_ms = EXCLUDED.p99_latency_ms,
+            latency_hist = EXCLUDED.latency_hist
+        """,
+        records,
+    )
+
+
+async def delete_expired(pool: Pool, now: datetime, *, max_slices: int = 48) -> int:
+    """App-side retention for plain mode: oldest first, one hour of time per statement."""
+    cutoff = now - RAW_RETENTION
+    oldest = await pool.fetchval("SELECT min(time) FROM check_history")
+    deleted = 0
+    for _ in range(max_slices):
+        if oldest is None or oldest >= cutoff:
+            break
+        upper = min(oldest + timedelta(hours=1), cutoff)
+        status = await pool.execute("DELETE FROM check_history WHERE time < $1", upper)
+        deleted += int(status.split()[-1])
+        oldest = upper
+    return deleted
+
+
+PERIODS: dict[str, tuple[timedelta, str]] = {
+    "24h": (timedelta(hours=24), "hourly_metrics"),
+    "7d": (timedelta(days=7), "hourly_metrics"),
+    "30d": (timedelta(days=30), "daily_metrics"),
+    "90d": (timedelta(days=90), "daily_metrics"),
+}
+
+
+async def uptime_windows(
+    pool: Pool, monitor_id: int, now: datetime, periods: Sequence[str] = ("24h", "7d", "30d", "90d"),
+    mode: StorageMode = "plain",
+) -> list[UptimeWindow]:
+    """Uptime and latency per period from the rollups (one indexed range read each)."""
+    out: list[UptimeWindow] = []
+    async with pool.acquire() as conn:
+        for period in periods:
+            span, table = PERIODS[period]
+            rows = await conn.fetch(
+                f"SELECT checks, ok_checks, avg_latency_ms, latency_hist FROM {table} "
+                "WHERE monitor_id = $1 AND bucket >= $2 AND bucket <= $3",
+                monitor_id, now - span, now,
+            )
+            out.append(_window(period, rows))
+    return out
+
+
+def _window(period: str, rows: Sequence[Any]) -> UptimeWindow:
+    checks = sum(r["checks"] for r in rows)
+    ok = sum(r["ok_checks"] for r in rows)
+    weighted = [(r["avg_latency_ms"], r["checks"]) for r in rows if r["avg_latency_ms"] is not None]
+    n = sum(c for _, c in weighted)
+    avg = sum(a * c for a, c in weighted) / n if n else None
+    hist = merge_hists([r["latency_hist"] for r in rows])
+    return UptimeWindow(
+        period=period, checks=checks, ok_checks=ok, avg_latency_ms=avg,
+        p50_latency_ms=hist_percentile(hist, 0.5),
+        p95_latency_ms=hist_percentile(hist, 0.95),
+        p99_latency_ms=hist_percentile(hist, 0.99),
+    )

@@ -1,0 +1,100 @@
+"""The schedule lives in the monitors table: claims with FOR UPDATE SKIP LOCKED.
+
+Any number of processes on any number of machines run this claim; each due row goes
+to exactly one of them. ``next_due`` advances at claim time by whole intervals, so the
+rate stays fixed and a process coming back from downtime runs one check per monitor,
+not a storm of missed ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from lighthouse.core.state import Policy, State, Status
+from lighthouse.core.storage.database import Pool
+
+# Long enough for the slowest check (timeout <= 120 s) plus flushing its result.
+CLAIM_LEASE_S = 180
+
+_CLAIM = """
+WITH due AS (
+    SELECT id, next_due
+    FROM monitors
+    WHERE state <> 'paused' AND next_due <= now()
+      AND (claimed_until IS NULL OR claimed_until < now())
+    ORDER BY next_due
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE monitors m SET
+    next_due = due.next_due + make_interval(secs => m.interval_s::double precision
+        * greatest(1, ceil(extract(epoch FROM now() - due.next_due) / m.interval_s))),
+    claimed_by = $2,
+    claimed_until = now() + make_interval(secs => $3::double precision)
+FROM due
+WHERE m.id = due.id
+RETURNING m.id, m.owner_id, m.name, m.type, m.config, m.target_host, m.interval_s,
+    m.state, m.state_version, m.consecutive_failures, m.consecutive_successes,
+    m.state_since, m.last_alert_at, m.incident_started_at, m.maintenance_until,
+    m.failure_threshold, m.success_threshold, m.reminder_interval_s, m.language,
+    due.next_due AS due_at, now() AS claimed_at
+"""
+
+
+@dataclass
+class ClaimedCheck:
+    id: int
+    owner_id: int
+    name: str
+    type: str
+    config: dict[str, Any]
+    target_host: str
+    interval_s: int
+    state_version: int
+    status: Status
+    policy: Policy
+    language: str
+    due_at: datetime
+    claimed_at: datetime
+
+    @classmethod
+    def from_row(cls, r: Any) -> ClaimedCheck:
+        from datetime import timedelta
+
+        return cls(
+            id=r["id"], owner_id=r["owner_id"], name=r["name"], type=r["type"],
+            config=r["config"], target_host=r["target_host"], interval_s=r["interval_s"],
+            state_version=r["state_version"],
+            status=Status(
+                state=State(r["state"]),
+                consecutive_failures=r["consecutive_failures"],
+                consecutive_successes=r["consecutive_successes"],
+                state_since=r["state_since"],
+                last_alert_at=r["last_alert_at"],
+                incident_started_at=r["incident_started_at"],
+                maintenance_until=r["maintenance_until"],
+            ),
+            policy=Policy(
+                failure_threshold=r["failure_threshold"],
+                success_threshold=r["success_threshold"],
+                reminder_interval=timedelta(seconds=r["reminder_interval_s"]),
+            ),
+            language=r["language"], due_at=r["due_at"], claimed_at=r["claimed_at"],
+        )
+
+
+async def claim_due(pool: Pool, worker_id: str, limit: int) -> list[ClaimedCheck]:
+    rows = await pool.fetch(_CLAIM, limit, worker_id, float(CLAIM_LEASE_S))
+    return [ClaimedCheck.from_row(r) for r in rows]
+
+
+async def release(pool: Pool, worker_id: str, ids: list[int]) -> None:
+    """Give back claims we will not run (shutdown): due again at once for anyone."""
+    if ids:
+        await pool.execute(
+            "UPDATE monitors SET claimed_by = NULL, claimed_until = NULL, "
+            "next_due = LEAST(next_due, now()) WHERE id = ANY($1::bigint[]) AND claimed_by = $2",
+            ids, worker_id,
+        )

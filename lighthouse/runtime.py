@@ -1,0 +1,264 @@
+"""The composition root: builds settings, storage, the service layer, the scheduler and
+the enabled adapters, runs them, and shuts them down in order on SIGTERM/SIGINT.
+
+Start order: core (embedded servers, pool, migrations, Redis) -> HTTP servers (health
+answers from the start) -> delivery worker -> scheduler -> chat bots.
+Stop order is the reverse: bots, scheduler (stop claiming, finish or release in-flight
+checks, flush results), delivery, HTTP servers, core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import aiohttp
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from lighthouse.api.app import AppHook, make_app
+from lighthouse.api.health import metrics_app
+from lighthouse.core.alerts.channels.discord_webhook import DiscordWebhookChannel
+from lighthouse.core.alerts.channels.webhook import WebhookChannel
+from lighthouse.core.alerts.delivery import DeliveryWorker
+from lighthouse.core.checks.base import CheckContext
+from lighthouse.core.embedded import EmbeddedPostgres, EmbeddedRedis
+from lighthouse.core.housekeeping import Housekeeper
+from lighthouse.core.metrics import Metrics
+from lighthouse.core.netguard import TargetGuard
+from lighthouse.core.scheduler import Scheduler, make_session
+from lighthouse.core.service import MonitorService
+from lighthouse.core.settings import Settings
+from lighthouse.core.storage.database import Pool, StorageMode, create_pool, migrate
+from lighthouse.core.storage.results import ResultWriter
+
+log = logging.getLogger("lighthouse")
+
+Role = Literal["all", "worker"]
+
+
+class Component(Protocol):
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class Core:
+    settings: Settings
+    pool: Pool
+    redis: aioredis.Redis
+    mode: StorageMode
+    guard: TargetGuard
+    session: aiohttp.ClientSession
+    check_context: CheckContext
+    metrics: Metrics
+    service: MonitorService
+    worker_id: str
+    dsn: str
+    redis_url: str
+    # Set to stop the process; adapters set it when they fail for good.
+    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def make_worker_id(settings: Settings) -> str:
+    return settings.instance_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@contextlib.asynccontextmanager
+async def open_core(settings: Settings, *, run_migrations: bool = True) -> AsyncIterator[Core]:
+    """Storage and shared clients; embedded servers when no URL is configured."""
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.database_url is None:
+            pg = EmbeddedPostgres(settings.data_dir)
+            dsn = await pg.start()
+            stack.push_async_callback(pg.stop)
+        else:
+            dsn = settings.database_url.get_secret_value()
+        if settings.redis_url is None:
+            rd = EmbeddedRedis(settings.data_dir)
+            redis_url = await rd.start()
+            stack.push_async_callback(rd.stop)
+        else:
+            redis_url = settings.redis_url.get_secret_value()
+
+        pool = await create_pool(dsn)
+        stack.push_async_callback(pool.close)
+        mode = await migrate(pool) if run_migrations else "plain"
+        redis = aioredis.from_url(redis_url, decode_responses=False)
+        stack.push_async_callback(redis.aclose)
+
+        guard = TargetGuard(settings.allow_private_targets)
+        session = make_session(guard)
+        stack.push_async_callback(session.close)
+        ctx = CheckContext(session=session, guard=guard)
+        metrics = Metrics()
+        service = MonitorService(pool, guard, ctx, mode=mode)
+        yield Core(
+            settings, pool, redis, mode, guard, session, ctx, metrics, service,
+            make_worker_id(settings), dsn, redis_url,
+        )
+
+
+async def sync_operator_channels(core: Core) -> None:
+    """DISCORD_WEBHOOK_URL becomes an operator channel that receives every alert."""
+    enabled = core.settings.discord_webhook_url is not None
+    await core.pool.execute(
+        """
+        INSERT INTO alert_channels (owner_id, kind, config, system_key, enabled, min_severity)
+        VALUES (NULL, 'discord_webhook', '{"from_settings": true}'::jsonb,
+                'settings:discord_webhook', $1, 'info')
+        ON CONFLICT (system_key) DO UPDATE SET enabled = EXCLUDED.enabled
+        """,
+        enabled,
+    )
+
+
+@dataclass
+class HttpServers:
+    core: Core
+    hooks: list[AppHook] = field(default_factory=list)
+    middlewares: list[Any] = field(default_factory=list)
+    name: str = "http"
+    _runners: list[web.AppRunner] = field(default_factory=list)
+
+    async def start(self) -> None:
+        s = self.core.settings
+        app = make_app(self.core.pool, self.core.redis, hooks=self.hooks,
+                       middlewares=self.middlewares,
+                       health_extra=lambda: {"storage": self.core.mode})
+        app["core"] = self.core
+        await self._serve(app, s.api_host, s.api_port)
+        if s.metrics_port:
+            await self._serve(metrics_app(self.core.metrics.registry), s.api_host, s.metrics_port)
+
+    async def _serve(self, app: web.Application, host: str, port: int) -> None:
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        self._runners.append(runner)
+        log.info("listening", extra={"host": host, "port": port})
+
+    async def stop(self) -> None:
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners.clear()
+
+
+@dataclass
+class SchedulerComponent:
+    core: Core
+    name: str = "scheduler"
+    scheduler: Scheduler | None = None
+    housekeeper: Housekeeper | None = None
+
+    async def start(self) -> None:
+        c, s = self.core, self.core.settings
+        writer = ResultWriter(c.pool, c.worker_id)
+        writer.start()
+        self.scheduler = Scheduler(
+            c.pool, c.check_context, writer, c.metrics, worker_id=c.worker_id,
+            max_concurrency=s.max_concurrent_checks, per_host_concurrency=s.per_host_concurrency,
+            tick_s=s.tick_s,
+        )
+        self.scheduler.start()
+        self.housekeeper = Housekeeper(c.pool, c.mode, c.worker_id)
+        self.housekeeper.start()
+
+    async def stop(self) -> None:
+        if self.housekeeper is not None:
+            await self.housekeeper.stop()
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+
+
+@dataclass
+class DeliveryComponent:
+    core: Core
+    name: str = "delivery"
+    worker: DeliveryWorker | None = None
+
+    async def start(self) -> None:
+        c = self.core
+        url = c.settings.discord_webhook_url
+        self.worker = DeliveryWorker(c.pool, {}, c.metrics, worker_id=c.worker_id)
+        self.worker.register(DiscordWebhookChannel(c.session, url.get_secret_value() if url else None))
+        self.worker.register(WebhookChannel(c.session))
+        await sync_operator_channels(c)
+        self.worker.start()
+
+    async def stop(self) -> None:
+        if self.worker is not None:
+            await self.worker.stop()
+
+
+# Adapters (chat bots, the x402 API) contribute through this hook: given the core, the
+# HTTP servers (to add routes) and the delivery worker (to add channels), they return
+# their components. Registered by name so the composition root stays in one place.
+AdapterFactory = Callable[[Core, HttpServers, DeliveryComponent], Awaitable[list[Component]]]
+ADAPTERS: list[tuple[str, AdapterFactory]] = []
+
+
+def register_adapter(name: str, factory: AdapterFactory) -> None:
+    ADAPTERS.append((name, factory))
+
+
+def _load_adapters() -> None:
+    """Import the adapter packages that register themselves (optional at this stage)."""
+    import importlib
+
+    for module in ("lighthouse.api.routes", "lighthouse.bot.components"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+async def serve(settings: Settings, role: Role = "all", stop: asyncio.Event | None = None) -> int:
+    failures: list[BaseException] = []
+    async with open_core(settings) as core, contextlib.AsyncExitStack() as stack:
+        if stop is not None:
+            core.stop_event = stop
+        stop = core.stop_event
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        http = HttpServers(core)
+        delivery = DeliveryComponent(core)
+        extra: list[Component] = []
+        if role == "all":
+            _load_adapters()
+            for name, factory in ADAPTERS:
+                made = await factory(core, http, delivery)
+                log.info("adapter ready", extra={"adapter": name, "components": len(made)})
+                extra.extend(made)
+        for component in [http, delivery, SchedulerComponent(core), *extra]:
+            await component.start()
+            stack.push_async_callback(_stop_logged, component, failures)
+        log.info("lighthouse running", extra={"role": role, "storage": core.mode,
+                                               "worker_id": core.worker_id})
+        await stop.wait()
+        log.info("shutting down")
+    return 1 if failures else 0
+
+
+async def _stop_logged(component: Component, failures: list[BaseException]) -> None:
+    try:
+        async with asyncio.timeout(30):
+            await component.stop()
+        log.info("stopped", extra={"component": component.name})
+    except Exception as exc:
+        failures.append(exc)
+        log.exception("component failed to stop", extra={"component": component.name})
