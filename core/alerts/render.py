@@ -58,12 +58,12 @@ def render(alert_type: str, severity: str, payload: dict[str, Any], language: st
     checked = payload.get("checked_at")
     if started and checked and kind in ("recovery", "reminder"):
         delta = datetime.fromisoformat(checked) - datetime.fromisoformat(started)
-        label = "Outage lasted {duration}" if kind == "recovery" else "Down for {duration}"
+        label = _("Outage lasted {duration}") if kind == "recovery" else _("Down for {duration}")
         lines.append(gettext(language, label).format(duration=format_duration(language, delta)))
     for key_name, label in (
-        ("days_left", "Days left: {value}"),
-        ("balance", "Balance: {value}"),
-        ("threshold", "Threshold: {value}"),
+        ("days_left", _("Days left: {value}")),
+        ("balance", _("Balance: {value}")),
+        ("threshold", _("Threshold: {value}")),
     ):
         if payload.get(key_name) is not None:
             lines.append(gettext(language, label).format(value=payload[key_name]))

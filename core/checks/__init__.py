@@ -43,6 +43,8 @@ def parse_config(type_name: str, raw: Any) -> CheckConfig:
         inner = ctx.get("error")
         if isinstance(inner, ValidationError):  # raised by a validator: keep its code
             raise inner from None
+        if err["type"] == "missing":
+            raise ValidationError(f"{field}: required", field=field, reason="missing") from None
         if field == "url" or field.endswith(".url"):
             raise InvalidURLError(reason, field=field, reason=reason) from None
         raise ValidationError(f"{field}: {reason}", field=field, reason=reason) from None

@@ -22,8 +22,19 @@ _MIGRATION_LOCK = 7_263_411_902
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+?)(?:\.(timescaledb|plain))?\.sql$")
 
 
+def _jsonb_encode(value: Any) -> bytes:
+    return b"\x01" + json.dumps(value, separators=(",", ":")).encode()
+
+
+def _jsonb_decode(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    # Binary jsonb (version byte + text) so COPY, which is binary, can write jsonb columns.
+    await conn.set_type_codec(
+        "jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog", format="binary"
+    )
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 

@@ -1,0 +1,173 @@
+"""The HTTP check against real servers on 127.0.0.1 (plain and TLS)."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import trustme
+from aiohttp import web
+
+from lighthouse.core.checks.base import CheckContext
+from lighthouse.core.netguard import TargetGuard
+from lighthouse.core.scheduler import make_session, run_check
+from targets import Target
+
+
+async def check(ctx: CheckContext, **config: Any) -> Any:
+    return await run_check("http", config, ctx)
+
+
+async def test_up_with_status_latency_timings_and_body_sample(check_context: CheckContext,
+                                                              target: Target) -> None:
+    target.body = b"x" * 5000
+    r = await check(check_context, url=target.url)
+    assert r.ok and r.status_code == 200 and r.error_code is None
+    assert 0 < r.latency_ms < 5000
+    t = r.details["timings"]
+    assert {"connect_ms", "first_byte_ms", "total_ms"} <= set(t)
+    assert t["first_byte_ms"] <= t["total_ms"]
+    assert len(r.details["body_sample"]) == 1024
+
+
+@pytest.mark.parametrize(
+    ("status", "config", "ok", "code"),
+    [
+        (500, {}, False, "unexpected_status"),
+        (404, {}, False, "unexpected_status"),
+        (301, {"follow_redirects": False}, True, None),  # 3xx counts as up by default
+        (201, {"valid_status_codes": [200]}, False, "unexpected_status"),
+        (201, {"valid_status_codes": [200, 201]}, True, None),
+        (503, {"valid_status_codes": [503]}, True, None),
+    ],
+)
+async def test_status_judgement(check_context: CheckContext, target: Target, status: int,
+                                config: dict[str, Any], ok: bool, code: str | None) -> None:
+    target.status = status
+    r = await check(check_context, url=target.url, **config)
+    assert (r.ok, r.error_code, r.status_code) == (ok, code, status)
+
+
+async def test_slow_and_timeout_are_distinct(check_context: CheckContext, target: Target) -> None:
+    target.delay_s = 0.3
+    slow = await check(check_context, url=target.url, max_latency_ms=100)
+    assert (slow.ok, slow.error_code) == (False, "slow_response")
+    timeout = await check(check_context, url=target.url, timeout_s=0.1)
+    assert (timeout.ok, timeout.error_code) == (False, "timeout")
+
+
+async def test_method_headers_and_body_are_sent(check_context: CheckContext) -> None:
+    seen: dict[str, Any] = {}
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.update(method=request.method, h=request.headers.get("X-Probe"),
+                    body=await request.text())
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_route("*", "/", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    try:
+        r = await check(check_context, url=f"http://127.0.0.1:{port}/", method="post",
+                        headers={"X-Probe": "1"}, body='{"a":1}')
+    finally:
+        await runner.cleanup()
+    assert r.ok and seen == {"method": "POST", "h": "1", "body": '{"a":1}'}
+
+
+async def test_redirect_policy(check_context: CheckContext, target: Target) -> None:
+    followed = await check(check_context, url=target.path("/redirect"))
+    assert followed.ok and followed.status_code == 200
+    loop = await check(check_context, url=target.path("/loop"), max_redirects=3)
+    assert (loop.ok, loop.error_code) == (False, "too_many_redirects")
+
+
+async def test_connection_refused(check_context: CheckContext, make_free_port: Any) -> None:
+    r = await check(check_context, url=f"http://127.0.0.1:{make_free_port()}/")
+    assert (r.ok, r.error_code) == (False, "connection_error")
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+async def tls_target(ca: trustme.CA) -> AsyncIterator[int]:
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(ctx)
+    app = web.Application()
+    async def hello(_r: web.Request) -> web.Response:
+        return web.Response(text="secure")
+
+    app.router.add_get("/", hello)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ctx).start()
+    yield runner.addresses[0][1]
+    await runner.cleanup()
+
+
+async def test_untrusted_certificate_is_a_distinct_tls_error(check_context: CheckContext,
+                                                             tls_target: int) -> None:
+    r = await check(check_context, url=f"https://127.0.0.1:{tls_target}/")
+    assert (r.ok, r.error_code) == (False, "tls_certificate")
+    insecure = await check(check_context, url=f"https://127.0.0.1:{tls_target}/", verify_tls=False)
+    assert insecure.ok and insecure.status_code == 200
+
+
+async def test_plain_http_to_a_tls_port_is_a_protocol_error(check_context: CheckContext,
+                                                            tls_target: int) -> None:
+    r = await check(check_context, url=f"http://127.0.0.1:{tls_target}/")
+    assert not r.ok and r.error_code in {"protocol_error", "http_error"}
+
+
+async def test_guard_refuses_at_check_time_without_touching_the_target(target: Target) -> None:
+    guard = TargetGuard(allow_private=False)
+    async with make_session(guard) as session:
+        ctx = CheckContext(session, guard)
+        for url in (target.url, f"http://localhost:{target.port}/"):
+            r = await check(ctx, url=url)
+            assert (r.ok, r.error_code) == (False, "target_not_allowed"), url
+    assert target.hits == 0
+
+
+async def test_dns_rebinding_cannot_slip_past_the_connect_time_check(target: Target) -> None:
+    """Vetting saw a public answer; the socket is about to connect to 127.0.0.1."""
+    import aiohttp
+    from aiohttp.abc import AbstractResolver
+
+    from lighthouse.core.netguard import GuardedResolver
+
+    class Rebinding(AbstractResolver):
+        def __init__(self) -> None:
+            self.calls = 0
+
+        async def resolve(self, host: str, port: int = 0, family: int = 0) -> list[Any]:
+            self.calls += 1
+            ip = "93.184.216.34" if self.calls == 1 else "127.0.0.1"
+            return [{"hostname": host, "host": ip, "port": port, "family": 2, "proto": 0,
+                     "flags": 0}]
+
+        async def close(self) -> None:
+            return None
+
+    guard = TargetGuard(allow_private=False)
+    rebinding = Rebinding()
+    assert await GuardedResolver(guard, rebinding).resolve("rebind.test", 80)  # vetted: public
+    # The connection path resolves again (the second answer) without the resolver guard:
+    # only the connect-time check stands between it and 127.0.0.1.
+    connector = aiohttp.TCPConnector(resolver=rebinding, socket_factory=guard.socket_factory,
+                                     use_dns_cache=False)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        r = await run_check("http", {"url": f"http://rebind.test:{target.port}/"},
+                            CheckContext(session, guard))
+    assert rebinding.calls == 2
+    assert (r.ok, r.error_code) == (False, "target_not_allowed")
+    assert target.hits == 0
