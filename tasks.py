@@ -28,8 +28,8 @@ def _wanted_stamp() -> str:
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
-        sys.exit("Lighthouse needs Python 3.11 or newer (this is %s)" % sys.version.split()[0])
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file must also run on an old Python to say so
+        sys.exit(f"Lighthouse needs Python 3.11 or newer (this is {sys.version.split()[0]})")
     if not (BIN / "python").exists():
         print("creating .venv/ ...", flush=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)

@@ -8,7 +8,6 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 from aiohttp import web
-
 from lighthouse.api.health import health_routes
 
 # Routes added by other adapters (x402 API, Telegram webhook, heartbeat pings) register

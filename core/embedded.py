@@ -36,7 +36,7 @@ class EmbeddedPostgres:
             ) from exc
         self.data_dir.mkdir(parents=True, exist_ok=True)
         pgdata = self.data_dir.resolve() / "postgres"
-        self._server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        self._server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
         exists = self._server.psql(
             f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DATABASE}';"
         )

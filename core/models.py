@@ -66,7 +66,7 @@ class Monitor:
     @classmethod
     def from_row(cls, row: Any) -> Monitor:
         names = cls.__dataclass_fields__.keys()
-        data = {k: row[k] for k in names if k in row.keys()}
+        data = {k: row[k] for k in names if k in row}
         data["state"] = State(data["state"])
         return cls(**data)
 

@@ -16,7 +16,6 @@ from typing import Any
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
-
 from lighthouse.core.errors import TargetNotAllowedError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

@@ -16,7 +16,6 @@ from typing import Any
 
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from lighthouse.core.checks import get_check_type, parse_config
 from lighthouse.core.checks.base import CheckContext, CheckResult
 from lighthouse.core.errors import LighthouseError
@@ -144,9 +143,9 @@ class Scheduler:
             for task in pending:
                 task.cancel()
         for mid in not_started:
-            task = self._in_flight.get(mid)
-            if task is not None:
-                task.cancel()
+            waiting = self._in_flight.get(mid)
+            if waiting is not None:
+                waiting.cancel()
         leftover = list(self._in_flight)
         await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
         await release(self._pool, self.worker_id, leftover)

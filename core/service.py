@@ -22,7 +22,7 @@ from lighthouse.core.errors import (
     TierFeatureError,
     ValidationError,
 )
-from lighthouse.core.models import CheckRecord, Identity, Monitor, User, UptimeWindow
+from lighthouse.core.models import CheckRecord, Identity, Monitor, UptimeWindow, User
 from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.state import State
 from lighthouse.core.storage import rollups

@@ -100,7 +100,7 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
         settings = _settings()
         url = f"http://127.0.0.1:{settings.api_port}/health"
     try:
-        with urllib.request.urlopen(url, timeout=args.timeout) as resp:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=args.timeout) as resp:
             body = json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         print(f"unhealthy: HTTP {exc.code} {exc.read()[:200]!r}", file=sys.stderr)

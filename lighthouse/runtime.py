@@ -244,7 +244,8 @@ async def serve(settings: Settings, role: Role = "all", stop: asyncio.Event | No
                 made = await factory(core, http, delivery)
                 log.info("adapter ready", extra={"adapter": name, "components": len(made)})
                 extra.extend(made)
-        for component in [http, delivery, SchedulerComponent(core), *extra]:
+        components: list[Component] = [http, delivery, SchedulerComponent(core), *extra]
+        for component in components:
             await component.start()
             stack.push_async_callback(_stop_logged, component, failures)
         log.info("lighthouse running", extra={"role": role, "storage": core.mode,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError as PydanticValidationError
-
 from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult, CheckType
 from lighthouse.core.checks.http import HttpCheck
 from lighthouse.core.errors import InvalidURLError, UnknownCheckTypeError, ValidationError
+from pydantic import ValidationError as PydanticValidationError
 
 _TYPES: dict[str, CheckType[Any]] = {
     HttpCheck.name: HttpCheck(),

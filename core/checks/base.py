@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict
-
 from lighthouse.core.netguard import TargetGuard
+from pydantic import BaseModel, ConfigDict
 
 
 class CheckConfig(BaseModel):
@@ -17,7 +16,7 @@ class CheckConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-ConfigT = TypeVar("ConfigT", bound=CheckConfig)
+ConfigT = TypeVar("ConfigT", bound=CheckConfig, contravariant=True)
 
 
 @dataclass(frozen=True)

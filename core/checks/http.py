@@ -10,11 +10,10 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import aiohttp
-from pydantic import Field, field_validator, model_validator
-
 from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
 from lighthouse.core.errors import InvalidURLError
 from lighthouse.core.netguard import TargetGuard, blocked_error
+from pydantic import Field, field_validator, model_validator
 
 BODY_SAMPLE_BYTES = 1024
 BODY_READ_LIMIT = 1024 * 1024  # conditions see at most this much of the body
@@ -115,7 +114,10 @@ def _ctx(params: Any) -> _Timings | None:
 
 
 def trace_config() -> aiohttp.TraceConfig:
-    tc = aiohttp.TraceConfig(trace_config_ctx_factory=lambda trace_request_ctx: trace_request_ctx)
+    # The per-request context is the _Timings object itself (passed as trace_request_ctx).
+    tc = aiohttp.TraceConfig(
+        trace_config_ctx_factory=lambda trace_request_ctx: trace_request_ctx  # type: ignore[arg-type]
+    )
 
     async def dns_start(_s: Any, t: Any, _p: Any) -> None:
         if isinstance(t, _Timings):
@@ -198,7 +200,7 @@ class HttpCheck:
                 data=config.body.encode() if config.body is not None else None,
                 allow_redirects=config.follow_redirects,
                 max_redirects=config.max_redirects,
-                ssl=None if config.verify_tls else False,
+                ssl=config.verify_tls,
                 timeout=aiohttp.ClientTimeout(total=config.timeout_s),
                 trace_request_ctx=timings,
             ) as resp:

@@ -7,14 +7,14 @@ import logging
 import re
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import asyncpg
 
 log = logging.getLogger(__name__)
 
 StorageMode = Literal["timescaledb", "plain"]
-Pool = asyncpg.Pool
+Pool: TypeAlias = asyncpg.Pool
 
 # Every process that migrates takes this lock first, so two starting at once
 # apply each migration exactly once.
@@ -48,7 +48,7 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> Poo
         server_settings={"application_name": "lighthouse", "timezone": "UTC"},
     )
     assert pool is not None
-    return pool
+    return pool  # type: ignore[no-any-return]
 
 
 async def detect_mode(conn: asyncpg.Connection) -> StorageMode:

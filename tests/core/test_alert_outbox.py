@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 from aiohttp import web
-
 from lighthouse.core.alerts.channels.discord_webhook import DiscordWebhookChannel
 from lighthouse.core.alerts.channels.webhook import WebhookChannel
 from lighthouse.core.alerts.delivery import DeliveryWorker

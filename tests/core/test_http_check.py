@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 import trustme
 from aiohttp import web
-
 from lighthouse.core.checks.base import CheckContext
 from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.scheduler import make_session, run_check
@@ -142,7 +141,6 @@ async def test_dns_rebinding_cannot_slip_past_the_connect_time_check(target: Tar
     """Vetting saw a public answer; the socket is about to connect to 127.0.0.1."""
     import aiohttp
     from aiohttp.abc import AbstractResolver
-
     from lighthouse.core.netguard import GuardedResolver
 
     class Rebinding(AbstractResolver):

@@ -6,7 +6,6 @@ import asyncio
 from datetime import timedelta
 
 import asyncpg
-
 from lighthouse.core.checks.base import CheckContext
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.models import Identity, Provider
@@ -16,7 +15,6 @@ from lighthouse.core.service import MonitorService
 from lighthouse.core.storage.database import create_pool
 from lighthouse.core.storage.results import ResultWriter
 from lighthouse.core.storage.schedule import claim_due
-
 from targets import Target
 
 

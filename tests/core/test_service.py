@@ -6,7 +6,6 @@ import asyncio
 
 import asyncpg
 import pytest
-
 from lighthouse.core.errors import (
     InvalidIntervalError,
     InvalidStateError,

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncpg
-
 from lighthouse.core.storage.database import migrate
 
 

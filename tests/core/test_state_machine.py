@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from lighthouse.core.state import EventKind, Policy, State, Status, apply, pause, resume
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

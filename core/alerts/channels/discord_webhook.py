@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import aiohttp
-
 from lighthouse.core.alerts.channels.base import Delivery, DeliveryResult, Outcome
 from lighthouse.core.alerts.channels.http_outcome import outcome_for_exception, outcome_for_response
 

@@ -13,9 +13,8 @@ import time
 from typing import Any, ClassVar
 
 import aiohttp
-
 from lighthouse.core.alerts.channels.base import Delivery, DeliveryResult, Outcome
-from lighthouse.core.alerts.channels.http_outcome import outcome_for_response, outcome_for_exception
+from lighthouse.core.alerts.channels.http_outcome import outcome_for_exception, outcome_for_response
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
