@@ -66,6 +66,8 @@ class Scheduler:
         return len(self._in_flight)
 
     def start(self) -> None:
+        # A tick still claiming when the next is due is normal under load, not a warning.
+        logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._aps.add_job(
             self.tick, "interval", seconds=self._tick_s, max_instances=1, coalesce=True,
@@ -130,12 +132,14 @@ class Scheduler:
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stop claiming; let running checks finish (bounded); release the rest; flush."""
         self._stopping = True
+        # Let a claim in progress commit and dispatch before APScheduler cancels its job:
+        # a claim cancelled after it committed would strand its rows until the lease ends.
+        async with self._claiming:
+            pass
         if self._aps is not None:
             self._aps.shutdown(wait=False)
             await asyncio.sleep(0)
             self._aps = None
-        async with self._claiming:
-            pass
         not_started = [mid for mid in self._in_flight if mid not in self._started]
         running = [t for mid, t in self._in_flight.items() if mid in self._started]
         if running:

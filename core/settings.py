@@ -76,6 +76,23 @@ class Settings(BaseSettings):
     tick_s: float = Field(default=0.25, gt=0, le=10, validation_alias="LIGHTHOUSE_TICK_S")
     instance_id: str | None = Field(default=None, validation_alias="LIGHTHOUSE_INSTANCE_ID")
 
+    # --- chat bots (bot/) -------------------------------------------------------------
+    # Telegram webhook mode: set the public HTTPS URL that reaches this server's
+    # /telegram/webhook route (Telegram delivers to ports 443, 80, 88, 8443); unset: polling.
+    telegram_webhook_url: str | None = Field(default=None, validation_alias="TELEGRAM_WEBHOOK_URL")
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET"
+    )
+    # Telegram's bot-wide flood limit (messages/s); 1000 with paid broadcasts.
+    telegram_max_messages_per_second: float = Field(
+        default=30.0, gt=0, le=1000, validation_alias="TELEGRAM_MAX_MESSAGES_PER_SECOND"
+    )
+    # PUT the slash commands at start when their payload changed since the last sync.
+    discord_sync_commands: bool = Field(default=True, validation_alias="DISCORD_SYNC_COMMANDS")
+    # Test/staging only: aim discord.py at a stand-in instead of discord.com.
+    discord_api_base_url: str | None = Field(default=None, validation_alias="DISCORD_API_BASE_URL")
+    discord_gateway_url: str | None = Field(default=None, validation_alias="DISCORD_GATEWAY_URL")
+
     @field_validator("usdc_contract_address", "payment_address")
     @classmethod
     def _address(cls, value: str | None) -> str | None:
@@ -84,6 +101,14 @@ class Settings(BaseSettings):
         assert value is not None
         if not _ADDRESS.match(value):
             raise ValueError("expected a 0x-prefixed 20-byte hex address")
+        return value
+
+    @field_validator("discord_bot_token", "telegram_bot_token", mode="after")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        # docker compose passes unset variables as empty strings: that means "not set".
+        if value is None or not value.get_secret_value().strip():
+            return None
         return value
 
     @field_validator("private_key")
@@ -123,6 +148,22 @@ class Settings(BaseSettings):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         return _check_url(value, ("https", "http"))
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _tg_webhook(cls, value: str | None) -> str | None:
+        return _check_url(value, ("https",))
+
+    @field_validator("discord_api_base_url")
+    @classmethod
+    def _discord_api(cls, value: str | None) -> str | None:
+        checked = _check_url(value, ("https", "http"))
+        return checked.rstrip("/") if checked else None
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _discord_gateway(cls, value: str | None) -> str | None:
+        return _check_url(value, ("wss", "ws"))
 
     @field_validator("telegram_api_base_url")
     @classmethod
