@@ -55,7 +55,7 @@ CREATE TABLE monitors (
     created_at            timestamptz NOT NULL DEFAULT now(),
     updated_at            timestamptz NOT NULL DEFAULT now(),
     expires_at            timestamptz
-);
+) WITH (fillfactor = 70);  -- room for HOT updates: every check rewrites its monitor's row
 -- The scheduler's claim reads only this partial index.
 CREATE INDEX monitors_due ON monitors (next_due) WHERE state <> 'paused';
 CREATE INDEX monitors_owner ON monitors (owner_id);

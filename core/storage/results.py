@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +27,11 @@ HISTORY_COLUMNS = (
 SEVERITY = {EventKind.DOWN: "critical", EventKind.RECOVERY: "info", EventKind.REMINDER: "warning"}
 ALERT_TYPE = {EventKind.DOWN: "downtime", EventKind.RECOVERY: "recovery", EventKind.REMINDER: "downtime"}
 ERROR_TEXT_MAX = 500
+
+# A result batch need not wait for its WAL flush: a database crash can lose the last
+# fraction of a second of batches, and it loses a state change together with its alert
+# rows (one transaction), so the next check decides again. Nothing half-written survives.
+_ASYNC_COMMIT = "SET LOCAL synchronous_commit = off"
 
 _UPDATE_STATE = """
 UPDATE monitors m SET
@@ -94,6 +99,7 @@ class Finished:
     result: CheckResult
     checked_at: datetime
     description: str
+    history_written: bool = False  # set once its row is in check_history (retries skip it)
 
 
 @dataclass
@@ -151,6 +157,7 @@ class ResultWriter:
         self._on_flush = on_flush
         self.rows_written = 0
         self.alerts_written = 0
+        self._retry_history: list[tuple[Any, ...]] = []
 
     def add(self, item: Finished) -> None:
         self._buffer.append(item)
@@ -190,6 +197,9 @@ class ResultWriter:
 
     async def flush(self) -> int:
         async with self._lock:
+            if self._retry_history:
+                rows, self._retry_history = self._retry_history, []
+                await self._copy_history(rows)
             if not self._buffer:
                 return 0
             batch, self._buffer = self._buffer[: self._max_batch * 4], self._buffer[self._max_batch * 4:]
@@ -200,6 +210,37 @@ class ResultWriter:
                 raise
             return len(batch)
 
+    async def _copy_history(self, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(_ASYNC_COMMIT)
+            await conn.copy_records_to_table("check_history", records=rows, columns=HISTORY_COLUMNS)
+        self.rows_written += len(rows)
+
+    async def _write_state(
+        self, batch: list[Finished], cols: list[list[Any]], alerts_by_id: dict[int, list[PendingAlert]]
+    ) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(_ASYNC_COMMIT)
+            updated = await conn.fetch(_UPDATE_STATE, *cols, self._worker_id)
+            done = {r["id"] for r in updated}
+            stale = [f.claim.id for f in batch if f.claim.id not in done]
+            if stale:
+                await conn.execute(_RELEASE_STALE, stale, self._worker_id)
+            alerts = [a for mid in done for a in alerts_by_id.get(mid, ())]
+            if alerts:
+                ids = [r["id"] for r in await conn.fetch(
+                    _INSERT_ALERTS,
+                    [a.monitor_id for a in alerts], [a.key for a in alerts],
+                    [a.alert_type for a in alerts], [a.severity for a in alerts],
+                    [a.from_state for a in alerts], [a.to_state for a in alerts],
+                    [a.check_time for a in alerts], [a.payload for a in alerts],
+                )]
+                if ids:
+                    await conn.execute(FAN_OUT, ids)
+                self.alerts_written += len(ids)
+
     async def _write(self, batch: list[Finished]) -> None:
         history: list[tuple[Any, ...]] = []
         cols: list[list[Any]] = [[] for _ in range(14)]
@@ -208,12 +249,19 @@ class ResultWriter:
             r, c = f.result, f.claim
             error = r.error[:ERROR_TEXT_MAX] if r.error else None
             latency = None if r.latency_ms is None else round(r.latency_ms)
-            history.append((
-                f.checked_at, c.id, r.ok, r.status_code, latency, r.error_code, error,
-                r.details or None,
-            ))
-            new, event = apply(c.status, r.ok, f.checked_at, c.policy)
-            changed = new.state is not c.status.state
+            if not f.history_written:
+                history.append((
+                    f.checked_at, c.id, r.ok, r.status_code, latency, r.error_code, error,
+                    r.details or None,
+                ))
+            st = c.status
+            if r.ok and st.state is State.UP:
+                # The common case (healthy stays healthy) skips the state machine.
+                new, event, changed = replace(st, consecutive_failures=0,
+                                              consecutive_successes=st.consecutive_successes + 1), None, False
+            else:
+                new, event = apply(st, r.ok, f.checked_at, c.policy)
+                changed = new.state is not st.state
             for col, value in zip(cols, (
                 c.id, c.state_version, new.state.value, 1 if changed else 0, new.state_since,
                 new.consecutive_failures, new.consecutive_successes, new.last_alert_at,
@@ -245,26 +293,20 @@ class ResultWriter:
             if pending:
                 alerts_by_id.setdefault(c.id, []).extend(pending)
 
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.copy_records_to_table("check_history", records=history, columns=HISTORY_COLUMNS)
-            updated = await conn.fetch(_UPDATE_STATE, *cols, self._worker_id)
-            done = {r["id"] for r in updated}
-            stale = [c.id for c in (f.claim for f in batch) if c.id not in done]
-            if stale:
-                await conn.execute(_RELEASE_STALE, stale, self._worker_id)
-            alerts = [a for mid in done for a in alerts_by_id.get(mid, ())]
-            if alerts:
-                ids = [r["id"] for r in await conn.fetch(
-                    _INSERT_ALERTS,
-                    [a.monitor_id for a in alerts], [a.key for a in alerts],
-                    [a.alert_type for a in alerts], [a.severity for a in alerts],
-                    [a.from_state for a in alerts], [a.to_state for a in alerts],
-                    [a.check_time for a in alerts], [a.payload for a in alerts],
-                )]
-                if ids:
-                    await conn.execute(FAN_OUT, ids)
-                self.alerts_written += len(ids)
-        self.rows_written += len(history)
+        # History rows and state are independent: write them on two connections at once.
+        # The state, its alerts and their outbox rows still commit together.
+        copied, stated = await asyncio.gather(
+            self._copy_history(history), self._write_state(batch, cols, alerts_by_id),
+            return_exceptions=True,
+        )
+        if not isinstance(copied, BaseException):
+            for f in batch:
+                f.history_written = True
+        if isinstance(stated, BaseException):
+            raise stated  # the caller keeps the batch; rows already written are not repeated
+        if isinstance(copied, BaseException):
+            self._retry_history.extend(history)  # state went through: retry only the rows
+            log.warning("history write failed; will retry", exc_info=copied)
         if self._on_flush is not None:
             res = self._on_flush(len(history), len(alerts_by_id))
             if res is not None:
