@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from lighthouse.core.checks import get_check_type, parse_config
-from lighthouse.core.checks.base import CheckContext, CheckResult
+from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult, CheckType
 from lighthouse.core.errors import LighthouseError
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.storage.database import Pool
@@ -60,6 +60,7 @@ class Scheduler:
         self._stopping = False
         self.lags: list[float] = []  # recent lags, for benchmarks and /health
         self.checks_run = 0
+        self._configs: dict[int, tuple[str, dict[str, Any], CheckConfig | LighthouseError]] = {}
 
     @property
     def in_flight(self) -> int:
@@ -116,18 +117,45 @@ class Scheduler:
                 if len(self.lags) > 200_000:
                     del self.lags[:100_000]
                 self._metrics.schedule_lag.observe(max(lag, 0.0))
-                result = await run_check(claim.type, claim.config, self._ctx)
+                result = await self._run_cached(claim)
                 elapsed = time.monotonic() - started
                 self._metrics.check_duration.labels(claim.type).observe(elapsed)
                 self._metrics.checks_total.labels(claim.type, "up" if result.ok else "down").inc()
                 checked_at = claim.claimed_at + timedelta(seconds=started - received + elapsed)
-                self._writer.add(Finished(claim, result, checked_at, _describe(claim)))
+                self._writer.add(Finished(claim, result, checked_at, self._describe(claim)))
                 self.checks_run += 1
         except Exception:
             log.exception("check crashed", extra={"monitor_id": claim.id})
         finally:
             self._in_flight.pop(claim.id, None)
             self._started.discard(claim.id)
+
+    def _parsed(self, claim: ClaimedCheck) -> CheckConfig | LighthouseError:
+        """Validated config, cached per monitor while its stored config is unchanged."""
+        cached = self._configs.get(claim.id)
+        if cached is not None and cached[0] == claim.type and cached[1] == claim.config:
+            return cached[2]
+        parsed: CheckConfig | LighthouseError
+        try:
+            parsed = parse_config(claim.type, claim.config)
+        except LighthouseError as exc:
+            parsed = exc
+        if len(self._configs) > 200_000:
+            self._configs.clear()
+        self._configs[claim.id] = (claim.type, claim.config, parsed)
+        return parsed
+
+    async def _run_cached(self, claim: ClaimedCheck) -> CheckResult:
+        parsed = self._parsed(claim)
+        if isinstance(parsed, LighthouseError):
+            return CheckResult(ok=False, error_code=parsed.code, error=str(parsed))
+        return await run_parsed(get_check_type(claim.type), parsed, self._ctx)
+
+    def _describe(self, claim: ClaimedCheck) -> str:
+        parsed = self._parsed(claim)
+        if isinstance(parsed, LighthouseError):
+            return claim.target_host
+        return get_check_type(claim.type).describe(parsed)
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stop claiming; let running checks finish (bounded); release the rest; flush."""
@@ -156,13 +184,6 @@ class Scheduler:
         await self._writer.stop()
 
 
-def _describe(claim: ClaimedCheck) -> str:
-    try:
-        return get_check_type(claim.type).describe(parse_config(claim.type, claim.config))
-    except LighthouseError:
-        return claim.target_host
-
-
 async def run_check(type_name: str, raw_config: dict[str, Any], ctx: CheckContext) -> CheckResult:
     """Run one check of any type from its stored config; a bad config is a failed check."""
     try:
@@ -170,12 +191,16 @@ async def run_check(type_name: str, raw_config: dict[str, Any], ctx: CheckContex
         config = parse_config(type_name, raw_config)
     except LighthouseError as exc:
         return CheckResult(ok=False, error_code=exc.code, error=str(exc))
+    return await run_parsed(check, config, ctx)
+
+
+async def run_parsed(check: CheckType[Any], config: CheckConfig, ctx: CheckContext) -> CheckResult:
     try:
         return await check.run(config, ctx)
     except asyncio.CancelledError:
         raise
     except Exception as exc:
-        log.exception("check type raised", extra={"type": type_name})
+        log.exception("check type raised", extra={"type": check.name})
         return CheckResult(ok=False, error_code="internal_error", error=type(exc).__name__)
 
 
