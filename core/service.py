@@ -35,6 +35,22 @@ MONITOR_COLUMNS = """id, public_id, owner_id, name, type, config, target_host, i
     state, state_since, failure_threshold, success_threshold, reminder_interval_s,
     consecutive_failures, consecutive_successes, language, next_due, created_at, last_check_at,
     last_ok, last_error, last_latency_ms, maintenance_until, incident_started_at, expires_at"""
+# Healthy checks do not rewrite their monitor's row (see core/storage/results.py), so the
+# last result is read from check_history, one index probe per monitor.
+_SELECT_MONITORS = """
+SELECT m.id, m.public_id, m.owner_id, m.name, m.type, m.config, m.target_host, m.interval_s,
+    m.tier, m.state, m.state_since, m.failure_threshold, m.success_threshold,
+    m.reminder_interval_s, m.consecutive_failures, m.consecutive_successes, m.language,
+    m.next_due, m.created_at, coalesce(h.time, m.last_check_at) AS last_check_at,
+    coalesce(h.ok, m.last_ok) AS last_ok, coalesce(h.error, m.last_error) AS last_error,
+    coalesce(h.latency_ms, m.last_latency_ms) AS last_latency_ms, m.maintenance_until,
+    m.incident_started_at, m.expires_at
+FROM monitors m
+LEFT JOIN LATERAL (
+    SELECT time, ok, error, latency_ms FROM check_history
+    WHERE monitor_id = m.id ORDER BY time DESC LIMIT 1
+) h ON true
+"""
 
 
 def _utcnow() -> datetime:
@@ -228,7 +244,7 @@ class MonitorService:
         if user is None:
             return []
         rows = await self._pool.fetch(
-            f"SELECT {MONITOR_COLUMNS} FROM monitors WHERE owner_id = $1 ORDER BY created_at, id",
+            f"{_SELECT_MONITORS} WHERE m.owner_id = $1 ORDER BY m.created_at, m.id",
             user.id,
         )
         return [Monitor.from_row(r) for r in rows]
@@ -241,10 +257,10 @@ class MonitorService:
             raise MonitorNotFoundError("no such monitor", ref=ref)
         rows = await self._pool.fetch(
             f"""
-            SELECT {MONITOR_COLUMNS} FROM monitors
-            WHERE owner_id = $1 AND (public_id::text = lower($2) OR lower(name) = lower($2)
-                  OR (length($2) >= 6 AND public_id::text LIKE lower($2) || '%'))
-            ORDER BY (public_id::text = lower($2)) DESC, (lower(name) = lower($2)) DESC
+            {_SELECT_MONITORS}
+            WHERE m.owner_id = $1 AND (m.public_id::text = lower($2) OR lower(m.name) = lower($2)
+                  OR (length($2) >= 6 AND m.public_id::text LIKE lower($2) || '%'))
+            ORDER BY (m.public_id::text = lower($2)) DESC, (lower(m.name) = lower($2)) DESC
             LIMIT 2
             """,
             user.id, ref,
@@ -256,7 +272,7 @@ class MonitorService:
     async def get_by_public_id(self, public_id: uuid.UUID) -> Monitor:
         """For callers already authorized by other means (API management token)."""
         row = await self._pool.fetchrow(
-            f"SELECT {MONITOR_COLUMNS} FROM monitors WHERE public_id = $1", public_id
+            f"{_SELECT_MONITORS} WHERE m.public_id = $1", public_id
         )
         if row is None:
             raise MonitorNotFoundError("no such monitor", ref=str(public_id))
@@ -402,3 +418,79 @@ class MonitorService:
             user.id,
         )
         return [dict(r) for r in rows]
+
+    # --- chat alert channels (Discord DM, Telegram chat; used by bot/) ----------
+    async def upsert_chat_channel(
+        self,
+        who: Identity,
+        kind: str,
+        *,
+        key: dict[str, Any],
+        config: dict[str, Any],
+        monitor_id: int | None,
+        language: str,
+    ) -> int:
+        """The one channel of ``kind`` whose config contains ``key`` for this owner and
+        monitor: created, or re-enabled with the new config and language."""
+        user = await self.ensure_user(who)
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", user.id)
+            existing = await conn.fetchval(
+                "SELECT id FROM alert_channels WHERE owner_id = $1 AND kind = $2 "
+                "AND config @> $3 AND monitor_id IS NOT DISTINCT FROM $4 ORDER BY id LIMIT 1",
+                user.id, kind, key, monitor_id,
+            )
+            if existing:
+                await conn.execute(
+                    "UPDATE alert_channels SET config = $2, language = $3, enabled = true, "
+                    "disabled_reason = NULL WHERE id = $1",
+                    existing, config, language,
+                )
+                return int(existing)
+            return int(await conn.fetchval(
+                "INSERT INTO alert_channels (owner_id, monitor_id, kind, config, language) "
+                "VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                user.id, monitor_id, kind, config, language,
+            ))
+
+    async def chat_channels(
+        self, kind: str, key: dict[str, Any], *, owner: Identity | None = None
+    ) -> list[dict[str, Any]]:
+        """Channels of ``kind`` whose config contains ``key`` (optionally one owner's),
+        with the scoped monitor's name."""
+        owner_id = None
+        if owner is not None:
+            user = await self.find_user(owner)
+            if user is None:
+                return []
+            owner_id = user.id
+        rows = await self._pool.fetch(
+            "SELECT c.id, c.owner_id, c.monitor_id, c.config, c.language, c.enabled, "
+            "c.disabled_reason, m.name AS monitor_name FROM alert_channels c "
+            "LEFT JOIN monitors m ON m.id = c.monitor_id "
+            "WHERE c.kind = $1 AND c.config @> $2 AND ($3::bigint IS NULL OR c.owner_id = $3) "
+            "ORDER BY c.id",
+            kind, key, owner_id,
+        )
+        return [dict(r) for r in rows]
+
+    async def update_chat_channels(
+        self, ids: list[int], *, enabled: bool | None = None, drop_keys: tuple[str, ...] = ()
+    ) -> int:
+        """Re-enable/disable channels and remove transient flags from their config."""
+        done = await self._pool.fetch(
+            "UPDATE alert_channels SET enabled = coalesce($2, enabled), "
+            "disabled_reason = CASE WHEN coalesce($2, enabled) THEN NULL ELSE disabled_reason END, "
+            "config = config - $3::text[] WHERE id = ANY($1::bigint[]) RETURNING id",
+            ids, enabled, list(drop_keys),
+        )
+        return len(done)
+
+    async def move_chat_channels(self, kind: str, field: str, old: Any, new: Any) -> int:
+        """A chat changed id (Telegram group -> supergroup): follow it in every channel."""
+        done = await self._pool.fetch(
+            "UPDATE alert_channels SET config = jsonb_set(config, ARRAY[$2::text], $4) "
+            "WHERE kind = $1 AND config @> jsonb_build_object($2::text, $3::jsonb) RETURNING id",
+            kind, field, old, new,
+        )
+        return len(done)

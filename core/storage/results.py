@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -221,11 +221,13 @@ class ResultWriter:
     async def _write_state(
         self, batch: list[Finished], cols: list[list[Any]], alerts_by_id: dict[int, list[PendingAlert]]
     ) -> None:
+        if not cols[0]:
+            return
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(_ASYNC_COMMIT)
             updated = await conn.fetch(_UPDATE_STATE, *cols, self._worker_id)
             done = {r["id"] for r in updated}
-            stale = [f.claim.id for f in batch if f.claim.id not in done]
+            stale = [mid for mid in cols[0] if mid not in done]
             if stale:
                 await conn.execute(_RELEASE_STALE, stale, self._worker_id)
             alerts = [a for mid in done for a in alerts_by_id.get(mid, ())]
@@ -255,13 +257,13 @@ class ResultWriter:
                     r.details or None,
                 ))
             st = c.status
-            if r.ok and st.state is State.UP:
-                # The common case (healthy stays healthy) skips the state machine.
-                new, event, changed = replace(st, consecutive_failures=0,
-                                              consecutive_successes=st.consecutive_successes + 1), None, False
-            else:
-                new, event = apply(st, r.ok, f.checked_at, c.policy)
-                changed = new.state is not st.state
+            if r.ok and st.state is State.UP and st.consecutive_failures == 0 and not r.signals:
+                # Healthy stays healthy: nothing in the state changes (the success streak only
+                # matters while DOWN), so the monitor row is not rewritten at all. The claim
+                # lease runs out by itself before the next due time.
+                continue
+            new, event = apply(st, r.ok, f.checked_at, c.policy)
+            changed = new.state is not st.state
             for col, value in zip(cols, (
                 c.id, c.state_version, new.state.value, 1 if changed else 0, new.state_since,
                 new.consecutive_failures, new.consecutive_successes, new.last_alert_at,

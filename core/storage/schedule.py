@@ -15,24 +15,27 @@ from typing import Any
 from lighthouse.core.state import Policy, State, Status
 from lighthouse.core.storage.database import Pool
 
-# Long enough for the slowest check (timeout <= 120 s) plus flushing its result.
+# Long enough for the slowest check (timeout <= 120 s) plus flushing its result, but never
+# past the next due time: a healthy result does not release its claim (no row rewrite),
+# the lease simply runs out before the monitor is due again.
 CLAIM_LEASE_S = 180
 
 _CLAIM = """
 WITH due AS (
-    SELECT id, next_due
+    SELECT id, next_due,
+           next_due + make_interval(secs => interval_s::double precision
+               * greatest(1, ceil(extract(epoch FROM now() - next_due) / interval_s))) AS next
     FROM monitors
     WHERE state <> 'paused' AND next_due <= now()
-      AND (claimed_until IS NULL OR claimed_until < now())
+      AND (claimed_until IS NULL OR claimed_until <= now())
     ORDER BY next_due
     LIMIT $1
     FOR UPDATE SKIP LOCKED
 )
 UPDATE monitors m SET
-    next_due = due.next_due + make_interval(secs => m.interval_s::double precision
-        * greatest(1, ceil(extract(epoch FROM now() - due.next_due) / m.interval_s))),
+    next_due = due.next,
     claimed_by = $2,
-    claimed_until = now() + make_interval(secs => $3::double precision)
+    claimed_until = least(now() + make_interval(secs => $3::double precision), due.next)
 FROM due
 WHERE m.id = due.id
 RETURNING m.id, m.owner_id, m.name, m.type, m.config, m.target_host, m.interval_s,

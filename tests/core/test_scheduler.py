@@ -73,7 +73,8 @@ async def test_two_schedulers_share_work_without_duplicates(dsn: str, pool: asyn
     assert target.hits == n
     assert a.checks_run + b.checks_run == n
     assert a.checks_run > 0 and b.checks_run > 0, "both schedulers should have taken work"
-    assert await pool.fetchval("SELECT count(*) FROM monitors WHERE claimed_by IS NOT NULL") == 0
+    # Healthy results leave their claim to run out no later than the next due time.
+    assert await pool.fetchval("SELECT count(*) FROM monitors WHERE claimed_until > next_due") == 0
 
 
 async def test_next_due_advances_by_whole_intervals_without_catch_up(pool: asyncpg.Pool,
@@ -130,3 +131,34 @@ async def test_state_survives_restart_without_repaging(dsn: str, pool: asyncpg.P
     assert (row["state"], row["consecutive_failures"]) == ("down", 5)
     kinds = [r["alert_type"] for r in await pool.fetch("SELECT alert_type FROM alerts")]
     assert kinds == ["downtime"], "restarts must neither re-page nor forget the incident"
+
+
+async def test_healthy_results_do_not_rewrite_the_monitor_row(dsn: str, pool: asyncpg.Pool,
+                                                              target: Target) -> None:
+    svc = MonitorService(pool, TargetGuard(True))
+    who = Identity(Provider.API, "healthy")
+    await svc.ensure_user(who)
+    await pool.execute("UPDATE users SET tier = 'enterprise'")
+    m = await svc.create_monitor(who, config={"url": target.url}, interval_s=30)
+    await pool.execute("UPDATE monitors SET state = 'up'")
+    versions = []
+    async with Stack(dsn, "solo") as s:
+        for n in (1, 2):
+            # Time travel: make it due now (the lease ends at the due time by construction).
+            await pool.execute("UPDATE monitors SET next_due = now() - interval '1 ms', "
+                               "claimed_until = now() - interval '1 ms'")
+            async with asyncio.timeout(10):
+                while s.checks_run < n:
+                    await s.tick()
+                    await asyncio.sleep(0.01)
+            await s._writer.flush()
+            versions.append(await pool.fetchrow(
+                "SELECT state_version, last_check_at, claimed_until <= next_due AS lease_ok "
+                "FROM monitors"))
+    assert [v["state_version"] for v in versions] == [0, 0]  # no state write at all
+    assert all(v["lease_ok"] for v in versions)
+    assert versions[1]["last_check_at"] is None  # the row keeps no per-check data ...
+    fresh = await svc.get_monitor(who, str(m.public_id))
+    latest = await pool.fetchval("SELECT max(time) FROM check_history")
+    assert fresh.last_check_at == latest and fresh.last_ok is True  # ... the read layer does
+    assert target.hits == 2

@@ -1,0 +1,171 @@
+"""Discord alerts: a direct message to the monitor's owner, or a post in a server channel.
+
+Core knows the rules, not the library: the bot package implements ``DiscordSender``
+(with discord.py) and maps every Discord answer to a ``SendResult``. The rules:
+
+* ``discord_dm`` (config ``{"user_id", "fallback_channel_id"?}``): DM the user. When
+  Discord refuses the DM (50007: DMs closed, bot blocked, no shared server) and the
+  monitor has a server channel, post there instead, mentioning the user, and flag the
+  channel (``dm_refused_at``) so the user is told on their next command. Without a
+  fallback the channel is disabled with reason ``dm_refused``; the next command tells
+  the user and turns it back on.
+* ``discord_channel`` (config ``{"channel_id", "guild_id"?}``): post in that channel;
+  missing access or a deleted channel disables it.
+* Rate limits (429) and Discord outages (5xx, network) are retried by the outbox, after
+  the retry-after when Discord gives one. A send carries a nonce derived from the
+  idempotency key so that Discord itself drops a duplicate of a retried send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import ClassVar, Protocol
+
+from lighthouse.core.alerts.channels.base import Delivery, DeliveryResult, Outcome
+
+log = logging.getLogger(__name__)
+
+SEND_TIMEOUT_S = 60.0
+
+
+class SendStatus(StrEnum):
+    SENT = "sent"
+    REFUSED = "refused"  # 50007 / 50001 on a DM: the user can't be messaged
+    GONE = "gone"  # unknown user/channel, or no access to the channel: permanent
+    RATE_LIMITED = "rate_limited"
+    TRANSIENT = "transient"  # 5xx, network, timeout: try again later
+    INVALID = "invalid"  # Discord refused this message (400): permanent for this alert
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status: SendStatus
+    error: str | None = None
+    retry_after_s: float | None = None
+
+    @classmethod
+    def sent(cls) -> SendResult:
+        return cls(SendStatus.SENT)
+
+
+class DiscordSender(Protocol):
+    """Implemented by the bot package over discord.py. Must not raise."""
+
+    async def send_dm(self, user_id: int, delivery: Delivery, *, nonce: str) -> SendResult: ...
+
+    async def send_to_channel(
+        self, channel_id: int, delivery: Delivery, *, nonce: str, mention_user_id: int | None
+    ) -> SendResult: ...
+
+
+def nonce_for(delivery: Delivery, target: str) -> str:
+    """Discord nonces are at most 25 characters; enforce_nonce dedupes for a few minutes."""
+    digest = hashlib.sha256(f"{delivery.idempotency_key}|{target}".encode()).hexdigest()
+    return digest[:25]
+
+
+def _as_id(value: object) -> int | None:
+    try:
+        n = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return n if n > 0 else None
+
+
+def _retry(result: SendResult) -> DeliveryResult:
+    return DeliveryResult(Outcome.RETRY, result.error or result.status.value,
+                          retry_after_s=result.retry_after_s)
+
+
+async def _guarded(call: Awaitable[SendResult]) -> SendResult:
+    try:
+        async with asyncio.timeout(SEND_TIMEOUT_S):
+            return await call
+    except TimeoutError:
+        return SendResult(SendStatus.TRANSIENT, "timed out")
+    except Exception as exc:  # a sender bug must not lose the alert
+        log.exception("discord sender raised")
+        return SendResult(SendStatus.TRANSIENT, f"{type(exc).__name__}: {exc}"[:300])
+
+
+class DiscordDMChannel:
+    kind: ClassVar[str] = "discord_dm"
+
+    def __init__(self, sender: DiscordSender) -> None:
+        self._sender = sender
+
+    async def deliver(self, delivery: Delivery) -> DeliveryResult:
+        config = delivery.channel_config
+        user_id = _as_id(config.get("user_id"))
+        if user_id is None:
+            return DeliveryResult(Outcome.PERMANENT, "invalid_config: no user_id",
+                                  disable_channel=True)
+        dm = await _guarded(self._sender.send_dm(user_id, delivery,
+                                                 nonce=nonce_for(delivery, f"u{user_id}")))
+        if dm.status is SendStatus.SENT:
+            if "dm_refused_at" in config:  # DMs work again: drop the flag
+                return DeliveryResult(
+                    Outcome.DELIVERED,
+                    new_config={k: v for k, v in config.items() if k != "dm_refused_at"},
+                )
+            return DeliveryResult.ok()
+        if dm.status in (SendStatus.RATE_LIMITED, SendStatus.TRANSIENT):
+            return _retry(dm)
+        if dm.status is SendStatus.INVALID:
+            return DeliveryResult(Outcome.PERMANENT, f"invalid: {dm.error}")
+        if dm.status is SendStatus.GONE:
+            return DeliveryResult(Outcome.PERMANENT, f"user_gone: {dm.error}",
+                                  disable_channel=True)
+        # REFUSED: fall back to the monitor's server channel when there is one.
+        fallback = _as_id(config.get("fallback_channel_id"))
+        if fallback is None:
+            return DeliveryResult(Outcome.PERMANENT, f"dm_refused: {dm.error}",
+                                  disable_channel=True)
+        post = await _guarded(self._sender.send_to_channel(
+            fallback, delivery, nonce=nonce_for(delivery, f"c{fallback}"),
+            mention_user_id=user_id,
+        ))
+        flagged = {**config, "dm_refused_at": datetime.now(UTC).isoformat()}
+        if post.status is SendStatus.SENT:
+            return DeliveryResult(Outcome.DELIVERED, new_config=flagged)
+        if post.status in (SendStatus.RATE_LIMITED, SendStatus.TRANSIENT):
+            r = _retry(post)
+            return DeliveryResult(r.outcome, f"dm_refused, fallback: {r.error}",
+                                  retry_after_s=r.retry_after_s, new_config=flagged)
+        return DeliveryResult(
+            Outcome.PERMANENT, f"dm_refused: {dm.error}; fallback channel: {post.error}",
+            disable_channel=True, new_config=flagged,
+        )
+
+
+class DiscordChannelChannel:
+    """Alerts posted in a server channel chosen with /monitor channel."""
+
+    kind: ClassVar[str] = "discord_channel"
+
+    def __init__(self, sender: DiscordSender) -> None:
+        self._sender = sender
+
+    async def deliver(self, delivery: Delivery) -> DeliveryResult:
+        channel_id = _as_id(delivery.channel_config.get("channel_id"))
+        if channel_id is None:
+            return DeliveryResult(Outcome.PERMANENT, "invalid_config: no channel_id",
+                                  disable_channel=True)
+        post = await _guarded(self._sender.send_to_channel(
+            channel_id, delivery, nonce=nonce_for(delivery, f"c{channel_id}"),
+            mention_user_id=None,
+        ))
+        if post.status is SendStatus.SENT:
+            return DeliveryResult.ok()
+        if post.status in (SendStatus.RATE_LIMITED, SendStatus.TRANSIENT):
+            return _retry(post)
+        if post.status is SendStatus.INVALID:
+            return DeliveryResult(Outcome.PERMANENT, f"invalid: {post.error}")
+        return DeliveryResult(Outcome.PERMANENT, f"channel_unavailable: {post.error}",
+                              disable_channel=True)
