@@ -22,9 +22,11 @@ from lighthouse.core.errors import LighthouseError
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.storage.database import Pool
 from lighthouse.core.storage.results import Finished, ResultWriter
-from lighthouse.core.storage.schedule import ClaimedCheck, claim_due, release
+from lighthouse.core.storage.schedule import ClaimedCheck, claim_due, due_backlog, release
 
 log = logging.getLogger(__name__)
+
+BACKLOG_SAMPLE_S = 5.0
 
 
 class Scheduler:
@@ -61,6 +63,7 @@ class Scheduler:
         self.lags: list[float] = []  # recent lags, for benchmarks and /health
         self.checks_run = 0
         self._bound: dict[str, tuple[Any, Any, Any]] = {}
+        self._backlog_sampled = 0.0
         self._configs: dict[int, tuple[str, dict[str, Any], CheckConfig | LighthouseError]] = {}
 
     @property
@@ -103,6 +106,13 @@ class Scheduler:
                 if not claims:
                     break
         self._metrics.queue_depth.set(len(self._in_flight))
+        now = time.monotonic()
+        if now - self._backlog_sampled >= BACKLOG_SAMPLE_S:
+            self._backlog_sampled = now
+            try:
+                self._metrics.due_backlog.set(await due_backlog(self._pool))
+            except Exception:
+                log.warning("could not sample the due backlog", exc_info=True)
         self._metrics.result_buffer.set(self._writer.pending)
         return claimed_total
 

@@ -101,3 +101,12 @@ async def release(pool: Pool, worker_id: str, ids: list[int]) -> None:
             "next_due = LEAST(next_due, now()) WHERE id = ANY($1::bigint[]) AND claimed_by = $2",
             ids, worker_id,
         )
+
+
+async def due_backlog(pool: Pool) -> int:
+    """Monitors due and not claimed by anyone: a growing number means add workers."""
+    count = await pool.fetchval(
+        "SELECT count(*) FROM monitors WHERE state <> 'paused' AND next_due <= now() "
+        "AND (claimed_until IS NULL OR claimed_until <= now())"
+    )
+    return int(count or 0)
