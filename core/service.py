@@ -431,7 +431,7 @@ class MonitorService:
         language: str,
     ) -> int:
         """The one channel of ``kind`` whose config contains ``key`` for this owner and
-        monitor: created, or re-enabled with the new config and language."""
+        monitor: created, or re-enabled with ``config`` merged in and the new language."""
         user = await self.ensure_user(who)
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", user.id)
@@ -442,8 +442,8 @@ class MonitorService:
             )
             if existing:
                 await conn.execute(
-                    "UPDATE alert_channels SET config = $2, language = $3, enabled = true, "
-                    "disabled_reason = NULL WHERE id = $1",
+                    "UPDATE alert_channels SET config = config || $2, language = $3, "
+                    "enabled = true, disabled_reason = NULL WHERE id = $1",
                     existing, config, language,
                 )
                 return int(existing)

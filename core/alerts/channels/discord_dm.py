@@ -3,7 +3,9 @@
 Core knows the rules, not the library: the bot package implements ``DiscordSender``
 (with discord.py) and maps every Discord answer to a ``SendResult``. The rules:
 
-* ``discord_dm`` (config ``{"user_id", "fallback_channel_id"?}``): DM the user. When
+* ``discord_dm`` (config ``{"user_id", "fallback_channel_id"?, "dm_channel_id"?}``): DM
+  the user (through the DM channel opened at /monitor add, else a new one, whose id is
+  then kept: one request per alert instead of two, across restarts). When
   Discord refuses the DM (50007: DMs closed, bot blocked, no shared server) and the
   monitor has a server channel, post there instead, mentioning the user, and flag the
   channel (``dm_refused_at``) so the user is told on their next command. Without a
@@ -48,16 +50,19 @@ class SendResult:
     status: SendStatus
     error: str | None = None
     retry_after_s: float | None = None
+    dm_channel_id: int | None = None  # the DM channel a DM went through
 
     @classmethod
-    def sent(cls) -> SendResult:
-        return cls(SendStatus.SENT)
+    def sent(cls, dm_channel_id: int | None = None) -> SendResult:
+        return cls(SendStatus.SENT, dm_channel_id=dm_channel_id)
 
 
 class DiscordSender(Protocol):
     """Implemented by the bot package over discord.py. Must not raise."""
 
-    async def send_dm(self, user_id: int, delivery: Delivery, *, nonce: str) -> SendResult: ...
+    async def send_dm(
+        self, user_id: int, delivery: Delivery, *, nonce: str, dm_channel_id: int | None
+    ) -> SendResult: ...
 
     async def send_to_channel(
         self, channel_id: int, delivery: Delivery, *, nonce: str, mention_user_id: int | None
@@ -106,15 +111,15 @@ class DiscordDMChannel:
         if user_id is None:
             return DeliveryResult(Outcome.PERMANENT, "invalid_config: no user_id",
                                   disable_channel=True)
-        dm = await _guarded(self._sender.send_dm(user_id, delivery,
-                                                 nonce=nonce_for(delivery, f"u{user_id}")))
+        known = _as_id(config.get("dm_channel_id"))
+        dm = await _guarded(self._sender.send_dm(
+            user_id, delivery, nonce=nonce_for(delivery, f"u{user_id}"), dm_channel_id=known))
         if dm.status is SendStatus.SENT:
-            if "dm_refused_at" in config:  # DMs work again: drop the flag
-                return DeliveryResult(
-                    Outcome.DELIVERED,
-                    new_config={k: v for k, v in config.items() if k != "dm_refused_at"},
-                )
-            return DeliveryResult.ok()
+            fresh = {k: v for k, v in config.items() if k != "dm_refused_at"}  # DMs work again
+            if dm.dm_channel_id is not None:
+                fresh["dm_channel_id"] = str(dm.dm_channel_id)
+            return DeliveryResult(Outcome.DELIVERED,
+                                  new_config=fresh if fresh != config else None)
         if dm.status in (SendStatus.RATE_LIMITED, SendStatus.TRANSIENT):
             return _retry(dm)
         if dm.status is SendStatus.INVALID:

@@ -1,0 +1,585 @@
+"""Every sentence the bots say, in English (the msgids) and, through the catalog, Spanish.
+
+Both adapters call these functions; nothing user-visible is written anywhere else in
+bot/. Each function takes the language first. Placeholders are ``{name}`` filled by
+``.format()``; counts go through ``ngettext``. Numbers, dates and durations are
+formatted with Babel in the same language.
+
+Command names and descriptions (Discord slash command metadata and the Telegram menu)
+are the ``_T`` constants below: Discord's Translator and ``setMyCommands`` read the same
+msgids.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
+
+from babel.dates import format_datetime, format_timedelta
+from babel.numbers import format_decimal, format_percent
+from lighthouse.core.errors import LighthouseError
+from lighthouse.core.i18n import format_duration, gettext, ngettext
+from lighthouse.core.models import Monitor, UptimeWindow
+from lighthouse.core.state import State
+from lighthouse.core.tiers import TierName
+
+
+def _T(message: str) -> str:
+    """Marks a command name/description for extraction; translated where it is shown."""
+    return message
+
+
+# --- command metadata (Discord descriptions <= 100 chars, Telegram <= 256) ---------------
+CMD_MONITOR = _T("Manage your uptime monitors")
+CMD_ADD = _T("Start monitoring a URL")
+CMD_LIST = _T("List your monitors")
+CMD_STATUS = _T("Show a monitor's state, uptime and latency")
+CMD_PAUSE = _T("Pause a monitor")
+CMD_RESUME = _T("Resume a paused monitor")
+CMD_REMOVE = _T("Delete a monitor")
+CMD_TEST = _T("Check a URL once, right now")
+CMD_CHANNEL = _T("Post a monitor's alerts in a server channel")
+CMD_LANGUAGE = _T("Choose the language I answer in")
+CMD_HELP = _T("How to use Lighthouse")
+CMD_START = _T("Start receiving alerts here")
+
+ARG_URL = _T("The address to check, e.g. https://example.com")
+ARG_NAME = _T("A short name for the monitor")
+ARG_INTERVAL = _T("How often to check")
+ARG_MONITOR = _T("One of your monitors: name or id")
+ARG_CHANNEL = _T("The channel for alerts (default: this one)")
+ARG_LANGUAGE = _T("Language, or automatic to follow your app")
+
+CHOICE_AUTO = _T("automatic")
+CHOICE_ENGLISH = _T("English")
+CHOICE_SPANISH = _T("Spanish")
+
+# The interval choices offered in Discord (value in seconds) and accepted in Telegram.
+INTERVAL_CHOICES: list[tuple[str, int]] = [
+    (_T("every 30 seconds"), 30),
+    (_T("every minute"), 60),
+    (_T("every 5 minutes"), 300),
+    (_T("every 15 minutes"), 900),
+    (_T("every 30 minutes"), 1800),
+    (_T("every hour"), 3600),
+    (_T("every 6 hours"), 21600),
+    (_T("every 12 hours"), 43200),
+    (_T("every day"), 86400),
+]
+
+STATE_EMOJI = {
+    State.UP: "🟢",
+    State.DOWN: "🔴",
+    State.PENDING: "🟡",
+    State.PAUSED: "⏸️",
+    State.MAINTENANCE: "🛠️",
+}
+
+
+def tr(lang: str, message: str) -> str:
+    """Translate a message that was marked elsewhere (command metadata, choices)."""
+    return gettext(lang, message)
+
+
+# Discord shows Spanish users localized command names (/monitor agregar); Telegram's are
+# fixed. The adapter's request sets this, and every sentence naming a command uses cmd().
+LOCALIZED_COMMAND_NAMES: ContextVar[bool] = ContextVar("lh_localized_command_names",
+                                                       default=False)
+
+
+def cmd(lang: str, path: str, args: str = "") -> str:
+    """'/monitor list' as the user must type it: cmd(lang, 'monitor list')."""
+    words = path.split()
+    if LOCALIZED_COMMAND_NAMES.get():
+        words = [gettext(lang, w) for w in words]
+    return "/" + " ".join(words) + (f" {args}" if args else "")
+
+
+# --- formatting ------------------------------------------------------------------------
+def state_name(lang: str, state: State) -> str:
+    names = {
+        State.UP: gettext(lang, "up"),
+        State.DOWN: gettext(lang, "down"),
+        State.PENDING: gettext(lang, "pending"),
+        State.PAUSED: gettext(lang, "paused"),
+        State.MAINTENANCE: gettext(lang, "in maintenance"),
+    }
+    return names.get(state, state.value)
+
+
+def tier_name(lang: str, name: str) -> str:
+    names = {
+        TierName.FREE: gettext(lang, "Free"),
+        TierName.BASIC: gettext(lang, "Basic"),
+        TierName.STANDARD: gettext(lang, "Standard"),
+        TierName.PRO: gettext(lang, "Pro"),
+        TierName.ENTERPRISE: gettext(lang, "Enterprise"),
+    }
+    try:
+        return names[TierName(name)]
+    except ValueError:
+        return name
+
+
+def language_name(lang: str, code: str | None) -> str:
+    if code == "es":
+        return gettext(lang, "Spanish")
+    if code == "en":
+        return gettext(lang, "English")
+    return gettext(lang, "automatic")
+
+
+def interval(lang: str, seconds: int) -> str:
+    """'every 5 minutes' / 'cada 5 minutos'."""
+    if seconds % 86400 == 0:
+        n = seconds // 86400
+        return ngettext(lang, "every day", "every {n} days", n).format(n=n)
+    if seconds % 3600 == 0:
+        n = seconds // 3600
+        return ngettext(lang, "every hour", "every {n} hours", n).format(n=n)
+    if seconds % 60 == 0:
+        n = seconds // 60
+        return ngettext(lang, "every minute", "every {n} minutes", n).format(n=n)
+    return ngettext(lang, "every second", "every {n} seconds", seconds).format(n=seconds)
+
+
+def duration(lang: str, seconds: float) -> str:
+    return format_duration(lang, timedelta(seconds=int(seconds)))
+
+
+def percent(lang: str, fraction: float | None) -> str:
+    if fraction is None:
+        return gettext(lang, "no data")
+    # Never round 99.996 % up to "100 %": an outage must stay visible.
+    floored = int(fraction * 10000) / 10000
+    return format_percent(floored, format="#,##0.##%", locale=lang)
+
+
+def millis(lang: str, value: float | None) -> str:
+    if value is None:
+        return "—"
+    return gettext(lang, "{value} ms").format(value=format_decimal(round(value), locale=lang))
+
+
+def when(lang: str, moment: datetime | None, now: datetime) -> str:
+    """An absolute UTC time plus how long ago: '24 nov 2026, 17:05 UTC (hace 3 minutos)'."""
+    if moment is None:
+        return gettext(lang, "never")
+    absolute = format_datetime(moment, "d MMM y, HH:mm", tzinfo=UTC, locale=lang) + " UTC"
+    ago = format_timedelta(moment - now, add_direction=True, threshold=1.0, locale=lang)
+    return f"{absolute} ({ago})"
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- errors ----------------------------------------------------------------------------
+def _target_reason(lang: str, reason: str) -> str:
+    reasons = {
+        "loopback": gettext(lang, "a loopback address"),
+        "private": gettext(lang, "a private network address"),
+        "link_local": gettext(lang, "a link-local address"),
+        "multicast": gettext(lang, "a multicast address"),
+        "unspecified": gettext(lang, "an unspecified address"),
+        "reserved": gettext(lang, "a reserved address"),
+    }
+    return reasons.get(reason, gettext(lang, "a non-public address"))
+
+
+def error(lang: str, exc: LighthouseError) -> str:
+    """The localized message for every user-caused error code (core/errors.py)."""
+    p = exc.params
+    code = exc.code
+    if code == "invalid_url":
+        url = str(p.get("url") or "")
+        reason = p.get("reason")
+        if reason == "scheme":
+            return gettext(lang, "A URL must start with http:// or https:// — “{url}” doesn't."
+                           ).format(url=clip(url, 200))
+        if reason == "no_host":
+            return gettext(lang, "That URL has no host name: “{url}”.").format(url=clip(url, 200))
+        if reason == "port":
+            return gettext(lang, "That URL has an invalid port: “{url}”.").format(url=clip(url, 200))
+        if reason == "too_long":
+            return gettext(lang, "That URL is too long (2,048 characters at most).")
+        return gettext(lang, "That doesn't look like a valid URL. Try something like "
+                             "https://example.com/health.")
+    if code == "target_not_allowed":
+        return gettext(
+            lang,
+            "I can't monitor {host}: it points to {address}, {kind}. Lighthouse only checks "
+            "addresses on the public internet.",
+        ).format(host=p.get("host", "?"), address=p.get("address", "?"),
+                 kind=_target_reason(lang, str(p.get("reason", ""))))
+    if code == "invalid_interval":
+        minimum = int(p.get("min") or 30)
+        if p.get("tier"):
+            return gettext(
+                lang,
+                "Your {tier} plan checks at most {interval}. Choose a longer interval, or "
+                "upgrade for faster checks.",
+            ).format(tier=tier_name(lang, str(p["tier"])), interval=interval(lang, minimum))
+        maximum = int(p.get("max") or 86400)
+        return gettext(lang, "The interval must be between {min} and {max}.").format(
+            min=duration(lang, minimum), max=duration(lang, maximum))
+    if code == "monitor_limit_reached":
+        limit = int(p.get("limit") or 0)
+        return ngettext(
+            lang,
+            "Your {tier} plan includes {limit} monitor and you are using it. Remove one with "
+            "{command}, or upgrade to add more.",
+            "Your {tier} plan includes {limit} monitors and you are using all of them. Remove "
+            "one with {command}, or upgrade to add more.",
+            limit,
+        ).format(tier=tier_name(lang, str(p.get("tier", ""))), limit=limit,
+                 command=cmd(lang, "monitor remove"))
+    if code == "tier_feature_unavailable":
+        return gettext(lang, "That needs a higher plan than {tier}.").format(
+            tier=tier_name(lang, str(p.get("tier", ""))))
+    if code == "monitor_not_found":
+        return gettext(lang, "I couldn't find a monitor called “{ref}”. Use {command} to see "
+                             "yours.").format(ref=clip(str(p.get("ref", "")), 100),
+                                              command=cmd(lang, "monitor list"))
+    if code == "invalid_state":
+        name = str(p.get("name") or "")
+        state = str(p.get("state") or "")
+        if state == State.PAUSED.value and name:
+            return gettext(lang, "{name} is already paused.").format(name=name)
+        if name:
+            return gettext(lang, "{name} isn't paused, so there is nothing to resume.").format(
+                name=name)
+        try:
+            label = state_name(lang, State(state))
+        except ValueError:
+            label = state
+        return gettext(lang, "That isn't possible while the monitor is {state}.").format(
+            state=label)
+    if code == "unknown_check_type":
+        return gettext(lang, "Unknown check type “{type}”.").format(type=p.get("type", "?"))
+    if code == "invalid_condition":
+        return gettext(lang, "That condition isn't valid (near character {position}).").format(
+            position=int(p.get("position") or 0) + 1)
+    if code == "invalid_input":
+        field = str(p.get("field") or "")
+        reason = str(p.get("reason") or "")
+        if field == "interval":
+            return gettext(lang, "I couldn't read the interval “{value}”. Use for example 30s, "
+                                 "5m, 1h or 1d.").format(value=clip(str(p.get("value", "")), 40))
+        if field == "language":
+            return gettext(lang, "Choose en (English), es (Spanish) or auto.")
+        if field == "name":
+            return gettext(lang, "A monitor name can have at most {max} characters.").format(
+                max=p.get("max", 100))
+        if field == "url" or reason == "missing":
+            return gettext(lang, "Tell me which URL to check, e.g. {example}").format(
+                example=cmd(lang, "monitor add", "https://example.com"))
+        return gettext(lang, "That value isn't valid for {field}.").format(field=field or "?")
+    return gettext(lang, "That request isn't valid.")
+
+
+def internal_error(lang: str, ref: str) -> str:
+    return gettext(lang, "Something went wrong on our side; nothing was changed. Please try "
+                         "again in a minute (reference {ref}).").format(ref=ref)
+
+
+def busy(lang: str) -> str:
+    return gettext(lang, "Lighthouse is busy right now. Please try again in a few seconds.")
+
+
+# --- command replies ---------------------------------------------------------------------
+def added(lang: str, m: Monitor, url: str, alerts_to: str) -> str:
+    return gettext(
+        lang,
+        "✅ Now monitoring {name} ({url}) {interval}. {alerts} The first check runs within "
+        "a minute; see it with {command}.",
+    ).format(name=m.name, url=url, interval=interval(lang, m.interval_s), alerts=alerts_to,
+             command=cmd(lang, "monitor status", m.name))
+
+
+def alerts_to_dm(lang: str) -> str:
+    return gettext(lang, "Alerts come to you by direct message.")
+
+
+def alerts_to_dm_with_fallback(lang: str, channel: str) -> str:
+    return gettext(lang, "Alerts come to you by direct message, or to {channel} if your DMs "
+                         "are closed.").format(channel=channel)
+
+
+def alerts_to_chat(lang: str) -> str:
+    return gettext(lang, "Alerts come to this chat.")
+
+
+def alerts_to_nowhere(lang: str) -> str:
+    return gettext(lang, "Send {command} to me in a private chat so I can send you alerts."
+                   ).format(command=cmd(lang, "start"))
+
+
+def no_monitors(lang: str) -> str:
+    return gettext(lang, "You have no monitors yet. Add one with {example}").format(
+        example=cmd(lang, "monitor add", "https://example.com"))
+
+
+def list_header(lang: str, count: int, limit: int | None, tier: str) -> str:
+    if limit is None:
+        return ngettext(lang, "You have {count} monitor ({tier} plan):",
+                        "You have {count} monitors ({tier} plan):", count).format(
+            count=count, tier=tier_name(lang, tier))
+    return ngettext(lang, "You have {count} of {limit} monitors ({tier} plan):",
+                    "You have {count} of {limit} monitors ({tier} plan):", count).format(
+        count=count, limit=limit, tier=tier_name(lang, tier))
+
+
+def list_line(lang: str, m: Monitor, target: str) -> str:
+    return gettext(lang, "{emoji} {name} — {state}, {interval} · {target}").format(
+        emoji=STATE_EMOJI.get(m.state, "•"), name=m.name, state=state_name(lang, m.state),
+        interval=interval(lang, m.interval_s), target=target)
+
+
+def list_more(lang: str, n: int) -> str:
+    return ngettext(lang, "…and {n} more.", "…and {n} more.", n).format(n=n)
+
+
+def status(
+    lang: str, m: Monitor, target: str, windows: list[UptimeWindow], now: datetime
+) -> str:
+    by_period = {w.period: w for w in windows}
+    lines = [
+        gettext(lang, "{emoji} {name} is {state} since {since}.").format(
+            emoji=STATE_EMOJI.get(m.state, "•"), name=m.name, state=state_name(lang, m.state),
+            since=when(lang, m.state_since, now)),
+        gettext(lang, "Target: {target}").format(target=target),
+        gettext(lang, "Checked {interval}; last check: {last}.").format(
+            interval=interval(lang, m.interval_s), last=when(lang, m.last_check_at, now)),
+    ]
+    uptimes = []
+    for period, label in (("24h", gettext(lang, "24 h")), ("7d", gettext(lang, "7 days")),
+                          ("30d", gettext(lang, "30 days"))):
+        w = by_period.get(period)
+        uptimes.append(f"{label} {percent(lang, w.uptime if w else None)}")
+    lines.append(gettext(lang, "Uptime: {values}").format(values=" · ".join(uptimes)))
+    day = by_period.get("24h")
+    if day is not None and day.checks:
+        lines.append(gettext(lang, "Latency (24 h): p50 {p50} · p95 {p95}").format(
+            p50=millis(lang, day.p50_latency_ms), p95=millis(lang, day.p95_latency_ms)))
+    if m.last_latency_ms is not None and m.last_ok:
+        lines.append(gettext(lang, "Last response time: {value}").format(
+            value=millis(lang, m.last_latency_ms)))
+    if m.last_error and not m.last_ok:
+        lines.append(gettext(lang, "Last error: {error}").format(error=clip(m.last_error, 300)))
+    if m.state is State.DOWN and m.incident_started_at is not None:
+        lines.append(gettext(lang, "Down for {duration}").format(
+            duration=format_duration(lang, now - m.incident_started_at)))
+    return "\n".join(lines)
+
+
+def chart_caption(lang: str, name: str) -> str:
+    return gettext(lang, "Response time of {name}, last 24 hours (red: failed checks)").format(
+        name=name)
+
+
+def paused(lang: str, m: Monitor) -> str:
+    return gettext(lang, "⏸️ {name} is paused. No checks and no alerts until you run "
+                         "{command}.").format(name=m.name,
+                                              command=cmd(lang, "monitor resume", m.name))
+
+
+def resumed(lang: str, m: Monitor) -> str:
+    return gettext(lang, "▶️ {name} is active again; the next check runs now.").format(
+        name=m.name)
+
+
+def confirm_remove(lang: str, m: Monitor, target: str) -> str:
+    return gettext(lang, "Delete {name} ({target}) and its history? This can't be undone."
+                   ).format(name=m.name, target=target)
+
+
+def removed(lang: str, name: str) -> str:
+    return gettext(lang, "🗑️ {name} was deleted.").format(name=name)
+
+
+def remove_cancelled(lang: str) -> str:
+    return gettext(lang, "Nothing was deleted.")
+
+
+def button_delete(lang: str) -> str:
+    return gettext(lang, "Delete")
+
+
+def button_cancel(lang: str) -> str:
+    return gettext(lang, "Cancel")
+
+
+def choose_monitor(lang: str, action: str) -> str:
+    prompts = {
+        "status": gettext(lang, "Which monitor do you want to see?"),
+        "pause": gettext(lang, "Which monitor do you want to pause?"),
+        "resume": gettext(lang, "Which monitor do you want to resume?"),
+        "remove": gettext(lang, "Which monitor do you want to delete?"),
+    }
+    return prompts.get(action, prompts["status"])
+
+
+def test_ok(lang: str, url: str, status_code: int | None, latency_ms: float | None) -> str:
+    if status_code is None:
+        return gettext(lang, "✅ {url} answered in {latency}.").format(
+            url=url, latency=millis(lang, latency_ms))
+    return gettext(lang, "✅ {url} answered HTTP {status} in {latency}.").format(
+        url=url, status=status_code, latency=millis(lang, latency_ms))
+
+
+def test_failed(lang: str, url: str, error: str | None, status_code: int | None) -> str:
+    detail = error or (f"HTTP {status_code}" if status_code is not None else "?")
+    return gettext(lang, "❌ {url} failed: {error}").format(url=url, error=clip(detail, 300))
+
+
+def test_condition_failed(lang: str, condition: str, reason: str | None) -> str:
+    line = gettext(lang, "Failed: {condition}").format(condition=condition)
+    return f"{line} ({reason})" if reason else line
+
+
+def testing(lang: str, url: str) -> str:
+    return gettext(lang, "Checking {url}…").format(url=url)
+
+
+def language_set(lang: str, code: str | None) -> str:
+    if code is None:
+        return gettext(lang, "I'll follow your app's language ({language}).").format(
+            language=language_name(lang, lang))
+    return gettext(lang, "From now on I'll answer and send alerts in {language}.").format(
+        language=language_name(lang, code))
+
+
+def language_current(lang: str, override: str | None) -> str:
+    if override is None:
+        return gettext(lang, "I'm following your app's language ({language}). Change it with "
+                             "{command} en, es or auto.").format(
+            language=language_name(lang, lang), command=cmd(lang, "language"))
+    return gettext(lang, "I answer in {language} (your choice). Change it with {command} en, "
+                         "es or auto.").format(
+        language=language_name(lang, override), command=cmd(lang, "language"))
+
+
+def channel_set(lang: str, m: Monitor, channel: str) -> str:
+    return gettext(lang, "Alerts for {name} will also be posted in {channel}.").format(
+        name=m.name, channel=channel)
+
+
+def channel_guild_only(lang: str) -> str:
+    return gettext(lang, "This works in a server channel only.")
+
+
+def channel_cant_post(lang: str, channel: str) -> str:
+    return gettext(lang, "I can't post in {channel}. Give me the Send Messages permission "
+                         "there, or pick another channel.").format(channel=channel)
+
+
+def welcome(lang: str) -> str:
+    return gettext(
+        lang,
+        "👋 Welcome to Lighthouse! I watch your websites and APIs and tell you when they go "
+        "down and when they come back.\nStart with {example} — {help} lists everything.",
+    ).format(example=cmd(lang, "monitor add", "https://example.com"), help=cmd(lang, "help"))
+
+
+def help_text(lang: str, telegram: bool) -> str:
+    def line(command: str, args: str, what: str) -> str:
+        return f"{cmd(lang, command, args)} — {what}"
+
+    monitor = gettext(lang, "<monitor>")
+    lines = [
+        gettext(lang, "Lighthouse watches your websites and APIs and alerts you here."),
+        "",
+        line("monitor add", gettext(lang, "<url> [name] [interval]"),
+             gettext(lang, "start monitoring a URL (interval like 5m, 1h)")),
+        line("monitor list", "", gettext(lang, "your monitors and their state")),
+        line("monitor status", monitor, gettext(lang, "uptime, latency and a 24 h chart")),
+        line("monitor pause", monitor, gettext(lang, "stop checks and alerts")),
+        line("monitor resume", monitor, gettext(lang, "start checking again")),
+        line("monitor remove", monitor, gettext(lang, "delete a monitor (asks first)")),
+        line("monitor test", gettext(lang, "<url>"), gettext(lang, "check a URL once, now")),
+    ]
+    if not telegram:
+        lines.append(line("monitor channel", gettext(lang, "<monitor> [channel]"),
+                          gettext(lang, "also post alerts in a server channel")))
+    lines += [
+        line("language", "[en|es|auto]", gettext(lang, "the language I answer and alert in")),
+        "",
+        gettext(lang, "A monitor is named by its name or the first characters of its id."),
+    ]
+    if telegram:
+        lines.append(gettext(lang, "Short forms work too: /add, /list, /status, /pause, "
+                                   "/resume, /remove, /test."))
+    return "\n".join(lines)
+
+
+def monitor_usage(lang: str) -> str:
+    return gettext(lang, "Usage: {command} — see {help}.").format(
+        command=cmd(lang, "monitor", "add|list|status|pause|resume|remove|test"),
+        help=cmd(lang, "help"))
+
+
+def unknown_subcommand(lang: str, name: str) -> str:
+    return gettext(lang, "I don't know “{name}”. {usage}").format(
+        name=clip(name, 40), usage=monitor_usage(lang))
+
+
+def usage_add(lang: str) -> str:
+    return gettext(lang, "Usage: {command}, e.g. {example}").format(
+        command=cmd(lang, "monitor add", gettext(lang, "<url> [name] [interval]")),
+        example=cmd(lang, "monitor add", "https://example.com Shop 5m"))
+
+
+def usage_test(lang: str) -> str:
+    return gettext(lang, "Usage: {command}").format(
+        command=cmd(lang, "monitor test", gettext(lang, "<url>")))
+
+
+def dm_refused_notice(lang: str, names: list[str]) -> str:
+    return ngettext(
+        lang,
+        "⚠️ I couldn't send you an alert for {names} by direct message: your DMs are closed "
+        "to me. Allow direct messages from server members (or from this app) to get them "
+        "there; until then they go to the server channel when there is one.",
+        "⚠️ I couldn't send you alerts for {names} by direct message: your DMs are closed "
+        "to me. Allow direct messages from server members (or from this app) to get them "
+        "there; until then they go to the server channel when there is one.",
+        len(names),
+    ).format(names=", ".join(names))
+
+
+def alerts_resumed(lang: str, count: int) -> str:
+    return ngettext(lang, "🔔 Alerts are back on for {count} monitor in this chat.",
+                    "🔔 Alerts are back on for {count} monitors in this chat.", count).format(
+        count=count)
+
+
+def alert_mention(lang: str, user_mention: str) -> str:
+    return gettext(lang, "{user}: I couldn't reach you by direct message.").format(
+        user=user_mention)
+
+
+def expired_button(lang: str) -> str:
+    return gettext(lang, "That button belongs to someone else or has expired.")
+
+
+# --- localized slash-command and parameter names (Discord) ---------------------------------
+# Discord shows these to Spanish clients; they must be lowercase, 1-32 characters
+# (letters, digits, - and _), which a test checks on the translated payload.
+NAME_MONITOR = _T("monitor")
+NAME_ADD = _T("add")
+NAME_LIST = _T("list")
+NAME_STATUS = _T("status")
+NAME_PAUSE = _T("pause")
+NAME_RESUME = _T("resume")
+NAME_REMOVE = _T("remove")
+NAME_TEST = _T("test")
+NAME_CHANNEL = _T("channel")
+NAME_LANGUAGE = _T("language")
+NAME_HELP = _T("help")
+PARAM_URL = _T("url")
+PARAM_NAME = _T("name")
+PARAM_INTERVAL = _T("interval")
+PARAM_MONITOR = _T("monitor")
+PARAM_CHANNEL = _T("channel")
+PARAM_LANGUAGE = _T("language")
