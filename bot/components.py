@@ -88,7 +88,7 @@ class DiscordComponent:
     def _fail(self, exc: BaseException, message: str) -> None:
         self.failed = exc
         log.error(message, extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
-        self.core.stop_event.set()
+        self.core.fail(message)
 
     async def _connect(self) -> None:
         assert self.client is not None
@@ -174,7 +174,7 @@ class TelegramComponent:
             self.failed = exc
             log.error("Telegram start failed (check TELEGRAM_BOT_TOKEN)",
                       extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
-            self.core.stop_event.set()
+            self.core.fail("Telegram start failed (check TELEGRAM_BOT_TOKEN)")
             return
         try:
             await self.bot.set_menu()

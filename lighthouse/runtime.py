@@ -67,8 +67,14 @@ class Core:
     worker_id: str
     dsn: str
     redis_url: str
-    # Set to stop the process; adapters set it when they fail for good.
+    # Set to stop the process; adapters call fail() when they cannot go on.
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+    fatal: list[str] = field(default_factory=list)
+
+    def fail(self, reason: str) -> None:
+        """Stop the process and exit non-zero (e.g. a chat token the platform refused)."""
+        self.fatal.append(reason)
+        self.stop_event.set()
 
 
 def make_worker_id(settings: Settings) -> str:
@@ -252,7 +258,9 @@ async def serve(settings: Settings, role: Role = "all", stop: asyncio.Event | No
                                                "worker_id": core.worker_id})
         await stop.wait()
         log.info("shutting down")
-    return 1 if failures else 0
+        if core.fatal:
+            log.error("stopping after a fatal error", extra={"reasons": "; ".join(core.fatal)})
+    return 1 if failures or core.fatal else 0
 
 
 async def _stop_logged(component: Component, failures: list[BaseException]) -> None:

@@ -71,6 +71,15 @@ class DeliveryWorker:
     def register(self, channel: AlertChannel) -> None:
         self._channels[channel.kind] = channel
 
+    async def unregister(self, kind: str) -> None:
+        """A stopping adapter hands its channel's claimed rows back for another process."""
+        self._channels.pop(kind, None)
+        await self._pool.execute(
+            "UPDATE alert_outbox SET claimed_by = NULL, claimed_until = NULL "
+            "WHERE claimed_by = $1 AND status = 'pending' AND channel_kind = $2",
+            self.worker_id, kind,
+        )
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="delivery-worker")
 
@@ -204,7 +213,9 @@ class DeliveryWorker:
                     "UPDATE alert_channels SET enabled = false, disabled_reason = $2 WHERE id = $1",
                     row["channel_id"], result.error,
                 )
-            if result.outcome is Outcome.PERMANENT or row["attempts"] >= MAX_ATTEMPTS:
+            if result.outcome is Outcome.PERMANENT or (
+                result.outcome is Outcome.RETRY and row["attempts"] >= MAX_ATTEMPTS
+            ):
                 await conn.execute(
                     "UPDATE alert_outbox SET status = 'failed', last_error = $2, "
                     "claimed_by = NULL, claimed_until = NULL WHERE id = $1",
@@ -216,8 +227,11 @@ class DeliveryWorker:
             delay = result.retry_after_s if result.retry_after_s is not None else backoff_s(
                 row["attempts"]
             )
+            # A deferred send was never tried: give its attempt back.
+            refund = 1 if result.outcome is Outcome.DEFER else 0
             await conn.execute(
                 "UPDATE alert_outbox SET last_error = $2, claimed_by = NULL, claimed_until = NULL, "
-                "next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1",
-                row["id"], result.error, float(delay),
+                "next_attempt_at = now() + make_interval(secs => $3), attempts = attempts - $4 "
+                "WHERE id = $1",
+                row["id"], result.error, float(delay), refund,
             )

@@ -208,3 +208,30 @@ async def test_maintenance_suppresses_alerts(
     assert await pool.fetchval("SELECT count(*) FROM alerts") == 0
     row = await pool.fetchrow("SELECT state, consecutive_failures FROM monitors WHERE id=$1", mid)
     assert (row["state"], row["consecutive_failures"]) == ("maintenance", 4)
+
+
+async def test_deferred_sends_do_not_use_up_attempts(
+    pool: asyncpg.Pool, service: MonitorService, receiver: Receiver
+) -> None:
+    from lighthouse.core.alerts.channels.base import Delivery, DeliveryResult, Outcome
+
+    class Pacing:
+        kind = "webhook"
+        calls = 0
+
+        async def deliver(self, delivery: Delivery) -> DeliveryResult:
+            Pacing.calls += 1
+            return DeliveryResult(Outcome.DEFER, "paced", retry_after_s=60.0)
+
+    await _down_monitor(pool, service, receiver)
+    await _feed(pool, [False, False, False])
+    w = DeliveryWorker(pool, {}, Metrics(), worker_id="w")
+    w.register(Pacing())
+    for _ in range(20):  # more rounds than MAX_ATTEMPTS
+        await pool.execute("UPDATE alert_outbox SET next_attempt_at = now()")
+        await w.drain()
+    row = await pool.fetchrow("SELECT status, attempts FROM alert_outbox")
+    assert (row["status"], row["attempts"]) == ("pending", 0)
+    assert Pacing.calls == 20
+    await w.unregister("webhook")
+    assert await w.run_once() == 0

@@ -12,6 +12,7 @@ from lighthouse.core.alerts.render import RenderedAlert
 class Outcome(StrEnum):
     DELIVERED = "delivered"
     RETRY = "retry"  # transient: try again later (after retry_after_s when given)
+    DEFER = "defer"  # not attempted (pacing, flood hold): requeue after retry_after_s, no attempt used
     PERMANENT = "permanent"  # will never work: the delivery fails; disable the channel if asked
 
 

@@ -152,10 +152,10 @@ class TelegramChannel:
                 log.warning("telegram sent log unavailable", exc_info=True)
         held = self._pause_left()
         if held > 0:
-            return DeliveryResult(Outcome.RETRY, "flood control", retry_after_s=held)
+            return DeliveryResult(Outcome.DEFER, "flood control", retry_after_s=held)
         wait = await self._pace(chat_id)
         if wait > 0:
-            return DeliveryResult(Outcome.RETRY, "paced", retry_after_s=wait)
+            return DeliveryResult(Outcome.DEFER, "paced", retry_after_s=wait)
 
         result = await self._send(chat_id, delivery)
         new_config = None
