@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import time
-from types import SimpleNamespace
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import aiohttp
 from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
+from lighthouse.core.checks.certificates import CertificateInfo, expiry_signals, peer_certificate
+from lighthouse.core.checks.conditions import Condition, ConditionContext, parse_condition
 from lighthouse.core.errors import InvalidURLError
 from lighthouse.core.netguard import TargetGuard, blocked_error
 from pydantic import Field, field_validator, model_validator
@@ -50,6 +52,13 @@ class HttpConfig(CheckConfig):
     valid_status_codes: list[int] | None = Field(default=None, min_length=1, max_length=50)
     max_latency_ms: int | None = Field(default=None, gt=0, le=120_000)
     conditions: list[str] = Field(default_factory=list, max_length=50)
+
+    @field_validator("conditions")
+    @classmethod
+    def _conditions(cls, value: list[str]) -> list[str]:
+        for text in value:
+            cached_condition(text)  # raises InvalidConditionError with the position
+        return value
 
     @field_validator("url")
     @classmethod
@@ -204,6 +213,7 @@ class HttpCheck:
                 timeout=aiohttp.ClientTimeout(total=config.timeout_s),
                 trace_request_ctx=timings,
             ) as resp:
+                tls = peer_certificate(resp) if resp.url.scheme == "https" else None
                 body = await resp.content.read(BODY_READ_LIMIT)
                 elapsed = time.perf_counter() - started
                 status = resp.status
@@ -232,7 +242,10 @@ class HttpCheck:
             error=error,
             details=details,
         )
-        evaluate_conditions(config, result, SimpleNamespace(body=body, headers=headers))
+        if tls is not None:
+            details["tls"] = tls.as_dict()
+            result.signals.extend(expiry_signals(tls))
+        evaluate_conditions(config, result, body, headers, tls)
         return result
 
     @staticmethod
@@ -247,6 +260,28 @@ class HttpCheck:
         return True, None, None
 
 
-def evaluate_conditions(config: HttpConfig, result: CheckResult, response: Any) -> None:
-    """Hook for the condition language; without conditions the verdict stands."""
-    return None
+HTTP_PLACEHOLDERS = frozenset({"STATUS", "RESPONSE_TIME", "BODY", "HEADER", "CERT_EXPIRY"})
+
+
+@functools.lru_cache(maxsize=8192)
+def cached_condition(text: str) -> Condition:
+    """Conditions are parsed once per distinct text, not once per check."""
+    return parse_condition(text, HTTP_PLACEHOLDERS)
+
+
+def evaluate_conditions(config: HttpConfig, result: CheckResult, body: bytes,
+                        headers: dict[str, str], tls: CertificateInfo | None) -> None:
+    """Evaluate the monitor's conditions; each outcome is stored, the first failure explains."""
+    if not config.conditions:
+        return
+    cctx = ConditionContext.for_http(
+        status=result.status_code, response_time_ms=result.latency_ms, body=body,
+        headers=headers, cert_expiry=tls.expires_in if tls is not None else None,
+    )
+    outcomes = [cached_condition(t).evaluate(cctx) for t in config.conditions]
+    result.details["conditions"] = [o.to_dict() for o in outcomes]
+    failed = next((o for o in outcomes if not o.ok), None)
+    if failed is not None and result.ok:
+        result.ok = False
+        result.error_code = "condition_failed"
+        result.error = f"{failed.condition}: {failed.reason}"[:300]

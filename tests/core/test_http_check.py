@@ -169,3 +169,66 @@ async def test_dns_rebinding_cannot_slip_past_the_connect_time_check(target: Tar
     assert rebinding.calls == 2
     assert (r.ok, r.error_code) == (False, "target_not_allowed")
     assert target.hits == 0
+
+
+async def test_conditions_are_evaluated_and_each_outcome_stored(check_context: CheckContext,
+                                                                target: Target) -> None:
+    target.body = b'{"status": "ok", "items": [1, 2]}'
+    conds = ["[STATUS] == 200", '[BODY].status == "ok"', "len([BODY].items) >= 3",
+             "[HEADER].content-type contains json"]
+    r = await check(check_context, url=target.url, conditions=conds)
+    assert (r.ok, r.error_code) == (False, "condition_failed")
+    assert r.error == "len([BODY].items) >= 3: 2 is not >= 3"
+    assert [c["ok"] for c in r.details["conditions"]] == [True, True, False, True]
+    target.body = b"<html>maintenance</html>"
+    r = await check(check_context, url=target.url, conditions=['[BODY].status == "ok"'])
+    assert not r.ok and r.details["conditions"][0]["reason"] == "the body is not JSON"
+    target.status = 503  # conditions decide the status too: no implicit 2xx rule
+    r = await check(check_context, url=target.url, conditions=["[STATUS] == 503"])
+    assert r.ok
+
+
+async def test_malformed_condition_refused_at_creation_with_position(service: Any) -> None:
+    from lighthouse.core.errors import InvalidConditionError
+    from lighthouse.core.models import Identity, Provider
+
+    with pytest.raises(InvalidConditionError) as info:
+        await service.create_monitor(Identity(Provider.API, "c"), config={
+            "url": "https://example.com", "conditions": ["[STATUS] == 200", "[STATUS] => 200"]})
+    assert info.value.params["position"] == 9
+    with pytest.raises(InvalidConditionError) as info:
+        await service.create_monitor(Identity(Provider.API, "c"), config={
+            "url": "https://example.com", "conditions": ["[BLOCK_AGE] < 5"]})
+    assert "unknown placeholder" in info.value.params["reason"]
+
+
+async def test_https_checks_carry_certificate_facts_and_expiry_signals(
+    check_context: CheckContext, ca: trustme.CA
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    cert = ca.issue_cert("127.0.0.1", not_after=datetime.now(UTC) + timedelta(days=5, hours=1))
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(ctx)
+
+    async def hello(_r: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/", hello)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ctx).start()
+    url = f"https://127.0.0.1:{runner.addresses[0][1]}/"
+    try:
+        r = await check(check_context, url=url, verify_tls=False,
+                        conditions=["[CERT_EXPIRY] > 7d"])
+        again = await check(check_context, url=url, verify_tls=False)
+    finally:
+        await runner.cleanup()
+    assert 4.9 < r.details["tls"]["days_left"] < 5.1
+    assert (r.ok, r.error_code) == (False, "condition_failed")
+    [signal] = r.signals
+    assert (signal.alert_type, signal.severity, signal.params["days_left"]) == (
+        "certificate_expiry", "warning", 5)
+    assert [s.dedupe_key for s in again.signals] == [signal.dedupe_key]  # same key: alerts once
