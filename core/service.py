@@ -222,6 +222,58 @@ class MonitorService:
             )
         return Monitor.from_row(row)
 
+    async def create_heartbeat(
+        self,
+        who: Identity,
+        *,
+        config: dict[str, Any],
+        name: str | None = None,
+        interval_s: int | None = None,
+        language: str | None = None,
+        failure_threshold: int = 1,
+        success_threshold: int = 1,
+    ) -> tuple[Monitor, str]:
+        """A heartbeat monitor and its secret ping token, returned only here (only its hash
+        is stored). ``config``: period_s, grace_s, max_run_s (core/checks/heartbeat.py)."""
+        from lighthouse.core.checks import heartbeat as hb
+
+        if "token_hash" in config:
+            raise ValidationError("token_hash is set by the server", field="token_hash",
+                                  reason="read_only")
+        token = hb.new_token()
+        token_hash = hb.hash_token(token)
+        await hb.reserve_heartbeat(self._pool, token_hash)
+        monitor: Monitor | None = None
+        try:
+            monitor = await self.create_monitor(
+                who, type="heartbeat", config={**config, "token_hash": token_hash}, name=name,
+                interval_s=interval_s, language=language,
+                failure_threshold=failure_threshold, success_threshold=success_threshold,
+            )
+        finally:
+            await hb.attach_heartbeat(self._pool, token_hash, monitor.id if monitor else None)
+        return monitor, token
+
+    async def rotate_heartbeat_token(self, who: Identity, ref: str) -> tuple[Monitor, str]:
+        """A new secret ping token for a heartbeat monitor; the old URL stops working."""
+        from lighthouse.core.checks import heartbeat as hb
+
+        m = await self.get_monitor(who, ref)
+        if m.type != "heartbeat":
+            raise ValidationError("not a heartbeat monitor", field="monitor", reason="type",
+                                  type=m.type)
+        token = hb.new_token()
+        token_hash = hb.hash_token(token)
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("UPDATE heartbeats SET token_hash = $2 WHERE monitor_id = $1",
+                               m.id, token_hash)
+            row = await conn.fetchrow(
+                f"UPDATE monitors SET config = config || jsonb_build_object('token_hash', $2::text), "
+                f"updated_at = now() WHERE id = $1 RETURNING {MONITOR_COLUMNS}",
+                m.id, token_hash,
+            )
+        return Monitor.from_row(row), token
+
     @staticmethod
     async def _unique_name(conn: Any, owner_id: int, label: str) -> str:
         taken = {

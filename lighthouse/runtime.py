@@ -30,6 +30,7 @@ from lighthouse.core.alerts.channels.discord_webhook import DiscordWebhookChanne
 from lighthouse.core.alerts.channels.webhook import WebhookChannel
 from lighthouse.core.alerts.delivery import DeliveryWorker
 from lighthouse.core.checks.base import CheckContext
+from lighthouse.core.checks.heartbeat import register_pool as register_heartbeat_store
 from lighthouse.core.embedded import EmbeddedPostgres, EmbeddedRedis
 from lighthouse.core.housekeeping import Housekeeper
 from lighthouse.core.metrics import Metrics
@@ -104,6 +105,8 @@ async def open_core(settings: Settings, *, run_migrations: bool = True) -> Async
         redis = aioredis.from_url(redis_url, decode_responses=False)
         stack.push_async_callback(redis.aclose)
 
+        # Heartbeat checks read pings from the database in every role (run and worker).
+        register_heartbeat_store(pool)
         guard = TargetGuard(settings.allow_private_targets)
         session = make_session(guard)
         stack.push_async_callback(session.close)
@@ -223,7 +226,8 @@ def _load_adapters() -> None:
     """Import the adapter packages that register themselves (optional at this stage)."""
     import importlib
 
-    for module in ("lighthouse.api.routes", "lighthouse.bot.components"):
+    for module in ("lighthouse.api.routes", "lighthouse.bot.components",
+                   "lighthouse.api.heartbeat"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

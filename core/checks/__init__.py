@@ -5,12 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult, CheckType
+from lighthouse.core.checks.canary import CanaryCheck
+from lighthouse.core.checks.evm_balance import EvmBalanceCheck
+from lighthouse.core.checks.evm_rpc import EvmRpcCheck
+from lighthouse.core.checks.heartbeat import HeartbeatCheck
 from lighthouse.core.checks.http import HttpCheck
+from lighthouse.core.checks.x402_endpoint import X402Check
 from lighthouse.core.errors import InvalidURLError, UnknownCheckTypeError, ValidationError
 from pydantic import ValidationError as PydanticValidationError
 
 _TYPES: dict[str, CheckType[Any]] = {
     HttpCheck.name: HttpCheck(),
+    EvmRpcCheck.name: EvmRpcCheck(),
+    EvmBalanceCheck.name: EvmBalanceCheck(),
+    X402Check.name: X402Check(),
+    HeartbeatCheck.name: HeartbeatCheck(),
+    CanaryCheck.name: CanaryCheck(),
 }
 
 

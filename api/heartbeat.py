@@ -1,0 +1,70 @@
+"""Heartbeat ping routes: a job calls its secret URL, the heartbeat check reads the result.
+
+    GET|POST|HEAD /ping/<token>            success
+    GET|POST|HEAD /ping/<token>/fail       failure (a POST body up to 1000 characters is kept)
+    GET|POST|HEAD /ping/<token>/start      a run started
+    GET|POST|HEAD /ping/<token>/<0..255>   exit status: 0 success, anything else failure
+
+200 ``OK`` when recorded, 404 for an unknown token (same answer for a malformed one, so
+tokens cannot be probed by shape). The adapter factory also registers the pool with
+core/checks/heartbeat.py so heartbeat checks in this process can read pings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from lighthouse.core.checks.heartbeat import MESSAGE_LIMIT, PingKind, record_ping, register_pool
+
+from lighthouse.runtime import Component, Core, DeliveryComponent, HttpServers, register_adapter
+
+_KINDS: dict[str, PingKind] = {"": "success", "fail": "fail", "start": "start"}
+_HEADERS = {"Cache-Control": "no-store"}
+
+
+def ping_path(token: str, kind: str = "") -> str:
+    """The path of a heartbeat's ping URL (prefix it with PUBLIC_BASE_URL)."""
+    return f"/ping/{token}" + (f"/{kind}" if kind else "")
+
+
+def _kind(segment: str) -> PingKind | None:
+    if segment in _KINDS:
+        return _KINDS[segment]
+    if segment.isdigit() and len(segment) <= 3 and int(segment) <= 255:
+        return "success" if int(segment) == 0 else "fail"
+    return None
+
+
+def make_ping_handler(pool: Any) -> Any:
+    async def handle(request: web.Request) -> web.Response:
+        kind = _kind(request.match_info.get("kind", ""))
+        if kind is None:
+            return web.Response(status=404, text="not found\n", headers=_HEADERS)
+        message: str | None = None
+        if request.method == "POST" and request.can_read_body:
+            raw = await request.content.read(MESSAGE_LIMIT * 4)
+            message = raw.decode("utf-8", "replace")[:MESSAGE_LIMIT] or None
+        found = await record_ping(pool, request.match_info["token"], kind, message)
+        if not found:
+            return web.Response(status=404, text="not found\n", headers=_HEADERS)
+        return web.Response(text="OK\n", headers=_HEADERS)
+
+    return handle
+
+
+def add_ping_routes(app: web.Application, pool: Any) -> None:
+    handler = make_ping_handler(pool)
+    for method in ("GET", "POST", "HEAD"):
+        app.router.add_route(method, "/ping/{token}", handler)
+        app.router.add_route(method, "/ping/{token}/{kind}", handler)
+
+
+async def heartbeat_adapter(core: Core, http: HttpServers,
+                            delivery: DeliveryComponent) -> list[Component]:
+    register_pool(core.pool)
+    http.hooks.append(lambda app: add_ping_routes(app, core.pool))
+    return []
+
+
+register_adapter("heartbeat", heartbeat_adapter)
