@@ -6,16 +6,22 @@ from typing import Any
 
 from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult, CheckType
 from lighthouse.core.checks.canary import CanaryCheck
+from lighthouse.core.checks.dns import DnsCheck
 from lighthouse.core.checks.evm_balance import EvmBalanceCheck
 from lighthouse.core.checks.evm_rpc import EvmRpcCheck
 from lighthouse.core.checks.heartbeat import HeartbeatCheck
 from lighthouse.core.checks.http import HttpCheck
+from lighthouse.core.checks.tcp import TcpCheck
+from lighthouse.core.checks.tls import TlsCheck
 from lighthouse.core.checks.x402_endpoint import X402Check
 from lighthouse.core.errors import InvalidURLError, UnknownCheckTypeError, ValidationError
 from pydantic import ValidationError as PydanticValidationError
 
 _TYPES: dict[str, CheckType[Any]] = {
     HttpCheck.name: HttpCheck(),
+    TcpCheck.name: TcpCheck(),
+    DnsCheck.name: DnsCheck(),
+    TlsCheck.name: TlsCheck(),
     EvmRpcCheck.name: EvmRpcCheck(),
     EvmBalanceCheck.name: EvmBalanceCheck(),
     X402Check.name: X402Check(),
