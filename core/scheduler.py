@@ -64,6 +64,9 @@ class Scheduler:
         self.checks_run = 0
         self._bound: dict[str, tuple[Any, Any, Any]] = {}
         self._backlog_sampled = 0.0
+        self._backlog = False
+        self._refill: asyncio.Task[int] | None = None
+        self._refill_at = max(1, min(claim_batch, max_concurrency) // 4)
         self._configs: dict[int, tuple[str, dict[str, Any], CheckConfig | LighthouseError]] = {}
 
     @property
@@ -103,6 +106,8 @@ class Scheduler:
                     task = asyncio.create_task(self._run(claim, received))
                     self._in_flight[claim.id] = task
                 claimed_total += len(claims)
+                # A full batch means more is probably due: refill as slots free up.
+                self._backlog = len(claims) == min(room, self._claim_batch)
                 if not claims:
                     break
         self._metrics.queue_depth.set(len(self._in_flight))
@@ -141,6 +146,15 @@ class Scheduler:
         finally:
             self._in_flight.pop(claim.id, None)
             self._started.discard(claim.id)
+            self._maybe_refill()
+
+    def _maybe_refill(self) -> None:
+        """Under a backlog, claim again as soon as a quarter of the slots are free instead
+        of waiting for the next tick (ticks alone cap throughput at batch x ticks/s)."""
+        if (self._backlog and not self._stopping and not self._claiming.locked()
+                and (self._refill is None or self._refill.done())
+                and self._max - len(self._in_flight) >= self._refill_at):
+            self._refill = asyncio.create_task(self.tick(), name="scheduler-refill")
 
     def _type_metrics(self, type_name: str) -> tuple[Any, Any, Any]:
         """Metric children bound once per type: labels() per check is measurable at 5k/s."""
@@ -186,6 +200,8 @@ class Scheduler:
         # a claim cancelled after it committed would strand its rows until the lease ends.
         async with self._claiming:
             pass
+        if self._refill is not None:
+            await asyncio.gather(self._refill, return_exceptions=True)
         if self._aps is not None:
             self._aps.shutdown(wait=False)
             await asyncio.sleep(0)
