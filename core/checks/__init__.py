@@ -34,6 +34,11 @@ def check_types() -> dict[str, CheckType[Any]]:
     return dict(_TYPES)
 
 
+def config_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema of every type's config, by type name (for OpenAPI and client docs)."""
+    return {name: check.config_model.model_json_schema() for name, check in sorted(_TYPES.items())}
+
+
 def get_check_type(name: str) -> CheckType[Any]:
     try:
         return _TYPES[name]
@@ -71,6 +76,7 @@ __all__ = [
     "CheckResult",
     "CheckType",
     "check_types",
+    "config_schemas",
     "get_check_type",
     "parse_config",
 ]

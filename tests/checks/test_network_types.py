@@ -279,3 +279,13 @@ async def test_cli_runs_any_type(tcp_server: int, make_free_port: Any, dns_serve
 
 def test_error_codes_are_lighthouse_errors() -> None:
     assert issubclass(TargetNotAllowedError, LighthouseError)
+
+
+def test_every_type_publishes_a_json_schema_of_its_config() -> None:
+    from lighthouse.core.checks import config_schemas
+
+    schemas = config_schemas()
+    assert set(schemas) == {"http", "tcp", "dns", "tls", "evm_rpc", "evm_balance", "heartbeat",
+                            "x402", "canary"}
+    assert schemas["tcp"]["required"] == ["host", "port"]
+    assert schemas["http"]["additionalProperties"] is False
