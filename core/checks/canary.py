@@ -40,7 +40,6 @@ Config::
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import re
 import time
@@ -50,7 +49,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
-from lighthouse.core.checks.conditions import Condition, ConditionContext, parse_condition
+from lighthouse.core.checks.conditions import Condition, ConditionContext, cached_condition
 from lighthouse.core.checks.http import classify_exception
 from lighthouse.core.checks.jsonrpc import RpcFailure, rpc_call, validate_headers
 from lighthouse.core.errors import InvalidURLError, ValidationError
@@ -71,9 +70,8 @@ CANARY_PLACEHOLDERS = frozenset(
 )
 
 
-@functools.lru_cache(maxsize=4096)
-def cached_condition(text: str) -> Condition:
-    return parse_condition(text, CANARY_PLACEHOLDERS)
+def canary_condition(text: str) -> Condition:
+    return cached_condition(text, CANARY_PLACEHOLDERS)
 
 
 class _Strict(BaseModel):
@@ -97,7 +95,7 @@ class StepExpect(_Strict):
     @classmethod
     def _conditions(cls, value: list[str]) -> list[str]:
         for text in value:
-            cached_condition(text)
+            canary_condition(text)
         return value
 
 
@@ -514,7 +512,7 @@ class CanaryCheck:
             if as_int is not None:
                 values["RESULT_INT"] = as_int
         cctx = ConditionContext(values)
-        outcomes = [cached_condition(t).evaluate(cctx) for t in expect.conditions]
+        outcomes = [canary_condition(t).evaluate(cctx) for t in expect.conditions]
         entry["conditions"] = [o.to_dict() for o in outcomes]
         failed = next((o for o in outcomes if not o.ok), None)
         if failed is not None:

@@ -14,6 +14,7 @@ where a number is needed) fails the condition and says why; it never becomes 0 o
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -464,3 +465,25 @@ def conditions_from_shorthand(valid_status_codes: Sequence[int] | None,
     if max_latency_ms is not None:
         out.append(f"[RESPONSE_TIME] <= {max_latency_ms}")
     return out
+
+
+@functools.lru_cache(maxsize=8192)
+def cached_condition(text: str, allowed: frozenset[str] | None = None) -> Condition:
+    """Parse once per distinct (text, placeholder set): monitors evaluate every check."""
+    return parse_condition(text, allowed)
+
+
+def evaluate_into(result: Any, conditions: Sequence[str], allowed: frozenset[str] | None,
+                  values: ConditionContext | Mapping[str, Any]) -> None:
+    """Evaluate into ``result.details['conditions']``; the first failure fails and explains."""
+    if not conditions:
+        return
+    cctx = values if isinstance(values, ConditionContext) else ConditionContext(
+        {k: v for k, v in values.items() if v is not None})
+    outcomes = [cached_condition(t, allowed).evaluate(cctx) for t in conditions]
+    result.details["conditions"] = [o.to_dict() for o in outcomes]
+    failed = next((o for o in outcomes if not o.ok), None)
+    if failed is not None and result.ok:
+        result.ok = False
+        result.error_code = "condition_failed"
+        result.error = f"{failed.condition}: {failed.reason}"[:300]

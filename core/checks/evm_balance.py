@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from lighthouse.core.checks.base import AlertSignal, CheckConfig, CheckContext, CheckResult
-from lighthouse.core.checks.evm_rpc import cached_condition, evaluate_into
+from lighthouse.core.checks.conditions import cached_condition, evaluate_into
 from lighthouse.core.checks.jsonrpc import (
     BALANCE_OF,
     DECIMALS,

@@ -22,13 +22,12 @@ One check makes these calls to ``url`` (all through the guarded session):
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
-from lighthouse.core.checks.conditions import Condition, ConditionContext, parse_condition
+from lighthouse.core.checks.conditions import cached_condition, evaluate_into
 from lighthouse.core.checks.jsonrpc import (
     RpcFailure,
     hex_int,
@@ -44,27 +43,6 @@ from pydantic import Field, field_validator
 EVM_RPC_PLACEHOLDERS = frozenset(
     {"CHAIN_ID", "BLOCK_NUMBER", "BLOCK_AGE", "RESPONSE_TIME", "LAG", "BLOCKS_ADVANCED"}
 )
-
-
-@functools.lru_cache(maxsize=4096)
-def cached_condition(text: str, allowed: frozenset[str]) -> Condition:
-    """Parse once per distinct (text, placeholder set)."""
-    return parse_condition(text, allowed)
-
-
-def evaluate_into(result: CheckResult, conditions: list[str], allowed: frozenset[str],
-                  values: dict[str, Any]) -> None:
-    """Evaluate conditions into ``result.details['conditions']``; the first failure explains."""
-    if not conditions:
-        return
-    cctx = ConditionContext({k: v for k, v in values.items() if v is not None})
-    outcomes = [cached_condition(t, allowed).evaluate(cctx) for t in conditions]
-    result.details["conditions"] = [o.to_dict() for o in outcomes]
-    failed = next((o for o in outcomes if not o.ok), None)
-    if failed is not None and result.ok:
-        result.ok = False
-        result.error_code = "condition_failed"
-        result.error = f"{failed.condition}: {failed.reason}"[:300]
 
 
 class EvmRpcConfig(CheckConfig):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import ssl
 import time
 from typing import Any, ClassVar, Literal
@@ -12,7 +11,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
 from lighthouse.core.checks.certificates import CertificateInfo, expiry_signals, peer_certificate
-from lighthouse.core.checks.conditions import Condition, ConditionContext, parse_condition
+from lighthouse.core.checks.conditions import ConditionContext, cached_condition, evaluate_into
 from lighthouse.core.errors import InvalidURLError
 from lighthouse.core.netguard import TargetGuard, blocked_error
 from pydantic import Field, field_validator, model_validator
@@ -57,7 +56,7 @@ class HttpConfig(CheckConfig):
     @classmethod
     def _conditions(cls, value: list[str]) -> list[str]:
         for text in value:
-            cached_condition(text)  # raises InvalidConditionError with the position
+            cached_condition(text, HTTP_PLACEHOLDERS)  # raises with the position
         return value
 
     @field_validator("url")
@@ -263,12 +262,6 @@ class HttpCheck:
 HTTP_PLACEHOLDERS = frozenset({"STATUS", "RESPONSE_TIME", "BODY", "HEADER", "CERT_EXPIRY"})
 
 
-@functools.lru_cache(maxsize=8192)
-def cached_condition(text: str) -> Condition:
-    """Conditions are parsed once per distinct text, not once per check."""
-    return parse_condition(text, HTTP_PLACEHOLDERS)
-
-
 def evaluate_conditions(config: HttpConfig, result: CheckResult, body: bytes,
                         headers: dict[str, str], tls: CertificateInfo | None) -> None:
     """Evaluate the monitor's conditions; each outcome is stored, the first failure explains."""
@@ -278,10 +271,4 @@ def evaluate_conditions(config: HttpConfig, result: CheckResult, body: bytes,
         status=result.status_code, response_time_ms=result.latency_ms, body=body,
         headers=headers, cert_expiry=tls.expires_in if tls is not None else None,
     )
-    outcomes = [cached_condition(t).evaluate(cctx) for t in config.conditions]
-    result.details["conditions"] = [o.to_dict() for o in outcomes]
-    failed = next((o for o in outcomes if not o.ok), None)
-    if failed is not None and result.ok:
-        result.ok = False
-        result.error_code = "condition_failed"
-        result.error = f"{failed.condition}: {failed.reason}"[:300]
+    evaluate_into(result, config.conditions, HTTP_PLACEHOLDERS, cctx)
