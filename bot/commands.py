@@ -136,9 +136,44 @@ def normalize_url(text: str) -> str:
     return url
 
 
+# Non-HTTP targets typed as URLs, so one text argument works in every chat client:
+# tcp://host:port, tls://host[:port], dns://name[/TYPE][@server[:port]].
+_TARGET_SCHEMES = ("tcp://", "tls://", "dns://")
+
+
+def parse_target(text: str) -> tuple[str, dict[str, Any]]:
+    """A chat target -> (check type, config); the service validates the config."""
+    raw = text.strip().strip("<>").strip()
+    lower = raw.lower()
+    if lower.startswith("tcp://") or lower.startswith("tls://"):
+        kind, rest = lower[:3], raw[6:].rstrip("/")
+        host, _, port = rest.rpartition(":") if rest.count(":") == 1 else (rest, "", "")
+        config: dict[str, Any] = {"host": host}
+        if port:
+            config["port"] = int(port) if port.isdigit() else port
+        return kind, config
+    if lower.startswith("dns://"):
+        rest, _, server = raw[6:].partition("@")
+        name, _, rtype = rest.partition("/")
+        config = {"name": name}
+        if rtype:
+            config["record_type"] = rtype
+        if server:
+            config["server"] = server
+        return "dns", config
+    return "http", {"url": normalize_url(raw)}
+
+
 def target_of(m: Monitor) -> str:
     url = m.config.get("url")
-    return str(url) if url else m.target_host
+    if url:
+        return str(url)
+    if m.type in ("tcp", "tls"):
+        port = m.config.get("port", 443)
+        return f"{m.type}://{m.config.get('host')}:{port}"
+    if m.type == "dns":
+        return f"dns://{m.config.get('name')}/{m.config.get('record_type', 'A')}"
+    return m.target_host
 
 
 def _percentile(values: list[int], q: float) -> float | None:
@@ -253,8 +288,8 @@ class Commands:
         self, ctx: Ctx, url: str, name: str | None = None, interval: str | int | None = None
     ) -> Reply:
         async def action(lang: str, user: User | None) -> Reply:
-            clean = normalize_url(url or "")
-            if not clean:
+            kind, config = parse_target(url or "")
+            if not (config.get("url") or config.get("host") or config.get("name")):
                 raise ValidationError("url required", field="url", reason="missing")
             seconds: int | None
             if interval is None or interval == "":
@@ -266,7 +301,7 @@ class Commands:
             if name is not None and len(name.strip()) > 100:
                 raise ValidationError("name too long", field="name", reason="too_long", max=100)
             m = await self.service.create_monitor(
-                ctx.who, config={"url": clean}, type="http", name=(name or None),
+                ctx.who, config=config, type=kind, name=(name or None),
                 interval_s=seconds, language=lang,
             )
             alerts = await self._route_alerts(ctx, m, lang)
@@ -394,8 +429,8 @@ class Commands:
 
     async def test(self, ctx: Ctx, url: str) -> Reply:
         async def action(lang: str, user: User | None) -> Reply:
-            clean = normalize_url(url or "")
-            if not clean:
+            kind, config = parse_target(url or "")
+            if not (config.get("url") or config.get("host") or config.get("name")):
                 raise ValidationError("url required", field="url", reason="missing")
             async with asyncio.timeout(TEST_TIMEOUT_S):
                 result = await self.service.check_once("http", {"url": clean})

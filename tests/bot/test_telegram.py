@@ -230,3 +230,15 @@ async def test_keyboard_picks_a_monitor_and_confirms_removal(
     done = await tg.wait_call("editMessageText", since=since, timeout=WAIT)
     assert done.params["text"] == "🗑️ uno se eliminó."
     assert [m.name for m in await harness.service.list_monitors(who)] == ["dos"]
+
+
+async def test_non_http_targets_are_added_as_their_check_type(
+    tg: TelegramStandIn, telegram_bot: TelegramBot, harness: Harness, make_free_port: Any
+) -> None:
+    port = make_free_port()
+    reply = await say(tg, f"/monitor add tcp://127.0.0.1:{port} db", lang="en")
+    assert reply.params["text"].startswith(f"✅ Now monitoring db (tcp://127.0.0.1:{port})")
+    bad = await say(tg, "/monitor add tcp://127.0.0.1:notaport db2", lang="es")
+    assert not bad.params["text"].startswith("✅")  # a localized validation error, nothing added
+    rows = await harness.pool.fetch("SELECT type, config FROM monitors")
+    assert [(r["type"], r["config"]) for r in rows] == [("tcp", {"host": "127.0.0.1", "port": port})]
