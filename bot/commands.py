@@ -432,8 +432,9 @@ class Commands:
             kind, config = parse_target(url or "")
             if not (config.get("url") or config.get("host") or config.get("name")):
                 raise ValidationError("url required", field="url", reason="missing")
+            clean = str(config.get("url") or (url or "").strip())
             async with asyncio.timeout(TEST_TIMEOUT_S):
-                result = await self.service.check_once("http", {"url": clean})
+                result = await self.service.check_once(kind, config)
             if result.ok:
                 return Reply(texts.test_ok(lang, clean, result.status_code, result.latency_ms))
             lines = [texts.test_failed(lang, clean, result.error, result.status_code)]
