@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-
 from lighthouse.core.embedded import EmbeddedPostgres
 from lighthouse.core.storage.database import Pool, create_pool, migrate
 

@@ -19,9 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, fresh_database, machine, percentile  # noqa: E402
-
-from lighthouse.core.storage import rollups  # noqa: E402
+from _common import emit, fresh_database, machine, percentile
+from lighthouse.core.storage import rollups
 
 DAYS = 90
 

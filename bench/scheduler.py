@@ -22,13 +22,12 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, fresh_database, machine, percentile, rss_mb  # noqa: E402
-
-from lighthouse.core.checks.base import CheckContext  # noqa: E402
-from lighthouse.core.metrics import Metrics  # noqa: E402
-from lighthouse.core.netguard import TargetGuard  # noqa: E402
-from lighthouse.core.scheduler import Scheduler, make_session  # noqa: E402
-from lighthouse.core.storage.results import ResultWriter  # noqa: E402
+from _common import emit, fresh_database, machine, percentile, rss_mb
+from lighthouse.core.checks.base import CheckContext
+from lighthouse.core.metrics import Metrics
+from lighthouse.core.netguard import TargetGuard
+from lighthouse.core.scheduler import Scheduler, make_session
+from lighthouse.core.storage.results import ResultWriter
 
 TARGET_SERVER = r"""
 import asyncio, sys

@@ -17,11 +17,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, fresh_database, machine  # noqa: E402
-
-from lighthouse.core.checks.base import CheckResult  # noqa: E402
-from lighthouse.core.storage.results import HISTORY_COLUMNS, Finished, ResultWriter  # noqa: E402
-from lighthouse.core.storage.schedule import claim_due  # noqa: E402
+from _common import emit, fresh_database, machine
+from lighthouse.core.checks.base import CheckResult
+from lighthouse.core.storage.results import HISTORY_COLUMNS, Finished, ResultWriter
+from lighthouse.core.storage.schedule import claim_due
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:

@@ -158,6 +158,7 @@ class ResultWriter:
         self.rows_written = 0
         self.alerts_written = 0
         self._retry_history: list[tuple[Any, ...]] = []
+        self._closing = False
 
     def add(self, item: Finished) -> None:
         self._buffer.append(item)
@@ -173,7 +174,7 @@ class ResultWriter:
             self._task = asyncio.create_task(self._run(), name="result-writer")
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             try:
                 await asyncio.wait_for(self._wakeup.wait(), self._max_delay_s)
             except TimeoutError:
@@ -186,12 +187,12 @@ class ResultWriter:
                 await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
+        # Never cancel a flush halfway: a COPY that committed before the cancellation would
+        # not be marked written and would be written again by the final flush.
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            self._closing = True
+            self._wakeup.set()
+            await self._task
             self._task = None
         await self.flush()
 

@@ -1,0 +1,35 @@
+"""One JSON error shape for the API: {"error": {"code", "message", "params"}}."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from lighthouse.core.errors import LighthouseError
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, code: str, message: str, **params: Any) -> web.Response:
+    return web.json_response(
+        {"error": {"code": code, "message": message, "params": params}}, status=status,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Outermost: typed errors and aiohttp's 4xx as JSON; anything else a 500 without details."""
+    try:
+        return await handler(request)
+    except LighthouseError as exc:
+        return web.json_response({"error": exc.to_dict()}, status=exc.http_status)
+    except web.HTTPException as exc:
+        if exc.status >= 400 and not request.path.startswith("/health"):
+            return error_response(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason)
+        raise
+    except Exception:
+        log.exception("unhandled API error", extra={"path": request.path})
+        return error_response(500, "internal_error", "internal error")

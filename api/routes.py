@@ -1,0 +1,121 @@
+"""The x402 API adapter: builds the paywall and /v1 routes and registers them with the runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from lighthouse.api.errors import error_middleware
+from lighthouse.api.v1 import V1
+from lighthouse.api.x402.paywall import Paywall
+from lighthouse.core.payments.domains import check_domains
+from lighthouse.core.payments.facilitator import Facilitator, LocalFacilitator
+from lighthouse.core.payments.http_facilitator import HttpFacilitator
+from lighthouse.core.payments.reconciler import Reconciler
+from lighthouse.core.payments.requirements import BASE_SEPOLIA_USDC, FUJI_USDC, Network
+from lighthouse.core.payments.store import PaymentStore
+from lighthouse.core.service import MonitorService
+from lighthouse.core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def networks_from(settings: Settings) -> list[Network]:
+    nets: list[Network] = []
+    if settings.rpc_url_fuji or settings.usdc_contract_address:
+        nets.append(Network(43113, settings.usdc_contract_address or FUJI_USDC, "USD Coin", "2",
+                            settings.rpc_url_fuji))
+    if settings.rpc_url_base_sepolia or (settings.facilitator_url and not nets):
+        nets.append(Network(84532, BASE_SEPOLIA_USDC, "USDC", "2", settings.rpc_url_base_sepolia))
+    return nets
+
+
+@dataclass
+class Api:
+    paywall: Paywall
+    v1: V1
+    facilitator: Facilitator | None
+    reconciler: Reconciler | None
+    middlewares: list[Any] = field(default_factory=list)
+    domain_states: dict[str, str] = field(default_factory=dict)
+
+    def hook(self, app: web.Application) -> None:
+        from lighthouse.api.discovery import register as register_discovery
+
+        self.v1.register(app)
+        register_discovery(app, self.paywall)
+
+
+def build_api(settings: Settings, pool: Any, service: MonitorService, *, metrics: Any = None,
+              facilitator: Facilitator | None = None) -> Api:
+    nets = networks_from(settings)
+    rpcs = {n.chain_id: n.rpc_url for n in nets if n.rpc_url}
+    if facilitator is None and settings.facilitator_url:
+        # Settlement through the operator's facilitator; with a relayer key and RPCs the
+        # local settler still answers the reconciler's on-chain questions.
+        onchain = (LocalFacilitator(rpcs, settings.private_key.get_secret_value())
+                   if settings.private_key is not None and rpcs else None)
+        facilitator = HttpFacilitator(settings.facilitator_url, onchain=onchain)
+    elif facilitator is None and settings.private_key is not None and rpcs:
+        facilitator = LocalFacilitator(rpcs, settings.private_key.get_secret_value())
+    store = PaymentStore(pool)
+    base = settings.public_base_url or f"http://127.0.0.1:{settings.api_port}"
+    paywall = Paywall(store, facilitator, nets, settings.payment_address, base, metrics)
+    reconciler = Reconciler(store, facilitator, nets) if facilitator else None
+    return Api(paywall, V1(service, pool, paywall), facilitator, reconciler,
+               [error_middleware, paywall.middleware])
+
+
+async def verify_domains(api: Api) -> dict[str, str]:
+    """Drop networks whose on-chain EIP-712 domain differs from the configured one."""
+    states = await check_domains(list(api.paywall.networks), api.facilitator)
+    api.paywall.networks[:] = [n for n in api.paywall.networks if states.get(n.caip2) != "mismatch"]
+    api.domain_states = dict(states)
+    return dict(states)
+
+
+class ReconcilerComponent:
+    name = "x402-reconciler"
+
+    def __init__(self, api: Api, interval_s: float = 60.0) -> None:
+        self.api = api
+        self.interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            if self.api.reconciler is not None:
+                try:
+                    await self.api.reconciler.run_once()
+                except Exception:
+                    log.exception("reconciler pass failed")
+            await asyncio.sleep(self.interval_s)
+
+    async def start(self) -> None:
+        await verify_domains(self.api)
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.api.facilitator is not None:
+            await self.api.facilitator.close()
+
+
+async def _factory(core: Any, http_servers: Any, delivery: Any) -> list[Any]:
+    api = build_api(core.settings, core.pool, core.service, metrics=core.metrics)
+    http_servers.middlewares.extend(api.middlewares)
+    http_servers.hooks.append(api.hook)
+    return [ReconcilerComponent(api)]
+
+
+with contextlib.suppress(ImportError):
+    from lighthouse.runtime import register_adapter
+
+    register_adapter("api", _factory)

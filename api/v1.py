@@ -1,0 +1,313 @@
+"""The /v1 routes: pricing (free), paid one-off checks and paid monitors, token-managed reads."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from lighthouse.api.errors import error_response
+from lighthouse.api.x402.paywall import FINALIZE_KEY, PAID_KEY, Paywall
+from lighthouse.core.checks import get_check_type, parse_config
+from lighthouse.core.errors import (
+    InvalidIntervalError,
+    MonitorLimitReachedError,
+    TierFeatureError,
+    ValidationError,
+)
+from lighthouse.core.models import Identity, Monitor, Provider
+from lighthouse.core.payments.verifier import Verified
+from lighthouse.core.service import MAX_INTERVAL_S, MonitorService
+from lighthouse.core.tiers import (
+    MIN_INTERVAL_S,
+    ONE_OFF_CHECK_PRICE_ATOMIC,
+    TIERS,
+    TierName,
+    tier,
+)
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticError
+
+MAX_BODY = 64 * 1024
+PERIOD_DAYS = 30
+RAW_KEY: web.RequestKey[bytes] = web.RequestKey("lh_raw_body", bytes)
+BODY_KEY: web.RequestKey[BaseModel] = web.RequestKey("lh_json_body", BaseModel)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CheckBody(_Strict):
+    type: str = "http"
+    config: dict[str, Any]
+
+
+class MonitorBody(_Strict):
+    type: str = "http"
+    config: dict[str, Any]
+    tier: str = "basic"
+    months: int = Field(default=1, ge=1, le=12)
+    name: str | None = Field(default=None, max_length=100)
+    interval_s: int | None = None
+    language: str | None = Field(default=None, pattern="^(en|es)$")
+
+
+class SubscribeBody(_Strict):
+    """The seed's POST /subscribe shape (payment travels in the x402 headers)."""
+
+    user_address: str | None = None
+    target_type: str = "http"
+    target_config: dict[str, Any]
+    tier: str = "basic"
+    alert_channels: list[dict[str, Any]] = Field(default_factory=list, max_length=5)
+    payment_signature: str | None = None
+
+
+async def read_json(request: web.Request, model: type[_Strict]) -> Any:
+    cached = request.get(BODY_KEY)
+    if cached is not None and isinstance(cached, model):
+        return cached
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise ValidationError("body too large", field="body", reason="size")
+    raw = request[RAW_KEY] if RAW_KEY in request else await request.content.read(MAX_BODY + 1)
+    request[RAW_KEY] = raw
+    if len(raw) > MAX_BODY:
+        raise ValidationError("body too large", field="body", reason="size")
+    try:
+        data = json.loads(raw or b"null")
+        body = model.model_validate(data)
+    except (ValueError, PydanticError) as exc:
+        raise ValidationError(f"invalid JSON body: {str(exc)[:300]}", field="body", reason="json") from exc
+    request[BODY_KEY] = body
+    return body
+
+
+def _paid_tier(name: str) -> TierName:
+    try:
+        t = TierName(name)
+    except ValueError as exc:
+        raise ValidationError("unknown tier", field="tier", reason="choice") from exc
+    if tier(t).price_atomic_per_month <= 0:
+        raise ValidationError("the free tier is not sold over the API", field="tier", reason="choice")
+    return t
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def monitor_json(m: Monitor) -> dict[str, Any]:
+    return {
+        "id": str(m.public_id), "name": m.name, "type": m.type, "config": m.config,
+        "interval_s": m.interval_s, "tier": m.tier, "state": m.state.value,
+        "created_at": m.created_at.isoformat(), "next_due": m.next_due.isoformat(),
+        "expires_at": m.expires_at.isoformat() if m.expires_at else None,
+        "last_check_at": m.last_check_at.isoformat() if m.last_check_at else None,
+        "last_ok": m.last_ok, "last_latency_ms": m.last_latency_ms, "last_error": m.last_error,
+    }
+
+
+class V1:
+    def __init__(self, service: MonitorService, pool: Any, paywall: Paywall) -> None:
+        self.service = service
+        self.pool = pool
+        self.paywall = paywall
+
+    def register(self, app: web.Application) -> None:
+        app.router.add_get("/v1/pricing", self.pricing)
+        app.router.add_get("/v1/check", self.check_get)
+        app.router.add_post("/v1/checks", self.check_post)
+        app.router.add_post("/v1/monitors", self.create_monitor)
+        app.router.add_post("/subscribe", self.subscribe)
+        app.router.add_get("/v1/monitors/{id}", self.get_monitor)
+        app.router.add_get("/v1/monitors/{id}/checks", self.get_checks)
+        app.router.add_get("/v1/monitors/{id}/uptime", self.get_uptime)
+        app.router.add_delete("/v1/monitors/{id}", self.delete_monitor)
+        self.paywall.paid("GET", "/v1/check", self.price_check_get)
+        self.paywall.paid("POST", "/v1/checks", self.price_check_post)
+        self.paywall.paid("POST", "/v1/monitors", self.price_monitor)
+        self.paywall.paid("POST", "/subscribe", self.price_subscribe)
+
+    # --- pricing -----------------------------------------------------------------
+    async def pricing(self, request: web.Request) -> web.Response:
+        return web.json_response({
+            "currency": "USDC", "decimals": 6, "period_days": PERIOD_DAYS,
+            "tiers": [{"name": t.name.value, "price_atomic_per_month": str(t.price_atomic_per_month),
+                       "interval_s": t.interval_s, "max_monitors": t.max_monitors,
+                       "retention_days": t.retention_days} for t in TIERS.values()],
+            "one_off_check_atomic": str(ONE_OFF_CHECK_PRICE_ATOMIC),
+            "networks": [{"network": n.caip2, "asset": n.asset} for n in self.paywall.networks],
+            "pay_to": self.paywall.pay_to,
+        })
+
+    async def price_check_get(self, request: web.Request) -> tuple[int, str]:
+        url = request.query.get("url")
+        if not url or len(url) > 2048:
+            raise ValidationError("query parameter url is required", field="url", reason="required")
+        parse_config("http", {"url": url})
+        return ONE_OFF_CHECK_PRICE_ATOMIC, "One HTTP check of a URL, result returned at once"
+
+    async def price_check_post(self, request: web.Request) -> tuple[int, str]:
+        body: CheckBody = await read_json(request, CheckBody)
+        parse_config(body.type, body.config)
+        return ONE_OFF_CHECK_PRICE_ATOMIC, f"One {body.type} check, result returned at once"
+
+    async def price_monitor(self, request: web.Request) -> tuple[int, str]:
+        body: MonitorBody = await read_json(request, MonitorBody)
+        t = _paid_tier(body.tier)
+        parse_config(body.type, body.config)
+        return tier(t).price_atomic_per_month * body.months, f"{t.value} monitor, {body.months} x 30 days"
+
+    async def price_subscribe(self, request: web.Request) -> tuple[int, str]:
+        body: SubscribeBody = await read_json(request, SubscribeBody)
+        t = _paid_tier(body.tier)
+        parse_config(body.target_type, body.target_config)
+        return tier(t).price_atomic_per_month, f"{t.value} subscription, 30 days"
+
+    # --- one-off checks ------------------------------------------------------------
+    async def check_get(self, request: web.Request) -> web.Response:
+        result = await self.service.check_once("http", {"url": request.query["url"]})
+        return web.json_response(result.to_dict())
+
+    async def check_post(self, request: web.Request) -> web.Response:
+        body: CheckBody = await read_json(request, CheckBody)
+        result = await self.service.check_once(body.type, body.config)
+        return web.json_response(result.to_dict())
+
+    # --- monitors --------------------------------------------------------------------
+    async def _create(self, v: Verified, payment_id: int, tx: str, *, type: str,
+                      config: dict[str, Any], tier_name: str, months: int, name: str | None,
+                      interval_s: int | None, language: str | None) -> tuple[Monitor, str]:
+        who = Identity(Provider.WALLET, v.auth.from_)
+        await self.service.upgrade_tier(who, tier_name, timedelta(days=PERIOD_DAYS * months))
+        m = await self.service.create_monitor(who, config=config, type=type, name=name,
+                                              interval_s=interval_s, language=language)
+        token = "lhm_" + secrets.token_urlsafe(32)
+        await self.pool.execute(
+            "INSERT INTO api_tokens (token_hash, monitor_id, payment_id) VALUES ($1, $2, $3)",
+            _hash(token), m.id, payment_id,
+        )
+        return m, token
+
+    async def _precheck(self, request: web.Request, *, type: str, config: dict[str, Any],
+                        tier_name: str, interval_s: int | None) -> None:
+        """Refuse before settlement what creation would refuse after it (nothing is charged)."""
+        plan = tier(tier_name)
+        check = get_check_type(type)
+        parsed = parse_config(type, config)
+        feature = getattr(check, "required_feature", None)
+        if feature and feature not in plan.features:
+            raise TierFeatureError(f"{type} monitors need a higher tier", feature=feature,
+                                   tier=plan.name.value)
+        interval = plan.interval_s if interval_s is None else interval_s
+        if not max(MIN_INTERVAL_S, plan.interval_s) <= interval <= MAX_INTERVAL_S:
+            raise InvalidIntervalError("interval out of range for the tier", interval=interval,
+                                       min=plan.interval_s, max=MAX_INTERVAL_S)
+        await check.preflight(parsed, self.service.guard)
+        payer = request[PAID_KEY].auth.from_
+        user = await self.service.find_user(Identity(Provider.WALLET, payer))
+        if user is not None and plan.max_monitors is not None:
+            count = await self.pool.fetchval("SELECT count(*) FROM monitors WHERE owner_id = $1", user.id)
+            if count >= plan.max_monitors:
+                raise MonitorLimitReachedError("monitor limit reached", limit=plan.max_monitors,
+                                               tier=plan.name.value)
+
+    async def create_monitor(self, request: web.Request) -> web.Response:
+        body: MonitorBody = await read_json(request, MonitorBody)
+        await self._precheck(request, type=body.type, config=body.config, tier_name=body.tier,
+                             interval_s=body.interval_s)
+
+        async def finalize(v: Verified, payment_id: int, tx: str) -> web.Response:
+            m, token = await self._create(v, payment_id, tx, type=body.type, config=body.config,
+                                          tier_name=body.tier, months=body.months, name=body.name,
+                                          interval_s=body.interval_s, language=body.language)
+            return web.json_response({"monitor": monitor_json(m), "management_token": token,
+                                      "payment": {"transaction": tx, "network": v.offer.network.caip2}},
+                                     status=201)
+
+        request[FINALIZE_KEY] = finalize
+        return web.json_response({"status": "accepted"}, status=202)
+
+    async def subscribe(self, request: web.Request) -> web.Response:
+        body: SubscribeBody = await read_json(request, SubscribeBody)
+        await self._precheck(request, type=body.target_type, config=body.target_config,
+                             tier_name=body.tier, interval_s=None)
+
+        async def finalize(v: Verified, payment_id: int, tx: str) -> web.Response:
+            m, token = await self._create(v, payment_id, tx, type=body.target_type,
+                                          config=body.target_config, tier_name=body.tier, months=1,
+                                          name=None, interval_s=None, language=None)
+            return web.json_response({
+                "subscription_id": str(m.public_id), "status": "active",
+                "next_check_at": m.next_due.isoformat(), "check_frequency": m.interval_s,
+                "payment_tx": tx, "payment_chain": v.offer.network.caip2, "management_token": token,
+            }, status=201)
+
+        request[FINALIZE_KEY] = finalize
+        return web.json_response({"status": "accepted"}, status=202)
+
+    async def _authorized(self, request: web.Request) -> Monitor | web.Response:
+        auth = request.headers.get("Authorization", "")
+        try:
+            public_id = uuid.UUID(request.match_info["id"])
+        except ValueError:
+            return error_response(404, "monitor_not_found", "no such monitor")
+        if not auth.startswith("Bearer ") or len(auth) > 200:
+            return error_response(401, "unauthorized", "management token required (Authorization: Bearer …)")
+        row = await self.pool.fetchrow(
+            "SELECT t.monitor_id FROM api_tokens t JOIN monitors m ON m.id = t.monitor_id "
+            "WHERE t.token_hash = $1 AND m.public_id = $2", _hash(auth[7:].strip()), public_id,
+        )
+        if row is None:
+            return error_response(404, "monitor_not_found", "no such monitor for this token")
+        return await self.service.get_by_public_id(public_id)
+
+    async def get_monitor(self, request: web.Request) -> web.Response:
+        m = await self._authorized(request)
+        if isinstance(m, web.Response):
+            return m
+        return web.json_response({"monitor": monitor_json(m)})
+
+    async def get_checks(self, request: web.Request) -> web.Response:
+        m = await self._authorized(request)
+        if isinstance(m, web.Response):
+            return m
+        try:
+            limit = int(request.query.get("limit", "50"))
+        except ValueError as exc:
+            raise ValidationError("limit must be an integer", field="limit", reason="type") from exc
+        before = None
+        if "before" in request.query:
+            from datetime import datetime
+            try:
+                before = datetime.fromisoformat(request.query["before"])
+            except ValueError as exc:
+                raise ValidationError("before must be RFC 3339", field="before", reason="type") from exc
+        records = await self.service.history_of(m, limit=limit, before=before)
+        items = [{"time": r.time.isoformat(), "ok": r.ok, "status_code": r.status_code,
+                  "latency_ms": r.latency_ms, "error_code": r.error_code, "error": r.error}
+                 for r in records]
+        nxt = items[-1]["time"] if len(items) == limit else None
+        return web.json_response({"checks": items, "next_before": nxt})
+
+    async def get_uptime(self, request: web.Request) -> web.Response:
+        m = await self._authorized(request)
+        if isinstance(m, web.Response):
+            return m
+        windows = await self.service.uptime_of(m)
+        return web.json_response({"uptime": [
+            {"period": w.period, "checks": w.checks, "ok_checks": w.ok_checks, "uptime": w.uptime,
+             "avg_latency_ms": w.avg_latency_ms, "p95_latency_ms": w.p95_latency_ms}
+            for w in windows]})
+
+    async def delete_monitor(self, request: web.Request) -> web.Response:
+        m = await self._authorized(request)
+        if isinstance(m, web.Response):
+            return m
+        await self.pool.execute("DELETE FROM monitors WHERE id = $1", m.id)
+        return web.json_response({"deleted": str(m.public_id)})

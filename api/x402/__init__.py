@@ -1,0 +1,1 @@
+"""x402 paywall for aiohttp: challenge, verify, reserve, run, settle (notes/x402.md §5)."""

@@ -1,0 +1,1 @@
+"""x402 payments: requirements, the pure verifier, nonce reservations and settlement."""
