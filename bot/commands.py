@@ -10,6 +10,7 @@ message, anything else a short apology with a reference that is in the log.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import secrets
@@ -21,6 +22,7 @@ from typing import Any, Literal
 import asyncpg
 from lighthouse.bot import texts
 from lighthouse.bot.chart import latency_chart
+from lighthouse.core.checks import check_types
 from lighthouse.core.errors import LighthouseError, ValidationError
 from lighthouse.core.models import Identity, Monitor, Provider, UptimeWindow, User
 from lighthouse.core.service import MonitorService
@@ -142,9 +144,23 @@ _TARGET_SCHEMES = ("tcp://", "tls://", "dns://")
 
 
 def parse_target(text: str) -> tuple[str, dict[str, Any]]:
-    """A chat target -> (check type, config); the service validates the config."""
+    """A chat target -> (check type, config); the service validates the config.
+
+    Besides URLs, any type takes its config as JSON: ``evm_rpc {"url": ..., "chain_id": 43113}``.
+    """
     raw = text.strip().strip("<>").strip()
     lower = raw.lower()
+    head, _, tail = raw.partition(" ")
+    if tail.lstrip().startswith("{") and head.lower() in check_types():
+        try:
+            parsed = json.loads(tail)
+        except ValueError:
+            raise ValidationError("config is not valid JSON", field="config",
+                                  reason="not_json") from None
+        if not isinstance(parsed, dict):
+            raise ValidationError("config must be a JSON object", field="config",
+                                  reason="not_object")
+        return head.lower(), parsed
     if lower.startswith("tcp://") or lower.startswith("tls://"):
         kind, rest = lower[:3], raw[6:].rstrip("/")
         host, _, port = rest.rpartition(":") if rest.count(":") == 1 else (rest, "", "")

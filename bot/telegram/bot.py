@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -67,6 +68,17 @@ MENU = [
     ("start", texts.CMD_START),
 ]
 
+
+
+def split_json_target(type_name: str, rest: list[str]) -> tuple[str, list[str]]:
+    """Rejoin a JSON config that whitespace splitting cut into pieces; the words after it
+    stay name and interval. Unparseable JSON is left whole for the command layer to refuse."""
+    joined = " ".join(rest)
+    try:
+        _obj, end = json.JSONDecoder().raw_decode(joined)
+    except ValueError:
+        return f"{type_name} {joined}", []
+    return f"{type_name} {joined[:end]}", joined[end:].split()
 
 class _ExpectedFlood(logging.Filter):
     """With max_retries=0 every 429 is handed back to us on purpose; PTB still logs it as an
@@ -223,6 +235,8 @@ class TelegramBot:
                 lang, _user = await c.language(ctx)
                 return Reply(texts.usage_add(lang), lang=lang, error="usage")
             url, rest = args[0], args[1:]
+            if rest and rest[0].startswith("{"):  # <type> {json config} [name] [interval]
+                url, rest = split_json_target(url, rest)
             interval = rest.pop() if rest and looks_like_interval(rest[-1]) else None
             return await c.add(ctx, url, " ".join(rest) or None, interval)
         if verb == "list":

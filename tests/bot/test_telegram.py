@@ -242,3 +242,19 @@ async def test_non_http_targets_are_added_as_their_check_type(
     assert not bad.params["text"].startswith("✅")  # a localized validation error, nothing added
     rows = await harness.pool.fetch("SELECT type, config FROM monitors")
     assert [(r["type"], r["config"]) for r in rows] == [("tcp", {"host": "127.0.0.1", "port": port})]
+
+
+async def test_any_type_with_a_json_config(
+    tg: TelegramStandIn, telegram_bot: TelegramBot, harness: Harness, make_free_port: Any
+) -> None:
+    await harness.pool.execute("INSERT INTO users (tier) VALUES ('free')")  # unrelated row
+    port = make_free_port()
+    reply = await say(tg, f'/monitor add tcp {{"host": "127.0.0.1", "port": {port}}} base 1h',
+                      lang="en")
+    assert reply.params["text"].startswith(f"✅ Now monitoring base (tcp://127.0.0.1:{port})")
+    bad = await say(tg, '/monitor add evm_rpc {"url": "http://127.0.0.1:1/"} node', lang="es")
+    assert not bad.params["text"].startswith("✅")  # chain_id missing: a localized error
+    broken = await say(tg, '/monitor add tcp {"host": ', lang="en")
+    assert not broken.params["text"].startswith("✅")
+    rows = await harness.pool.fetch("SELECT type, name FROM monitors")
+    assert [(r["type"], r["name"]) for r in rows] == [("tcp", "base")]
