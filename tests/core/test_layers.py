@@ -1,0 +1,34 @@
+"""core/ is the domain: it never imports the chat libraries or the HTTP server framework."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+CORE = Path(__file__).resolve().parents[2] / "core"
+FORBIDDEN = ("discord", "telegram", "aiohttp.web", "lighthouse.bot", "lighthouse.api")
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            if node.module == "aiohttp":
+                names.update(f"aiohttp.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_core_imports_no_adapter_library() -> None:
+    offenders = {
+        str(path.relative_to(CORE)): sorted(
+            m for m in imported_modules(path)
+            if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)
+        )
+        for path in CORE.rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+    assert len(offenders) > 20  # the scan saw the package
