@@ -49,7 +49,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
-from lighthouse.core.checks.conditions import Condition, ConditionContext, cached_condition
+from lighthouse.core.checks.conditions import Condition, ConditionContext, cached_condition, safe_json_loads
 from lighthouse.core.checks.http import classify_exception
 from lighthouse.core.checks.jsonrpc import RpcFailure, rpc_call, validate_headers
 from lighthouse.core.errors import InvalidURLError, ValidationError
@@ -462,7 +462,7 @@ class CanaryCheck:
         latency = (time.perf_counter() - started) * 1000
         text = raw.decode("utf-8", "replace")
         try:
-            body: Any = json.loads(text)
+            body: Any = safe_json_loads(text)
         except ValueError:
             body = text
         return {"status": status, "body": body, "raw": raw, "headers": resp_headers,

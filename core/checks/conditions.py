@@ -316,6 +316,15 @@ def _json_depth(raw: bytes | str) -> int:
     return max(accumulate(array("b", brackets)), default=0)
 
 
+def safe_json_loads(raw: bytes | str) -> Any:
+    """json.loads for text from monitored targets: refuses nesting deeper than
+    JSON_MAX_DEPTH first (web3 raises the recursion limit, and a crafted ~100,000-deep
+    body then crashes the process instead of raising). Raises ValueError like json.loads."""
+    if _json_depth(raw) > JSON_MAX_DEPTH:
+        raise ValueError(f"JSON nested deeper than {JSON_MAX_DEPTH} levels")
+    return json.loads(raw)
+
+
 # --- the tree ---------------------------------------------------------------------------
 def _segment_text(step: str | int) -> str:
     if isinstance(step, int):

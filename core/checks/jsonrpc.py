@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from lighthouse.core.checks.conditions import safe_json_loads
 from lighthouse.core.checks.http import classify_exception, validate_http_url
 from lighthouse.core.errors import InvalidURLError, ValidationError
 from lighthouse.core.netguard import TargetGuard
@@ -123,7 +124,7 @@ async def rpc_call(
         raise RpcFailure(code, f"{method}: {text}") from None
     latency_ms = (time.perf_counter() - started) * 1000
     try:
-        body = json.loads(raw)
+        body = safe_json_loads(raw)
     except ValueError:
         if status != 200:
             raise RpcFailure("rpc_http_error", f"{method}: HTTP {status}", status=status) from None

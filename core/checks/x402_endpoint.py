@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import time
 from typing import Any, ClassVar, Literal
 
 import aiohttp
 from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
+from lighthouse.core.checks.conditions import safe_json_loads
 from lighthouse.core.checks.http import classify_exception
 from lighthouse.core.checks.jsonrpc import (
     preflight_url,
@@ -144,7 +144,7 @@ def _decode_header(value: str) -> dict[str, Any]:
     except (binascii.Error, ValueError):
         raise BrokenChallenge("PAYMENT-REQUIRED is not standard base64") from None
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        doc = safe_json_loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise BrokenChallenge("PAYMENT-REQUIRED is not UTF-8 JSON") from None
     if not isinstance(doc, dict):
@@ -305,7 +305,7 @@ class X402Check:
     @staticmethod
     def _body_json(body: bytes) -> dict[str, Any] | None:
         try:
-            doc = json.loads(body.decode("utf-8"))
+            doc = safe_json_loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             return None
         return doc if isinstance(doc, dict) else None

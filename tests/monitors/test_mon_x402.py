@@ -218,3 +218,19 @@ async def test_private_target_refused(pool: Any) -> None:
     for url in ("http://127.0.0.1:4021/v1/check", "http://192.168.1.10/x", "http://[::1]/x"):
         with pytest.raises(TargetNotAllowedError):
             await strict.create_monitor(ALICE, type="x402", config={"url": url})
+
+
+def test_deeply_nested_json_from_a_target_is_refused_not_a_crash() -> None:
+    import sys
+
+    from lighthouse.core.checks.conditions import safe_json_loads
+
+    deep = "[" * 200_000 + "]" * 200_000
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)  # what importing web3 does
+    try:
+        with pytest.raises(ValueError):
+            safe_json_loads(deep)
+        assert safe_json_loads('{"a": [1, 2]}') == {"a": [1, 2]}
+    finally:
+        sys.setrecursionlimit(old)
