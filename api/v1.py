@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 import uuid
 from datetime import timedelta
@@ -13,6 +12,7 @@ from aiohttp import web
 from lighthouse.api.errors import error_response
 from lighthouse.api.x402.paywall import FINALIZE_KEY, PAID_KEY, Paywall
 from lighthouse.core.checks import get_check_type, parse_config
+from lighthouse.core.checks.conditions import safe_json_loads
 from lighthouse.core.errors import (
     InvalidIntervalError,
     MonitorLimitReachedError,
@@ -79,7 +79,7 @@ async def read_json(request: web.Request, model: type[_Strict]) -> Any:
     if len(raw) > MAX_BODY:
         raise ValidationError("body too large", field="body", reason="size")
     try:
-        data = json.loads(raw or b"null")
+        data = safe_json_loads(raw or b"null")
         body = model.model_validate(data)
     except (ValueError, PydanticError) as exc:
         raise ValidationError(f"invalid JSON body: {str(exc)[:300]}", field="body", reason="json") from exc

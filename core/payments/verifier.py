@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from lighthouse.core.checks.conditions import safe_json_loads
 from lighthouse.core.payments.requirements import Offer
 
 MAX_HEADER_BYTES = 16 * 1024
@@ -59,7 +59,7 @@ def decode_header(value: str) -> dict[str, Any]:
         raise PaymentError("invalid_payload", 400, "payment header too large")
     try:
         raw = base64.b64decode(value.strip(), validate=True)
-        obj = json.loads(raw.decode("utf-8"))
+        obj = safe_json_loads(raw.decode("utf-8"))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise PaymentError("invalid_payload", 400, "payment header is not base64 JSON") from exc
     if not isinstance(obj, dict):

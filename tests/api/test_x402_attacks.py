@@ -364,3 +364,19 @@ async def test_challenge_offered_without_rpc_or_facilitator(
         req = json.loads(base64.b64decode(r.headers["PAYMENT-REQUIRED"]))
     assert req["accepts"][0]["extra"] == {"name": "USD Coin", "version": "2"}
     assert len(r.headers["PAYMENT-REQUIRED"]) < 8192
+
+
+def test_deeply_nested_payment_header_is_a_400_not_a_crash() -> None:
+    import sys
+
+    from lighthouse.core.payments.verifier import PaymentError, decode_header
+
+    deep = base64.b64encode(b"[" * 6000 + b"]" * 6000).decode()
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)  # what importing web3 does
+    try:
+        with pytest.raises(PaymentError) as info:
+            decode_header(deep)
+    finally:
+        sys.setrecursionlimit(old)
+    assert info.value.status == 400
