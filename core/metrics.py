@@ -31,6 +31,16 @@ class Metrics:
         self.result_buffer = Gauge(
             "lighthouse_result_buffer", "Results waiting for the next batched write", registry=r
         )
+        self.results_quarantined = Counter(
+            "lighthouse_results_quarantined_total",
+            "Results PostgreSQL refused for their own data, set aside in quarantined_results",
+            registry=r,
+        )
+        self.results_dropped = Counter(
+            "lighthouse_results_dropped_total",
+            "Results dropped unwritten because the write buffer was full (database unreachable)",
+            registry=r,
+        )
         self.outbox_backlog = Gauge(
             "lighthouse_outbox_backlog", "Alert deliveries pending", registry=r
         )

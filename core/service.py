@@ -27,6 +27,7 @@ from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.state import State
 from lighthouse.core.storage import rollups
 from lighthouse.core.storage.database import Pool, StorageMode
+from lighthouse.core.text import clean_text
 from lighthouse.core.tiers import MIN_INTERVAL_S, TierName, tier
 
 MAX_INTERVAL_S = 86_400
@@ -184,7 +185,8 @@ class MonitorService:
             if not 1 <= value <= 100:
                 raise ValidationError(f"{label} must be 1..100", field=label, reason="range")
         await check.preflight(parsed, self.guard)
-        label = (name or check.describe(parsed)).strip()[:MAX_NAME] or check.describe(parsed)[:MAX_NAME]
+        described = clean_text(check.describe(parsed))[:MAX_NAME]
+        label = clean_text(name or described).strip()[:MAX_NAME] or described
         stored = parsed.model_dump(mode="json", exclude_defaults=True)
         lang = language or user.language or "en"
         now = self._now()
@@ -303,7 +305,7 @@ class MonitorService:
 
     async def get_monitor(self, who: Identity, ref: str) -> Monitor:
         """Find one of the caller's monitors by id, id prefix (>= 6 chars) or name."""
-        ref = ref.strip()
+        ref = clean_text(ref.strip())
         user = await self.find_user(who)
         if user is None or not ref:
             raise MonitorNotFoundError("no such monitor", ref=ref)

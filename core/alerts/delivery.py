@@ -16,6 +16,7 @@ from lighthouse.core.alerts.channels.base import AlertChannel, Delivery, Deliver
 from lighthouse.core.alerts.render import render
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.storage.database import Pool
+from lighthouse.core.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +212,7 @@ class DeliveryWorker:
             if result.disable_channel:
                 await conn.execute(
                     "UPDATE alert_channels SET enabled = false, disabled_reason = $2 WHERE id = $1",
-                    row["channel_id"], result.error,
+                    row["channel_id"], clean_text(result.error or "")[:1000] or None,
                 )
             if result.outcome is Outcome.PERMANENT or (
                 result.outcome is Outcome.RETRY and row["attempts"] >= MAX_ATTEMPTS
@@ -219,7 +220,7 @@ class DeliveryWorker:
                 await conn.execute(
                     "UPDATE alert_outbox SET status = 'failed', last_error = $2, "
                     "claimed_by = NULL, claimed_until = NULL WHERE id = $1",
-                    row["id"], result.error,
+                    row["id"], clean_text(result.error or "")[:1000] or None,
                 )
                 log.warning("alert delivery failed for good",
                             extra={"outbox_id": row["id"], "channel": kind, "error": result.error})
@@ -233,5 +234,5 @@ class DeliveryWorker:
                 "UPDATE alert_outbox SET last_error = $2, claimed_by = NULL, claimed_until = NULL, "
                 "next_attempt_at = now() + make_interval(secs => $3), attempts = attempts - $4 "
                 "WHERE id = $1",
-                row["id"], result.error, float(delay), refund,
+                row["id"], clean_text(result.error or "")[:1000] or None, float(delay), refund,
             )

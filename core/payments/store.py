@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lighthouse.core.payments.verifier import Verified
+from lighthouse.core.text import clean_text
 
 OPEN_STATES = ("reserved", "pending")
 
@@ -43,7 +44,7 @@ class PaymentStore:
         await self._pool.execute(
             """UPDATE payments SET state=$2, tx_hash=coalesce($3, tx_hash), error=$4,
                updated_at=now() WHERE id=$1""",
-            payment_id, state, tx_hash, error,
+            payment_id, state, tx_hash, clean_text(error)[:2000] if error else None,
         )
 
     async def get(self, payment_id: int) -> dict[str, Any] | None:

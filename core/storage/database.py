@@ -10,6 +10,7 @@ from importlib import resources
 from typing import Any, Literal, TypeAlias
 
 import asyncpg
+from lighthouse.core.text import clean_json
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +23,18 @@ _MIGRATION_LOCK = 7_263_411_902
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+?)(?:\.(timescaledb|plain))?\.sql$")
 
 
+def _json_text(value: Any) -> str:
+    text = json.dumps(value, separators=(",", ":"))
+    # json.dumps escapes every non-ASCII character, so a NUL or a lone surrogate shows as
+    # one of these escapes (astral characters too, as pairs: those pass through unchanged).
+    # PostgreSQL refuses both in json and jsonb; one such value fails its whole statement.
+    if "\\u0000" in text or "\\ud" in text:
+        text = json.dumps(clean_json(value), separators=(",", ":"))
+    return text
+
+
 def _jsonb_encode(value: Any) -> bytes:
-    return b"\x01" + json.dumps(value, separators=(",", ":")).encode()
+    return b"\x01" + _json_text(value).encode()
 
 
 def _jsonb_decode(data: bytes) -> Any:
@@ -35,7 +46,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec(
         "jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog", format="binary"
     )
-    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=_json_text, decoder=json.loads, schema="pg_catalog")
 
 
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> Pool:

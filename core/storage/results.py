@@ -3,21 +3,32 @@
 Writing each result on its own costs a round trip and a commit per check; a batch of
 a few hundred results costs about the same as one. The state change and its outbox rows
 commit together, so a crash never leaves an alert without its state or the reverse.
+
+A batch is one statement per part, so one row PostgreSQL refuses would fail every
+monitor's results on every retry. Text from targets is cleaned first (core/text.py);
+a row that still fails for its own data is found by splitting the batch and set aside
+in ``quarantined_results`` with its error, and the rest is written. A result stays in
+the buffer until both its history row and its state are written; the buffer is
+bounded, and what does not fit is dropped oldest first and counted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from lighthouse.core.checks.base import CheckResult
+from lighthouse.core.metrics import Metrics
 from lighthouse.core.state import Event, EventKind, State, apply
 from lighthouse.core.storage.database import Pool
 from lighthouse.core.storage.schedule import ClaimedCheck
+from lighthouse.core.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +38,23 @@ HISTORY_COLUMNS = (
 SEVERITY = {EventKind.DOWN: "critical", EventKind.RECOVERY: "info", EventKind.REMINDER: "warning"}
 ALERT_TYPE = {EventKind.DOWN: "downtime", EventKind.RECOVERY: "recovery", EventKind.REMINDER: "downtime"}
 ERROR_TEXT_MAX = 500
+# Results kept while the database is unreachable. A check claims its monitor first, so
+# during an outage only what was already claimed arrives here; the cap guards memory
+# (a result with its details is a few kB) if that ever stops being true.
+MAX_BUFFERED = 50_000
+# The buffer has had results and no write succeeded for this long: /health says so.
+STALL_AFTER_S = 15.0
+# Errors caused by a row's own data (class 22 data exceptions, which include asyncpg's
+# refusal to encode a query argument, class 23 constraints, class 54 limits, and what
+# COPY's binary encoders raise unwrapped: OverflowError, UnicodeEncodeError, ...):
+# retrying the same batch fails the same way, so it is split to find the row. Anything
+# else (lost connection, server restarting, timeout) is an outage, retried whole.
+ROW_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.exceptions.DataError,
+    asyncpg.exceptions.IntegrityConstraintViolationError,
+    asyncpg.exceptions.ProgramLimitExceededError,
+    OverflowError, UnicodeError, ValueError, TypeError,
+)
 
 # A result batch need not wait for its WAL flush: a database crash can lose the last
 # fraction of a second of batches, and it loses a state change together with its alert
@@ -57,6 +85,11 @@ FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::int[], $5::timestamptz[]
           incident_started_at, maintenance_until, checked_at, ok, error, latency_ms)
 WHERE m.id = u.id AND m.state_version = u.version AND m.claimed_by = $15
 RETURNING m.id, m.state_version
+"""
+
+_QUARANTINE = """
+INSERT INTO quarantined_results (monitor_id, checked_at, worker_id, stage, error, result)
+VALUES ($1, $2, $3, $4, $5, $6)
 """
 
 # A monitor paused, edited or deleted while its check ran keeps its new state;
@@ -99,7 +132,12 @@ class Finished:
     result: CheckResult
     checked_at: datetime
     description: str
-    history_written: bool = False  # set once its row is in check_history (retries skip it)
+    history_written: bool = False  # its row is in check_history (retries skip it)
+    state_written: bool = False  # its state, alerts and outbox rows are committed
+
+    @property
+    def done(self) -> bool:
+        return self.history_written and self.state_written
 
 
 @dataclass
@@ -114,7 +152,7 @@ class PendingAlert:
     payload: dict[str, Any]
 
 
-def _event_payload(f: Finished, event: Event) -> dict[str, Any]:
+def _event_payload(f: Finished, event: Event, error: str | None) -> dict[str, Any]:
     r = f.result
     return {
         "kind": event.kind.value,
@@ -124,13 +162,24 @@ def _event_payload(f: Finished, event: Event) -> dict[str, Any]:
         "target": f.description,
         "language": f.claim.language,
         "error_code": r.error_code,
-        "error": r.error,
+        "error": error,
         "status_code": r.status_code,
         "latency_ms": None if r.latency_ms is None else round(r.latency_ms, 1),
         "conditions": r.details.get("conditions"),
         "incident_started_at": event.incident_started_at.isoformat()
         if event.incident_started_at else None,
         "checked_at": f.checked_at.isoformat(),
+    }
+
+
+def _evidence(f: Finished) -> dict[str, Any]:
+    """The refused result as printable ASCII (ascii() escapes whatever made it fail)."""
+    r = f.result
+    return {
+        "ok": r.ok, "status_code": r.status_code, "latency_ms": r.latency_ms,
+        "error_code": ascii(r.error_code)[:200], "error": ascii(r.error)[:2000],
+        "details": ascii(r.details)[:8000], "signals": ascii(r.signals)[:2000],
+        "target": ascii(f.description)[:500],
     }
 
 
@@ -144,12 +193,18 @@ class ResultWriter:
         *,
         max_batch: int = 500,
         max_delay_s: float = 0.25,
+        max_buffered: int = MAX_BUFFERED,
+        stall_after_s: float = STALL_AFTER_S,
+        metrics: Metrics | None = None,
         on_flush: Callable[[int, int], Awaitable[None] | None] | None = None,
     ) -> None:
         self._pool = pool
         self._worker_id = worker_id
         self._max_batch = max_batch
         self._max_delay_s = max_delay_s
+        self._max_buffered = max_buffered
+        self._stall_after_s = stall_after_s
+        self._metrics = metrics
         self._buffer: list[Finished] = []
         self._lock = asyncio.Lock()
         self._wakeup = asyncio.Event()
@@ -157,17 +212,38 @@ class ResultWriter:
         self._on_flush = on_flush
         self.rows_written = 0
         self.alerts_written = 0
-        self._retry_history: list[tuple[Any, ...]] = []
+        self.quarantined = 0
+        self.dropped = 0
         self._closing = False
+        # When the buffer last drained or a write last succeeded (monotonic seconds).
+        self._progress_at = time.monotonic()
 
     def add(self, item: Finished) -> None:
+        if not self._buffer:
+            self._progress_at = time.monotonic()  # an empty buffer was not stalled
         self._buffer.append(item)
+        overflow = len(self._buffer) - self._max_buffered
+        if overflow > 0:
+            del self._buffer[:overflow]
+            self.dropped += overflow
+            if self._metrics is not None:
+                self._metrics.results_dropped.inc(overflow)
+            log.warning("result buffer full; oldest results dropped", extra={"dropped": overflow})
         if len(self._buffer) >= self._max_batch:
             self._wakeup.set()
 
     @property
     def pending(self) -> int:
         return len(self._buffer)
+
+    def stalled_s(self) -> float:
+        """Seconds the buffer has held results without a successful write (0 when draining)."""
+        if not self._buffer:
+            return 0.0
+        return time.monotonic() - self._progress_at
+
+    def health(self) -> str:
+        return "stalled" if self.stalled_s() > self._stall_after_s else "ok"
 
     def start(self) -> None:
         if self._task is None:
@@ -198,18 +274,46 @@ class ResultWriter:
 
     async def flush(self) -> int:
         async with self._lock:
-            if self._retry_history:
-                rows, self._retry_history = self._retry_history, []
-                await self._copy_history(rows)
             if not self._buffer:
                 return 0
-            batch, self._buffer = self._buffer[: self._max_batch * 4], self._buffer[self._max_batch * 4:]
+            size = self._max_batch * 4
+            batch, self._buffer = self._buffer[:size], self._buffer[size:]
             try:
-                await self._write(batch)
+                await self._write_isolating(batch)
             except BaseException:
-                self._buffer[:0] = batch
+                self._buffer[:0] = [f for f in batch if not f.done]
                 raise
+            self._progress_at = time.monotonic()
             return len(batch)
+
+    async def _write_isolating(self, batch: list[Finished]) -> None:
+        """Write ``batch``; when a row's data is refused, halve until it is found."""
+        try:
+            await self._write(batch)
+        except ROW_ERRORS as exc:
+            left = [f for f in batch if not f.done]
+            if len(left) == 1:
+                await self._quarantine(left[0], exc)
+            elif left:
+                self._progress_at = time.monotonic()  # splitting is progress, not a stall
+                half = len(left) // 2
+                await self._write_isolating(left[:half])
+                await self._write_isolating(left[half:])
+
+    async def _quarantine(self, f: Finished, exc: Exception) -> None:
+        stage = "history" if not f.history_written else "state"
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(_QUARANTINE, f.claim.id, f.checked_at, self._worker_id, stage,
+                               ascii(str(exc))[:1000], _evidence(f))
+            if not f.state_written:
+                # The claim ends now; the next due check decides the state again.
+                await conn.execute(_RELEASE_STALE, [f.claim.id], self._worker_id)
+        f.history_written = f.state_written = True
+        self.quarantined += 1
+        if self._metrics is not None:
+            self._metrics.results_quarantined.inc()
+        log.error("result refused by the database; quarantined",
+                  extra={"monitor_id": f.claim.id, "stage": stage, "error": ascii(str(exc))[:300]})
 
     async def _copy_history(self, rows: list[tuple[Any, ...]]) -> None:
         if not rows:
@@ -219,9 +323,8 @@ class ResultWriter:
             await conn.copy_records_to_table("check_history", records=rows, columns=HISTORY_COLUMNS)
         self.rows_written += len(rows)
 
-    async def _write_state(
-        self, batch: list[Finished], cols: list[list[Any]], alerts_by_id: dict[int, list[PendingAlert]]
-    ) -> None:
+    async def _write_state(self, cols: list[list[Any]], alerts_by_id: dict[int, list[PendingAlert]]
+                           ) -> None:
         if not cols[0]:
             return
         async with self._pool.acquire() as conn, conn.transaction():
@@ -246,23 +349,30 @@ class ResultWriter:
 
     async def _write(self, batch: list[Finished]) -> None:
         history: list[tuple[Any, ...]] = []
+        in_history: list[Finished] = []
+        in_state: list[Finished] = []
         cols: list[list[Any]] = [[] for _ in range(14)]
         alerts_by_id: dict[int, list[PendingAlert]] = {}
         for f in batch:
             r, c = f.result, f.claim
-            error = r.error[:ERROR_TEXT_MAX] if r.error else None
+            error = clean_text(r.error[:ERROR_TEXT_MAX]) if r.error else None
             latency = None if r.latency_ms is None else round(r.latency_ms)
             if not f.history_written:
+                in_history.append(f)
                 history.append((
                     f.checked_at, c.id, r.ok, r.status_code, latency, r.error_code, error,
                     r.details or None,
                 ))
+            if f.state_written:
+                continue
             st = c.status
             if r.ok and st.state is State.UP and st.consecutive_failures == 0 and not r.signals:
                 # Healthy stays healthy: nothing in the state changes (the success streak only
                 # matters while DOWN), so the monitor row is not rewritten at all. The claim
                 # lease runs out by itself before the next due time.
+                f.state_written = True
                 continue
+            in_state.append(f)
             new, event = apply(st, r.ok, f.checked_at, c.policy)
             changed = new.state is not st.state
             for col, value in zip(cols, (
@@ -281,7 +391,7 @@ class ResultWriter:
                 pending.append(PendingAlert(
                     c.id, key, ALERT_TYPE[event.kind], SEVERITY[event.kind],
                     event.from_state.value, event.to_state.value, f.checked_at,
-                    _event_payload(f, event),
+                    _event_payload(f, event, error),
                 ))
             if new.state is not State.MAINTENANCE:
                 for sig in r.signals:
@@ -297,19 +407,23 @@ class ResultWriter:
                 alerts_by_id.setdefault(c.id, []).extend(pending)
 
         # History rows and state are independent: write them on two connections at once.
-        # The state, its alerts and their outbox rows still commit together.
+        # The state, its alerts and their outbox rows still commit together. Each part is
+        # marked written on its own, so a retry repeats only what failed.
         copied, stated = await asyncio.gather(
-            self._copy_history(history), self._write_state(batch, cols, alerts_by_id),
+            self._copy_history(history), self._write_state(cols, alerts_by_id),
             return_exceptions=True,
         )
         if not isinstance(copied, BaseException):
-            for f in batch:
+            for f in in_history:
                 f.history_written = True
-        if isinstance(stated, BaseException):
-            raise stated  # the caller keeps the batch; rows already written are not repeated
-        if isinstance(copied, BaseException):
-            self._retry_history.extend(history)  # state went through: retry only the rows
-            log.warning("history write failed; will retry", exc_info=copied)
+        if not isinstance(stated, BaseException):
+            for f in in_state:
+                f.state_written = True
+        failures = [e for e in (copied, stated) if isinstance(e, BaseException)]
+        if failures:
+            # An outage outranks a refused row: splitting cannot help while it lasts.
+            outage = [e for e in failures if not isinstance(e, ROW_ERRORS)]
+            raise (outage or failures)[0]
         if self._on_flush is not None:
             res = self._on_flush(len(history), len(alerts_by_id))
             if res is not None:
