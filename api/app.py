@@ -9,6 +9,7 @@ import asyncpg
 import redis.asyncio as aioredis
 from aiohttp import web
 from lighthouse.api.health import health_routes
+from lighthouse.core.health import HealthMonitor
 
 # Routes added by other adapters (x402 API, Telegram webhook, heartbeat pings) register
 # through these hooks so the composition root stays the only place that wires things.
@@ -22,13 +23,27 @@ def make_app(
     hooks: list[AppHook] | None = None,
     health_extra: Callable[[], dict[str, Any]] | None = None,
     middlewares: list[Any] | None = None,
+    health: HealthMonitor | None = None,
 ) -> web.Application:
+    """``health``: the process's monitor (the runtime's, with its parts); without one the app
+    probes ``pool`` and ``redis`` itself while it runs."""
     app = web.Application(
         middlewares=middlewares or [],
         client_max_size=256 * 1024,
         handler_args={"max_field_size": 32768, "max_line_size": 32768},
     )
-    app.add_routes(health_routes(pool, redis, health_extra))
+    if health is None:
+        health = own = HealthMonitor(pool, redis)
+
+        async def start_probes(_app: web.Application) -> None:
+            await own.start()
+
+        async def stop_probes(_app: web.Application) -> None:
+            await own.stop()
+
+        app.on_startup.append(start_probes)
+        app.on_cleanup.append(stop_probes)
+    app.add_routes(health_routes(health, health_extra))
     for hook in hooks or []:
         hook(app)
     return app

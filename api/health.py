@@ -1,56 +1,27 @@
-"""GET /health in the seed's shape, and the Prometheus exposition on its own port."""
+"""GET /health in the seed's shape (answered from core/health.py's background probes), and the
+Prometheus exposition on its own port."""
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
-import asyncpg
-import redis.asyncio as aioredis
 from aiohttp import web
+from lighthouse.core.health import HealthMonitor
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-HEALTH_TIMEOUT_S = 2.0
 
-
-async def probe(pool: asyncpg.Pool, redis: aioredis.Redis) -> tuple[int, dict[str, Any]]:
-    async def db() -> str:
-        try:
-            async with asyncio.timeout(HEALTH_TIMEOUT_S):
-                await pool.fetchval("SELECT 1")
-            return "connected"
-        except Exception:
-            return "disconnected"
-
-    async def rd() -> str:
-        try:
-            async with asyncio.timeout(HEALTH_TIMEOUT_S):
-                await redis.ping()
-            return "connected"
-        except Exception:
-            return "disconnected"
-
-    database, cache = await asyncio.gather(db(), rd())
-    ok = database == "connected" and cache == "connected"
-    body = {
-        "status": "ok" if ok else "degraded",
-        "database": database,
-        "redis": cache,
-        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-    }
-    return (200 if ok else 503), body
-
-
-def health_routes(pool: asyncpg.Pool, redis: aioredis.Redis, extra: Any = None) -> web.RouteTableDef:
+def health_routes(health: HealthMonitor, extra: Callable[[], dict[str, Any]] | None = None
+                  ) -> web.RouteTableDef:
     routes = web.RouteTableDef()
 
     @routes.get("/health")
-    async def health(_request: web.Request) -> web.Response:
-        status, body = await probe(pool, redis)
+    async def health_route(_request: web.Request) -> web.Response:
+        ok, body = health.snapshot()
         if extra is not None:
             body.update(extra())
-        return web.json_response(body, status=status, headers={"Cache-Control": "no-store"})
+        return web.json_response(body, status=200 if ok else 503,
+                                 headers={"Cache-Control": "no-store"})
 
     return routes
 

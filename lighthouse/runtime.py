@@ -32,6 +32,7 @@ from lighthouse.core.alerts.delivery import DeliveryWorker
 from lighthouse.core.checks.base import CheckContext
 from lighthouse.core.checks.heartbeat import register_pool as register_heartbeat_store
 from lighthouse.core.embedded import EmbeddedPostgres, EmbeddedRedis
+from lighthouse.core.health import HealthMonitor
 from lighthouse.core.housekeeping import Housekeeper
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.netguard import TargetGuard
@@ -68,6 +69,7 @@ class Core:
     worker_id: str
     dsn: str
     redis_url: str
+    health: HealthMonitor
     # Set to stop the process; adapters call fail() when they cannot go on.
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     fatal: list[str] = field(default_factory=list)
@@ -113,9 +115,12 @@ async def open_core(settings: Settings, *, run_migrations: bool = True) -> Async
         ctx = CheckContext(session=session, guard=guard)
         metrics = Metrics()
         service = MonitorService(pool, guard, ctx, mode=mode)
+        health = HealthMonitor(pool, redis)
+        await health.start()
+        stack.push_async_callback(health.stop)
         yield Core(
             settings, pool, redis, mode, guard, session, ctx, metrics, service,
-            make_worker_id(settings), dsn, redis_url,
+            make_worker_id(settings), dsn, redis_url, health,
         )
 
 
@@ -144,7 +149,7 @@ class HttpServers:
     async def start(self) -> None:
         s = self.core.settings
         app = make_app(self.core.pool, self.core.redis, hooks=self.hooks,
-                       middlewares=self.middlewares,
+                       middlewares=self.middlewares, health=self.core.health,
                        health_extra=lambda: {"storage": self.core.mode})
         app["core"] = self.core
         await self._serve(app, s.api_host, s.api_port)
@@ -173,8 +178,9 @@ class SchedulerComponent:
 
     async def start(self) -> None:
         c, s = self.core, self.core.settings
-        writer = ResultWriter(c.pool, c.worker_id)
+        writer = ResultWriter(c.pool, c.worker_id, metrics=c.metrics)
         writer.start()
+        c.health.add_part("writer", writer.health)
         self.scheduler = Scheduler(
             c.pool, c.check_context, writer, c.metrics, worker_id=c.worker_id,
             max_concurrency=s.max_concurrent_checks, per_host_concurrency=s.per_host_concurrency,
