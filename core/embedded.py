@@ -7,7 +7,9 @@ and a URL, exactly as with external servers: there is one code path.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,42 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "lighthouse"
+# pgserver's list of the processes holding a server (it stops the server when the last
+# one lets go).
+HANDLE_LIST = ".handle_pids.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def forget_dead_handles(pgdata: Path) -> list[int]:
+    """Drop pids of processes that no longer exist from pgserver's handle list.
+
+    pgserver stops its server only when the last listed process lets go. A process killed
+    with -9 never removes its pid, so after one such kill no clean exit would ever stop the
+    server again. Returns the live pids that remain."""
+    from pgserver.postgres_server import PostgresServer
+
+    path = pgdata / HANDLE_LIST
+    with PostgresServer._lock:
+        try:
+            listed = json.loads(path.read_text())  # pgserver's own file, never outside input
+        except (OSError, ValueError):
+            return []
+        pids = [p for p in listed if isinstance(p, int)] if isinstance(listed, list) else []
+        alive = [p for p in pids if _alive(p)]
+        if alive != listed:
+            path.write_text(json.dumps(alive))
+            log.info("embedded postgresql: dropped handles of dead processes",
+                     extra={"dead": sorted(set(pids) - set(alive))})
+        return alive
 
 
 @dataclass
@@ -36,6 +74,8 @@ class EmbeddedPostgres:
             ) from exc
         self.data_dir.mkdir(parents=True, exist_ok=True)
         pgdata = self.data_dir.resolve() / "postgres"
+        if pgdata.exists():
+            forget_dead_handles(pgdata)
         self._server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
         exists = self._server.psql(
             f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DATABASE}';"
@@ -49,9 +89,15 @@ class EmbeddedPostgres:
         return f"postgresql://postgres@/{database}?host={self._server.pgdata}"
 
     async def stop(self) -> None:
+        """Stop the server unless another live process still uses it."""
         if self._server is not None:
             server, self._server = self._server, None
-            await asyncio.to_thread(server.cleanup)
+            await asyncio.to_thread(self._stop_blocking, server)
+
+    @staticmethod
+    def _stop_blocking(server: Any) -> None:
+        forget_dead_handles(Path(server.pgdata))
+        server.cleanup()
 
 
 @dataclass
