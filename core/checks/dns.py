@@ -21,7 +21,9 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.rcode
+import dns.rdata
 import dns.rdatatype
+import dns.rdtypes.txtbase
 import dns.resolver
 from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
 from lighthouse.core.checks.conditions import cached_condition, evaluate_into
@@ -138,18 +140,27 @@ def parse_server(value: str) -> tuple[str, int]:
     return host, port
 
 
+def answer_text(rdata: dns.rdata.Rdata) -> str:
+    """An answer as text. A TXT record is its strings joined and decoded, as published:
+    to_text() would quote them and escape quotes and non-ASCII bytes (\\195\\169)."""
+    if isinstance(rdata, dns.rdtypes.txtbase.TXTBase):
+        return b"".join(rdata.strings).decode("utf-8", "replace")
+    return rdata.to_text()
+
+
 def normalize(record_type: str, text: str) -> str:
-    """One spelling per answer: addresses canonical, TXT strings joined and unquoted,
-    names without the final dot, case folded except for TXT and CAA data."""
+    """One spelling per answer and expected value: addresses canonical, names without the
+    final dot, case folded except for TXT and CAA data; a TXT value written in quotes
+    ("v=spf1 -all") loses them, as the answers carry none."""
     text = text.strip()
     if record_type in ("A", "AAAA"):
         try:
             return str(ipaddress.ip_address(text))
         except ValueError:
             return text
-    if record_type == "TXT":  # "v=spf1 " "-all" -> v=spf1 -all (the strings of one record)
-        parts = text.split('" "') if text.startswith('"') else [text]
-        return "".join(p.strip('"') for p in parts)
+    if record_type == "TXT":
+        quoted = len(text) >= 2 and text[0] == text[-1] == '"'
+        return text[1:-1] if quoted else text
     text = text.rstrip(".")
     return text if record_type in _CASE_SENSITIVE else text.lower()
 
@@ -185,7 +196,7 @@ class DnsCheck:
                                                         timeout=config.timeout_s)
                 rcode = dns.rcode.to_text(response.rcode())
                 rrsets = [rrset for rrset in response.answer if rrset.rdtype == rdtype]
-                answers = [r.to_text() for rrset in rrsets for r in rrset]
+                answers = [answer_text(r) for rrset in rrsets for r in rrset]
                 ttl = min((rrset.ttl for rrset in rrsets), default=None)
             else:
                 resolver = dns.asyncresolver.Resolver()
@@ -193,7 +204,7 @@ class DnsCheck:
                 try:
                     answer = await resolver.resolve(config.name, rdtype, raise_on_no_answer=False)
                     rcode = dns.rcode.to_text(answer.response.rcode())
-                    answers = [r.to_text() for r in answer] if answer.rrset is not None else []
+                    answers = [answer_text(r) for r in answer] if answer.rrset is not None else []
                     ttl = answer.rrset.ttl if answer.rrset is not None else None
                 except dns.resolver.NXDOMAIN:
                     rcode, answers = "NXDOMAIN", []

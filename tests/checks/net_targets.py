@@ -62,6 +62,8 @@ class DnsServer(asyncio.DatagramProtocol):
         ("www.lighthouse.test.", "CNAME"): [CNAME("API.Lighthouse.test.")],
         ("lighthouse.test.", "MX"): [MX("mail.lighthouse.test.", 10)],
         ("lighthouse.test.", "TXT"): [TXT("v=spf1 -all"), TXT("Verify=AbC123")],
+        # one record of two strings, with quotes and UTF-8 in them
+        ("txt.lighthouse.test.", "TXT"): [TXT([b'say "hi" ', "caf\u00e9".encode()])],
     }
     ttl: ClassVar[int] = 300
 

@@ -114,6 +114,13 @@ async def test_tcp_without_an_answer_judges_no_conditions(check_context: CheckCo
          False, "unexpected_answer", None),
         ({"name": "lighthouse.test", "record_type": "TXT", "expected": ["Verify=AbC123", "x"],
           "match": "any"}, True, None, None),
+        # TXT strings are joined and decoded, not compared in their escaped zone-file form;
+        # an expected value written in quotes loses them
+        ({"name": "txt.lighthouse.test", "record_type": "TXT", "expected": ['say "hi" café'],
+          "match": "exact", "conditions": ["[ANSWERS][0] == 'say \"hi\" café'"]},
+         True, None, [True]),
+        ({"name": "lighthouse.test", "record_type": "TXT", "expected": ['"v=spf1 -all"']},
+         True, None, None),
         # a condition on [RCODE] replaces the implicit NOERROR; an explicit rcode still rules
         ({"name": "nope.lighthouse.test", "conditions": ["[RCODE] == NXDOMAIN"]},
          True, None, [True]),
