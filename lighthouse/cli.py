@@ -8,6 +8,7 @@ import json
 import sys
 import urllib.error
 import urllib.request
+from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -87,8 +88,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         async with make_session(guard) as session:
             result = await run_check(type_name, parsed.model_dump(mode="json"),
                                      CheckContext(session=session, guard=guard))
-        print(json.dumps({"type": type_name, "target": check.describe(parsed), **result.to_dict()},
-                         default=str, indent=2))
+        out = {"type": type_name, "target": check.describe(parsed), **result.to_dict(),
+               # each condition's outcome up front (details keeps them too, as stored)
+               "conditions": result.details.get("conditions", []),
+               "signals": [asdict(s) for s in result.signals]}
+        print(json.dumps(out, default=str, indent=2))
         return 0 if result.ok else 1
 
     return asyncio.run(go())

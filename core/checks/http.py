@@ -11,7 +11,12 @@ from urllib.parse import urlsplit
 import aiohttp
 from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
 from lighthouse.core.checks.certificates import CertificateInfo, expiry_signals, peer_certificate
-from lighthouse.core.checks.conditions import ConditionContext, cached_condition, evaluate_into
+from lighthouse.core.checks.conditions import (
+    ConditionContext,
+    cached_condition,
+    conditions_from_shorthand,
+    evaluate_into,
+)
 from lighthouse.core.errors import InvalidURLError
 from lighthouse.core.netguard import TargetGuard, blocked_error
 from pydantic import Field, field_validator, model_validator
@@ -264,11 +269,18 @@ HTTP_PLACEHOLDERS = frozenset({"STATUS", "RESPONSE_TIME", "BODY", "HEADER", "CER
 
 def evaluate_conditions(config: HttpConfig, result: CheckResult, body: bytes,
                         headers: dict[str, str], tls: CertificateInfo | None) -> None:
-    """Evaluate the monitor's conditions; each outcome is stored, the first failure explains."""
-    if not config.conditions:
+    """Evaluate the monitor's conditions; each outcome is stored, the first failure explains.
+
+    The shorthands (``valid_status_codes``, ``max_latency_ms``) are listed first as the
+    conditions they stand for, so every rule the check applied has a stored outcome; their
+    failures keep their own error codes (``unexpected_status``, ``slow_response``).
+    """
+    texts = [*conditions_from_shorthand(config.valid_status_codes, config.max_latency_ms),
+             *config.conditions]
+    if not texts:
         return
     cctx = ConditionContext.for_http(
         status=result.status_code, response_time_ms=result.latency_ms, body=body,
         headers=headers, cert_expiry=tls.expires_in if tls is not None else None,
     )
-    evaluate_into(result, config.conditions, HTTP_PLACEHOLDERS, cctx)
+    evaluate_into(result, texts, HTTP_PLACEHOLDERS, cctx)

@@ -5,103 +5,42 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import ssl
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import asyncpg
 import pytest
 import trustme
-from dnslib import MX, QTYPE, RCODE, RR, TXT, A, DNSRecord
 from lighthouse.core.checks.base import CheckContext
 from lighthouse.core.errors import LighthouseError, TargetNotAllowedError, ValidationError
 from lighthouse.core.models import Identity, Provider
 from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.scheduler import make_session, run_check
 from lighthouse.core.service import MonitorService
+from net_targets import ca_pem, dns_listener, tcp_listener, tls_listener
 
 LIGHTHOUSE = str(Path(sys.executable).with_name("lighthouse"))
 WHO = Identity(Provider.API, "net")
 
 
-# --- counterparts --------------------------------------------------------------------
+# --- counterparts (tests/checks/net_targets.py) ------------------------------------
 @pytest.fixture
 async def tcp_server() -> AsyncIterator[int]:
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"220 lighthouse-test ESMTP ready\r\n")
-        await writer.drain()
-        try:
-            async with asyncio.timeout(2):
-                line = await reader.readline()
-            if line.strip() == b"PING":
-                writer.write(b"+PONG\r\n")
-                await writer.drain()
-        except TimeoutError:
-            pass
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    yield server.sockets[0].getsockname()[1]
-    server.close()
-    await server.wait_closed()
-
-
-class DnsServer(asyncio.DatagramProtocol):
-    """A tiny authoritative server built with dnslib."""
-
-    zone: ClassVar[dict[tuple[str, str], list[Any]]] = {
-        ("api.lighthouse.test.", "A"): [A("203.0.113.7"), A("203.0.113.8")],
-        ("lighthouse.test.", "MX"): [MX("mail.lighthouse.test.", 10)],
-        ("lighthouse.test.", "TXT"): [TXT("v=spf1 -all")],
-    }
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        request = DNSRecord.parse(data)
-        reply = request.reply()
-        name, qtype = str(request.q.qname), QTYPE[request.q.qtype]
-        records = self.zone.get((name, qtype))
-        if records is None and not any(n == name for n, _ in self.zone):
-            reply.header.rcode = RCODE.NXDOMAIN
-        for rdata in records or []:
-            reply.add_answer(RR(name, getattr(QTYPE, qtype), rdata=rdata, ttl=60))
-        self.transport.sendto(reply.pack(), addr)  # type: ignore[attr-defined]
+    async with tcp_listener() as port:
+        yield port
 
 
 @pytest.fixture
 async def dns_server() -> AsyncIterator[str]:
-    loop = asyncio.get_running_loop()
-    transport, _ = await loop.create_datagram_endpoint(DnsServer, local_addr=("127.0.0.1", 0))
-    yield f"127.0.0.1:{transport.get_extra_info('sockname')[1]}"
-    transport.close()
+    async with dns_listener() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def ca() -> trustme.CA:
     return trustme.CA()
-
-
-async def tls_server(ca: trustme.CA, *names: str, days: float) -> tuple[asyncio.Server, int]:
-    now = datetime.now(UTC)
-    cert = ca.issue_cert(*names, not_before=now - timedelta(days=30),
-                         not_after=now + timedelta(days=days))
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    cert.configure_cert(ctx)
-
-    async def handle(_r: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ctx)
-    return server, server.sockets[0].getsockname()[1]
-
-
-def ca_pem(ca: trustme.CA) -> str:
-    return ca.cert_pem.bytes().decode()
 
 
 # --- tcp -----------------------------------------------------------------------------
@@ -153,12 +92,9 @@ async def test_dns_timeout_against_a_silent_server(check_context: CheckContext,
 # --- tls -----------------------------------------------------------------------------
 async def test_tls_valid_certificate_with_days_left(check_context: CheckContext,
                                                     ca: trustme.CA) -> None:
-    server, port = await tls_server(ca, "localhost", days=60)
-    try:
+    async with tls_listener(ca, "localhost", days=60) as port:
         r = await run_check("tls", {"host": "localhost", "port": port, "ca_pem": ca_pem(ca)},
                             check_context)
-    finally:
-        server.close()
     assert r.ok, r
     assert 59.5 < r.details["tls"]["days_left"] < 60.1 and r.details["tls"]["verified"]
     assert r.signals == []
@@ -166,14 +102,11 @@ async def test_tls_valid_certificate_with_days_left(check_context: CheckContext,
 
 async def test_tls_expiring_soon_signals_once_per_threshold(check_context: CheckContext,
                                                             ca: trustme.CA) -> None:
-    server, port = await tls_server(ca, "localhost", days=5)
-    cfg = {"host": "localhost", "port": port, "ca_pem": ca_pem(ca)}
-    try:
+    async with tls_listener(ca, "localhost", days=5) as port:
+        cfg = {"host": "localhost", "port": port, "ca_pem": ca_pem(ca)}
         first = await run_check("tls", cfg, check_context)
         second = await run_check("tls", cfg, check_context)
         strict = await run_check("tls", {**cfg, "min_days": 7}, check_context)
-    finally:
-        server.close()
     assert first.ok
     [sig] = first.signals
     assert (sig.alert_type, sig.severity, sig.params["days_left"]) == ("certificate_expiry",
@@ -184,17 +117,13 @@ async def test_tls_expiring_soon_signals_once_per_threshold(check_context: Check
 
 
 async def test_tls_failures_are_distinct(check_context: CheckContext, ca: trustme.CA) -> None:
-    expired, p1 = await tls_server(ca, "localhost", days=-1)
-    mismatch, p2 = await tls_server(ca, "other.example", days=30)
-    try:
+    async with tls_listener(ca, "localhost", days=-1) as p1, \
+            tls_listener(ca, "other.example", days=30) as p2:
         r1 = await run_check("tls", {"host": "localhost", "port": p1, "ca_pem": ca_pem(ca)},
                              check_context)
         r2 = await run_check("tls", {"host": "localhost", "port": p2, "ca_pem": ca_pem(ca)},
                              check_context)
         r3 = await run_check("tls", {"host": "localhost", "port": p2}, check_context)  # system CAs
-    finally:
-        expired.close()
-        mismatch.close()
     assert (r1.ok, r1.error_code) == (False, "tls_expired")
     assert r1.signals and r1.signals[0].severity == "critical"
     assert (r2.ok, r2.error_code) == (False, "tls_hostname_mismatch")
