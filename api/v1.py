@@ -19,9 +19,10 @@ from lighthouse.core.errors import (
     TierFeatureError,
     ValidationError,
 )
+from lighthouse.core.limits import MAX_INTERVAL_S
 from lighthouse.core.models import Identity, Monitor, Provider
 from lighthouse.core.payments.verifier import Verified
-from lighthouse.core.service import MAX_INTERVAL_S, MonitorService
+from lighthouse.core.service import MonitorService
 from lighthouse.core.tiers import (
     MIN_INTERVAL_S,
     ONE_OFF_CHECK_PRICE_ATOMIC,
@@ -265,7 +266,7 @@ class V1:
         )
         if row is None:
             return error_response(404, "monitor_not_found", "no such monitor for this token")
-        return await self.service.get_by_public_id(public_id)
+        return await self.service.get_monitor(Identity(Provider.TOKEN, auth[7:].strip()), str(public_id))
 
     async def get_monitor(self, request: web.Request) -> web.Response:
         m = await self._authorized(request)

@@ -10,7 +10,6 @@ message, anything else a short apology with a reference that is in the log.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import secrets
@@ -22,7 +21,7 @@ from typing import Any, Literal
 import asyncpg
 from lighthouse.bot import texts
 from lighthouse.bot.chart import latency_chart
-from lighthouse.core.checks import check_types
+from lighthouse.core.checks import parse_shorthand, target_label
 from lighthouse.core.errors import LighthouseError, ValidationError
 from lighthouse.core.models import Identity, Monitor, Provider, UptimeWindow, User
 from lighthouse.core.service import MonitorService
@@ -130,66 +129,8 @@ def looks_like_interval(text: str) -> bool:
     return bool(_INTERVAL.match(text.strip()))
 
 
-def normalize_url(text: str) -> str:
-    """Accept what people paste: <https://x.io>, 'x.io/health' (https is assumed)."""
-    url = text.strip().strip("<>").strip()
-    if url and "://" not in url and "." in url and " " not in url and not url.startswith("/"):
-        url = "https://" + url
-    return url
-
-
-# Non-HTTP targets typed as URLs, so one text argument works in every chat client:
-# tcp://host:port, tls://host[:port], dns://name[/TYPE][@server[:port]].
-_TARGET_SCHEMES = ("tcp://", "tls://", "dns://")
-
-
-def parse_target(text: str) -> tuple[str, dict[str, Any]]:
-    """A chat target -> (check type, config); the service validates the config.
-
-    Besides URLs, any type takes its config as JSON: ``evm_rpc {"url": ..., "chain_id": 43113}``.
-    """
-    raw = text.strip().strip("<>").strip()
-    lower = raw.lower()
-    head, _, tail = raw.partition(" ")
-    if tail.lstrip().startswith("{") and head.lower() in check_types():
-        try:
-            parsed = json.loads(tail)
-        except ValueError:
-            raise ValidationError("config is not valid JSON", field="config",
-                                  reason="not_json") from None
-        if not isinstance(parsed, dict):
-            raise ValidationError("config must be a JSON object", field="config",
-                                  reason="not_object")
-        return head.lower(), parsed
-    if lower.startswith("tcp://") or lower.startswith("tls://"):
-        kind, rest = lower[:3], raw[6:].rstrip("/")
-        host, _, port = rest.rpartition(":") if rest.count(":") == 1 else (rest, "", "")
-        config: dict[str, Any] = {"host": host}
-        if port:
-            config["port"] = int(port) if port.isdigit() else port
-        return kind, config
-    if lower.startswith("dns://"):
-        rest, _, server = raw[6:].partition("@")
-        name, _, rtype = rest.partition("/")
-        config = {"name": name}
-        if rtype:
-            config["record_type"] = rtype
-        if server:
-            config["server"] = server
-        return "dns", config
-    return "http", {"url": normalize_url(raw)}
-
-
 def target_of(m: Monitor) -> str:
-    url = m.config.get("url")
-    if url:
-        return str(url)
-    if m.type in ("tcp", "tls"):
-        port = m.config.get("port", 443)
-        return f"{m.type}://{m.config.get('host')}:{port}"
-    if m.type == "dns":
-        return f"dns://{m.config.get('name')}/{m.config.get('record_type', 'A')}"
-    return m.target_host
+    return target_label(m.type, m.config, fallback=m.target_host)
 
 
 def _percentile(values: list[int], q: float) -> float | None:
@@ -304,7 +245,7 @@ class Commands:
         self, ctx: Ctx, url: str, name: str | None = None, interval: str | int | None = None
     ) -> Reply:
         async def action(lang: str, user: User | None) -> Reply:
-            kind, config = parse_target(url or "")
+            kind, config = parse_shorthand(url or "")
             if not (config.get("url") or config.get("host") or config.get("name")):
                 raise ValidationError("url required", field="url", reason="missing")
             seconds: int | None
@@ -314,8 +255,6 @@ class Commands:
                 seconds = interval
             else:
                 seconds = parse_interval(interval)
-            if name is not None and len(name.strip()) > 100:
-                raise ValidationError("name too long", field="name", reason="too_long", max=100)
             m = await self.service.create_monitor(
                 ctx.who, config=config, type=kind, name=(name or None),
                 interval_s=seconds, language=lang,
@@ -445,7 +384,7 @@ class Commands:
 
     async def test(self, ctx: Ctx, url: str) -> Reply:
         async def action(lang: str, user: User | None) -> Reply:
-            kind, config = parse_target(url or "")
+            kind, config = parse_shorthand(url or "")
             if not (config.get("url") or config.get("host") or config.get("name")):
                 raise ValidationError("url required", field="url", reason="missing")
             clean = str(config.get("url") or (url or "").strip())
@@ -473,9 +412,6 @@ class Commands:
                 await self.service.set_language(ctx.who, None)
                 return Reply(texts.language_set(ctx.client_lang, None), lang=ctx.client_lang)
             chosen = _LANGUAGE_WORDS.get(wanted) or wanted.replace("_", "-").split("-")[0]
-            if chosen not in ("en", "es"):
-                raise ValidationError("language must be en or es", field="language",
-                                      reason="unsupported")
             await self.service.set_language(ctx.who, chosen)
             return Reply(texts.language_set(chosen, chosen), lang=chosen)
 

@@ -16,6 +16,8 @@ class Provider(StrEnum):
     TELEGRAM = "telegram"
     WALLET = "wallet"
     API = "api"
+    # A management token of one monitor bought over the API (never stored as a user).
+    TOKEN = "token"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from lighthouse.core.checks import CheckType, check_types
 from lighthouse.core.i18n import format_duration, gettext
 
 
@@ -14,13 +15,11 @@ def _(message: str) -> str:
     return message
 
 
+# State changes; the titles of a type's own signals come from the type (signal_titles).
 TITLES = {
     "downtime": _("Down: {target}"),
     "reminder": _("Still down: {target}"),
     "recovery": _("Recovered: {target}"),
-    "high_latency": _("Slow responses: {target}"),
-    "certificate_expiry": _("Certificate expires soon: {target}"),
-    "low_balance": _("Low balance: {target}"),
 }
 FOOTER = _("Lighthouse monitoring")
 
@@ -37,18 +36,28 @@ class RenderedAlert:
         return "\n".join([self.title, *self.lines])
 
 
+def _check_of(payload: dict[str, Any], alert_type: str) -> CheckType[Any] | None:
+    """The type that raised the alert; for a payload without one (written by an older
+    version), the type whose signals include this alert type."""
+    types = check_types()
+    named = types.get(str(payload.get("monitor_type")))
+    if named is not None:
+        return named
+    return next((t for t in types.values() if alert_type in t.signal_titles), None)
+
+
 def render(alert_type: str, severity: str, payload: dict[str, Any], language: str) -> RenderedAlert:
     kind = payload.get("kind", alert_type)
     key = "reminder" if kind == "reminder" else alert_type
+    check = _check_of(payload, alert_type)
+    titles = {**(check.signal_titles if check else {}), **TITLES}
     target = payload.get("monitor_name") or payload.get("target") or "?"
-    title = gettext(language, TITLES.get(key, TITLES["downtime"])).format(target=target)
+    title = gettext(language, titles.get(key, TITLES["downtime"])).format(target=target)
     lines: list[str] = []
     if payload.get("target") and payload.get("target") != target:
         lines.append(gettext(language, "Target: {target}").format(target=payload["target"]))
     if payload.get("error"):
         lines.append(gettext(language, "Error: {error}").format(error=payload["error"]))
-    if payload.get("status_code") is not None:
-        lines.append(gettext(language, "HTTP status: {code}").format(code=payload["status_code"]))
     for cond in payload.get("conditions") or []:
         if isinstance(cond, dict) and not cond.get("ok", True):
             lines.append(gettext(language, "Failed: {condition}").format(
@@ -60,12 +69,7 @@ def render(alert_type: str, severity: str, payload: dict[str, Any], language: st
         delta = datetime.fromisoformat(checked) - datetime.fromisoformat(started)
         label = _("Outage lasted {duration}") if kind == "recovery" else _("Down for {duration}")
         lines.append(gettext(language, label).format(duration=format_duration(language, delta)))
-    for key_name, label in (
-        ("days_left", _("Days left: {value}")),
-        ("balance", _("Balance: {value}")),
-        ("threshold", _("Threshold: {value}")),
-    ):
-        if payload.get(key_name) is not None:
-            lines.append(gettext(language, label).format(value=payload[key_name]))
+    for fact in check.facts(payload) if check else []:
+        lines.append(gettext(language, fact.label).format(value=fact.value))
     lines.append(gettext(language, FOOTER))
     return RenderedAlert(title=title, lines=lines, severity=severity, language=language)

@@ -30,6 +30,10 @@ _TYPES: dict[str, CheckType[Any]] = {
 }
 
 
+# Asked last for a chat shorthand: what no other type claims is taken as a URL.
+_SHORTHAND_FALLBACK = HttpCheck.name
+
+
 def check_types() -> dict[str, CheckType[Any]]:
     return dict(_TYPES)
 
@@ -46,6 +50,38 @@ def get_check_type(name: str) -> CheckType[Any]:
         raise UnknownCheckTypeError(
             f"unknown check type {name!r}", type=name, known=sorted(_TYPES)
         ) from None
+
+
+def parse_shorthand(text: str) -> tuple[str, dict[str, Any]]:
+    """A chat target -> (type, config), for the service to validate: ``<type> {json}`` for any
+    type, or a type's own shorthand (a URL, ``tcp://host:port``, ``dns://name/TYPE``)."""
+    from lighthouse.core.checks.conditions import safe_json_loads
+
+    raw = text.strip()
+    head, _sep, tail = raw.partition(" ")
+    if tail.lstrip().startswith("{") and head.lower() in _TYPES:
+        try:
+            config = safe_json_loads(tail)
+        except ValueError:
+            raise ValidationError("config is not valid JSON", field="config", reason="not_json") from None
+        if not isinstance(config, dict):
+            raise ValidationError("config must be a JSON object", field="config", reason="not_object")
+        return head.lower(), config
+    for name in [*(n for n in _TYPES if n != _SHORTHAND_FALLBACK), _SHORTHAND_FALLBACK]:
+        found = _TYPES[name].from_shorthand(raw)
+        if found is not None:
+            return name, found
+    raise ValidationError("not a target this service knows", field="url", reason="missing")
+
+
+def target_label(type_name: str, config: dict[str, Any], fallback: str = "") -> str:
+    """How a stored monitor's target is shown: its type's shorthand, else its description."""
+    try:
+        check = get_check_type(type_name)
+        parsed = parse_config(type_name, config)
+    except (UnknownCheckTypeError, ValidationError):
+        return fallback  # a config from an older version: show what the row has
+    return check.shorthand(parsed) or check.describe(parsed)
 
 
 def parse_config(type_name: str, raw: Any) -> CheckConfig:
@@ -79,4 +115,6 @@ __all__ = [
     "config_schemas",
     "get_check_type",
     "parse_config",
+    "parse_shorthand",
+    "target_label",
 ]

@@ -61,9 +61,51 @@ class CheckContext:
     guard: TargetGuard
 
 
+@dataclass(frozen=True)
+class Fact:
+    """One type-specific line of a result, shown in chat and in alerts: ``label`` is an
+    English message with a ``{value}`` placeholder, marked for the catalogs in the type's
+    module and translated where it is shown."""
+
+    label: str
+    value: Any
+
+
+def mark(message: str) -> str:
+    """Marks a message for the catalogs (imported as ``_``); translated where it is shown."""
+    return message
+
+
+_ = mark
+
+
 class CheckType(Protocol, Generic[ConfigT]):
+    """Everything a check type is. A new type is a module implementing this (usually by
+    subclassing ``CheckTypeBase`` for the optional parts) and one line in the registry."""
+
     name: ClassVar[str]
     config_model: ClassVar[type[CheckConfig]]
+    # The tier feature this type needs (core/tiers.py), None when every tier has it.
+    required_feature: ClassVar[str | None]
+    # Monitors of this type also count against Tier.group_limits[limit_group].
+    limit_group: ClassVar[str | None]
+    # A valid config, for docs, examples and the conformance test (tests/checks/).
+    example: ClassVar[dict[str, Any]]
+    # Alert titles of the signals this type raises, by alert type (English, marked).
+    signal_titles: ClassVar[dict[str, str]]
+
+    def from_shorthand(self, text: str) -> dict[str, Any] | None:
+        """The config for a chat shorthand of this type (``tcp://host:port``), or None when
+        ``text`` is not one. ``describe`` gives the shorthand back where one exists."""
+        ...
+
+    def shorthand(self, config: ConfigT) -> str | None:
+        """The chat shorthand of a config (what ``from_shorthand`` reads), None if none."""
+        ...
+
+    def facts(self, data: dict[str, Any]) -> list[Fact]:
+        """Type-specific lines for a result (``CheckResult.to_dict()``) or an alert payload."""
+        ...
 
     def target_host(self, config: ConfigT) -> str:
         """The host this check talks to, for per-host concurrency and display."""
@@ -80,3 +122,53 @@ class CheckType(Protocol, Generic[ConfigT]):
     async def run(self, config: ConfigT, ctx: CheckContext) -> CheckResult:
         """Run one check. Must not raise for target failures: return ok=False instead."""
         ...
+
+
+class CheckTypeBase:
+    """Defaults of the optional parts of ``CheckType``."""
+
+    required_feature: ClassVar[str | None] = None
+    limit_group: ClassVar[str | None] = None
+    signal_titles: ClassVar[dict[str, str]] = {}
+
+    def from_shorthand(self, text: str) -> dict[str, Any] | None:
+        return None
+
+    def shorthand(self, config: Any) -> str | None:
+        return None
+
+    def facts(self, data: dict[str, Any]) -> list[Fact]:
+        return []
+
+
+# --- pieces several types share -------------------------------------------------------
+def host_port_shorthand(scheme: str, text: str) -> dict[str, Any] | None:
+    """``scheme://host[:port]`` (``[v6]:port`` too) -> {"host", "port"}; None for other text."""
+    raw = text.strip().strip("<>").strip()
+    if not raw.lower().startswith(scheme + "://"):
+        return None
+    rest = raw[len(scheme) + 3:].rstrip("/")
+    if rest.startswith("["):
+        host, _, port = rest[1:].partition("]")
+        port = port.removeprefix(":")
+    elif rest.count(":") == 1:
+        host, _, port = rest.partition(":")
+    else:
+        host, port = rest, ""
+    config: dict[str, Any] = {"host": host}
+    if port:
+        config["port"] = int(port) if port.isascii() and port.isdigit() else port
+    return config
+
+
+def http_facts(data: dict[str, Any]) -> list[Fact]:
+    out = []
+    if data.get("status_code") is not None:
+        out.append(Fact(_("HTTP status: {value}"), data["status_code"]))
+    return out + expiry_facts(data)
+
+
+def expiry_facts(data: dict[str, Any]) -> list[Fact]:
+    if data.get("days_left") is None:
+        return []
+    return [Fact(_("Days left: {value}"), data["days_left"])]

@@ -48,7 +48,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import aiohttp
-from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
+from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult, CheckTypeBase
 from lighthouse.core.checks.conditions import Condition, ConditionContext, cached_condition, safe_json_loads
 from lighthouse.core.checks.http import classify_exception
 from lighthouse.core.checks.jsonrpc import RpcFailure, rpc_call, validate_headers
@@ -345,10 +345,17 @@ def _hex_int(value: Any) -> int | None:
     return None
 
 
-class CanaryCheck:
+class CanaryCheck(CheckTypeBase):
     name: ClassVar[str] = "canary"
     config_model: ClassVar[type[CheckConfig]] = CanaryConfig
-    required_feature: ClassVar[str] = "canary"
+    required_feature: ClassVar[str | None] = "canary"
+    limit_group: ClassVar[str | None] = "canary"
+    example: ClassVar[dict[str, Any]] = {
+        "name": "login flow",
+        "steps": [{"action": "http", "url": "https://example.com/api/login", "method": "POST",
+                   "body": {"user": "probe"}, "extract": {"token": "$.token"}},
+                  {"action": "http", "url": "https://example.com/api/me",
+                   "headers": {"Authorization": "Bearer {token}"}}]}
 
     def target_host(self, config: CanaryConfig) -> str:
         for step in config.steps:

@@ -25,7 +25,7 @@ import dns.rdata
 import dns.rdatatype
 import dns.rdtypes.txtbase
 import dns.resolver
-from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
+from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult, CheckTypeBase
 from lighthouse.core.checks.conditions import cached_condition, evaluate_into
 from lighthouse.core.checks.netcommon import validate_host
 from lighthouse.core.errors import TargetNotAllowedError, ValidationError
@@ -165,9 +165,29 @@ def normalize(record_type: str, text: str) -> str:
     return text if record_type in _CASE_SENSITIVE else text.lower()
 
 
-class DnsCheck:
+class DnsCheck(CheckTypeBase):
     name: ClassVar[str] = "dns"
     config_model: ClassVar[type[CheckConfig]] = DnsConfig
+    example: ClassVar[dict[str, Any]] = {"name": "example.com", "record_type": "A",
+                                         "conditions": ["[RCODE] == NOERROR"]}
+
+    def from_shorthand(self, text: str) -> dict[str, Any] | None:
+        """dns://name[/TYPE][@server[:port]]"""
+        raw = text.strip()
+        if not raw.lower().startswith("dns://"):
+            return None
+        rest, _at, server = raw[6:].partition("@")
+        name, _slash, rtype = rest.partition("/")
+        config: dict[str, Any] = {"name": name}
+        if rtype:
+            config["record_type"] = rtype.upper()
+        if server:
+            config["server"] = server
+        return config
+
+    def shorthand(self, config: DnsConfig) -> str | None:
+        via = f"@{config.server}" if config.server else ""
+        return f"dns://{config.name}/{config.record_type}{via}"
 
     def target_host(self, config: DnsConfig) -> str:
         return parse_server(config.server)[0] if config.server else "system-resolver"

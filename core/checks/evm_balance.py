@@ -24,7 +24,17 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from lighthouse.core.checks.base import AlertSignal, CheckConfig, CheckContext, CheckResult
+from lighthouse.core.checks.base import (
+    AlertSignal,
+    CheckConfig,
+    CheckContext,
+    CheckResult,
+    CheckTypeBase,
+    Fact,
+)
+from lighthouse.core.checks.base import (
+    mark as _,
+)
 from lighthouse.core.checks.conditions import cached_condition, evaluate_into
 from lighthouse.core.checks.jsonrpc import (
     BALANCE_OF,
@@ -126,10 +136,25 @@ class EvmBalanceConfig(CheckConfig):
         return self.warn_threshold, self.critical_threshold
 
 
-class EvmBalanceCheck:
+class EvmBalanceCheck(CheckTypeBase):
     name: ClassVar[str] = "evm_balance"
     config_model: ClassVar[type[CheckConfig]] = EvmBalanceConfig
-    required_feature: ClassVar[str] = "balance"
+    required_feature: ClassVar[str | None] = "balance"
+    example: ClassVar[dict[str, Any]] = {
+        "url": "https://api.avax-test.network/ext/bc/C/rpc",
+        "address": "0x000000000000000000000000000000000000dEaD", "symbol": "AVAX",
+        "warn_threshold": "0.5", "critical_threshold": "0.1"}
+    signal_titles: ClassVar[dict[str, str]] = {"low_balance": _("Low balance: {target}")}
+
+    def facts(self, data: dict[str, Any]) -> list[Fact]:
+        details = data.get("details") or {}
+        out = []
+        balance = data.get("balance", details.get("balance") if isinstance(details, dict) else None)
+        if balance is not None:
+            out.append(Fact(_("Balance: {value}"), balance))
+        if data.get("threshold") is not None:
+            out.append(Fact(_("Threshold: {value}"), data["threshold"]))
+        return out
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
+from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult, CheckTypeBase
 from lighthouse.core.checks.conditions import cached_condition, evaluate_into
 from lighthouse.core.checks.jsonrpc import (
     RpcFailure,
@@ -80,9 +80,11 @@ class EvmRpcConfig(CheckConfig):
         return value
 
 
-class EvmRpcCheck:
+class EvmRpcCheck(CheckTypeBase):
     name: ClassVar[str] = "evm_rpc"
     config_model: ClassVar[type[CheckConfig]] = EvmRpcConfig
+    example: ClassVar[dict[str, Any]] = {"url": "https://api.avax-test.network/ext/bc/C/rpc",
+                                         "chain_id": 43113}
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock  # wall clock for the head's age (tests inject a later one)

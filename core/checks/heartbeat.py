@@ -31,7 +31,7 @@ import secrets
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
+from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult, CheckTypeBase
 from lighthouse.core.errors import ValidationError
 from lighthouse.core.netguard import TargetGuard
 from pydantic import Field, field_validator
@@ -134,9 +134,10 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-class HeartbeatCheck:
+class HeartbeatCheck(CheckTypeBase):
     name: ClassVar[str] = "heartbeat"
     config_model: ClassVar[type[CheckConfig]] = HeartbeatConfig
+    example: ClassVar[dict[str, Any]] = {"period_s": 3600, "grace_s": 300, "token_hash": "0" * 64}
 
     def target_host(self, config: HeartbeatConfig) -> str:
         return ""  # push: nothing is contacted

@@ -9,7 +9,17 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import aiohttp
-from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
+from lighthouse.core.checks.base import (
+    CheckConfig,
+    CheckContext,
+    CheckResult,
+    CheckTypeBase,
+    Fact,
+    http_facts,
+)
+from lighthouse.core.checks.base import (
+    mark as _,
+)
 from lighthouse.core.checks.certificates import CertificateInfo, expiry_signals, peer_certificate
 from lighthouse.core.checks.conditions import (
     ConditionContext,
@@ -185,9 +195,25 @@ def classify_exception(exc: BaseException) -> tuple[str, str]:
     return "internal_error", f"{type(exc).__name__}: {exc}"[:300]
 
 
-class HttpCheck:
+class HttpCheck(CheckTypeBase):
     name: ClassVar[str] = "http"
     config_model: ClassVar[type[CheckConfig]] = HttpConfig
+    example: ClassVar[dict[str, Any]] = {"url": "https://example.com/health",
+                                         "conditions": ["[STATUS] == 200"]}
+    signal_titles: ClassVar[dict[str, str]] = {
+        "certificate_expiry": _("Certificate expires soon: {target}")}
+
+    def from_shorthand(self, text: str) -> dict[str, Any] | None:
+        """What people paste: a URL, <https://x.io>, or 'x.io/health' (https is assumed).
+        The registry asks this type last: any target no other type claims is a URL here,
+        so a mistyped one is refused by URL validation with a reason."""
+        url = text.strip().strip("<>").strip()
+        if url and "://" not in url and "." in url and " " not in url and not url.startswith("/"):
+            url = "https://" + url
+        return {"url": url}
+
+    def facts(self, data: dict[str, Any]) -> list[Fact]:
+        return http_facts(data)
 
     def target_host(self, config: HttpConfig) -> str:
         return (urlsplit(config.url).hostname or "").lower()

@@ -16,7 +16,13 @@ import asyncio
 import time
 from typing import Any, ClassVar
 
-from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
+from lighthouse.core.checks.base import (
+    CheckConfig,
+    CheckContext,
+    CheckResult,
+    CheckTypeBase,
+    host_port_shorthand,
+)
 from lighthouse.core.checks.conditions import cached_condition, evaluate_into
 from lighthouse.core.checks.netcommon import preflight_host, validate_host, vetted_address
 from lighthouse.core.errors import TargetNotAllowedError
@@ -59,9 +65,17 @@ class TcpConfig(CheckConfig):
         )
 
 
-class TcpCheck:
+class TcpCheck(CheckTypeBase):
     name: ClassVar[str] = "tcp"
     config_model: ClassVar[type[CheckConfig]] = TcpConfig
+    example: ClassVar[dict[str, Any]] = {"host": "example.com", "port": 25,
+                                         "conditions": ['[BANNER] matches "^220 "']}
+
+    def from_shorthand(self, text: str) -> dict[str, Any] | None:
+        return host_port_shorthand("tcp", text)
+
+    def shorthand(self, config: TcpConfig) -> str | None:
+        return f"tcp://{self.describe(config)}"
 
     def target_host(self, config: TcpConfig) -> str:
         return config.host

@@ -21,7 +21,18 @@ from typing import Any, ClassVar
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
-from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
+from lighthouse.core.checks.base import (
+    CheckConfig,
+    CheckContext,
+    CheckResult,
+    CheckTypeBase,
+    Fact,
+    expiry_facts,
+    host_port_shorthand,
+)
+from lighthouse.core.checks.base import (
+    mark as _,
+)
 from lighthouse.core.checks.certificates import CertificateInfo, expiry_signals
 from lighthouse.core.checks.conditions import cached_condition, evaluate_into
 from lighthouse.core.checks.netcommon import preflight_host, validate_host, vetted_address
@@ -115,7 +126,7 @@ def _dns_name_matches(pattern: str, host: str) -> bool:
         return "*" not in pattern and pattern == host
     if "*" in pattern[1:]:
         return False
-    head, _, rest = host.partition(".")
+    head, _dot, rest = host.partition(".")
     return bool(head) and rest == pattern[2:] and "." in rest
 
 
@@ -147,9 +158,23 @@ def _chain_failure(exc: ssl.SSLCertVerificationError) -> tuple[str, str]:
     return "tls_certificate", f"certificate verification failed: {msg}"
 
 
-class TlsCheck:
+class TlsCheck(CheckTypeBase):
     name: ClassVar[str] = "tls"
     config_model: ClassVar[type[CheckConfig]] = TlsConfig
+    example: ClassVar[dict[str, Any]] = {"host": "example.com", "port": 443,
+                                         "conditions": ["[CERT_EXPIRY] > 7d"]}
+    signal_titles: ClassVar[dict[str, str]] = {
+        "certificate_expiry": _("Certificate expires soon: {target}")}
+
+    def from_shorthand(self, text: str) -> dict[str, Any] | None:
+        return host_port_shorthand("tls", text)
+
+    def shorthand(self, config: TlsConfig) -> str | None:
+        host = f"[{config.host}]" if ":" in config.host else config.host
+        return f"tls://{host}:{config.port}"
+
+    def facts(self, data: dict[str, Any]) -> list[Fact]:
+        return expiry_facts(data)
 
     def target_host(self, config: TlsConfig) -> str:
         return config.host

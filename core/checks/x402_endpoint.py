@@ -29,7 +29,14 @@ import time
 from typing import Any, ClassVar, Literal
 
 import aiohttp
-from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
+from lighthouse.core.checks.base import (
+    CheckConfig,
+    CheckContext,
+    CheckResult,
+    CheckTypeBase,
+    Fact,
+    http_facts,
+)
 from lighthouse.core.checks.conditions import safe_json_loads
 from lighthouse.core.checks.http import classify_exception
 from lighthouse.core.checks.jsonrpc import (
@@ -233,9 +240,13 @@ def _match(config: X402Config, offers: list[dict[str, Any]], label: str) -> tupl
     return None
 
 
-class X402Check:
+class X402Check(CheckTypeBase):
     name: ClassVar[str] = "x402"
     config_model: ClassVar[type[CheckConfig]] = X402Config
+    example: ClassVar[dict[str, Any]] = {"url": "https://example.com/paid/weather"}
+
+    def facts(self, data: dict[str, Any]) -> list[Fact]:
+        return http_facts(data)
 
     def target_host(self, config: X402Config) -> str:
         return url_host(config.url)

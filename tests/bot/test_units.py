@@ -13,7 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 from lighthouse.bot import texts
 from lighthouse.bot.chart import HEIGHT, WIDTH, latency_chart
-from lighthouse.bot.commands import normalize_url, parse_interval
+from lighthouse.bot.commands import parse_interval
 from lighthouse.bot.ratelimit import MemoryChatRateLimiter, RedisChatRateLimiter, RedisSentLog
 from lighthouse.core.alerts.channels.base import Delivery, Outcome
 from lighthouse.core.alerts.channels.discord_dm import (
@@ -28,6 +28,7 @@ from lighthouse.core.alerts.channels.telegram import (
     TelegramSendStatus,
 )
 from lighthouse.core.alerts.render import render
+from lighthouse.core.checks import parse_shorthand
 from lighthouse.core.errors import (
     InvalidConditionError,
     InvalidIntervalError,
@@ -64,8 +65,8 @@ def test_parse_interval_refuses_nonsense() -> None:
     ("not a url", "not a url"),
     ("  http://x.io ", "http://x.io"),
 ])
-def test_normalize_url(raw: str, url: str) -> None:
-    assert normalize_url(raw) == url
+def test_pasted_urls_become_http_targets(raw: str, url: str) -> None:
+    assert parse_shorthand(raw) == ("http", {"url": url})
 
 
 ERRORS: list[LighthouseError] = [

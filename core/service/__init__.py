@@ -1,0 +1,41 @@
+"""MonitorService: the one service layer behind chat, the API, the YAML file and the CLI.
+
+Every rule lives here or in what it calls (core/limits.py, core/tiers.py, the check
+types' contracts), so a command means the same thing wherever it arrives; every SQL
+statement lives in core/storage/. Errors are typed (core/errors.py).
+
+The service is split by concern: ``users`` (identities, language, tiers), ``monitors``
+(create, find, state, history), ``channels`` (alert destinations); this class joins them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from lighthouse.core.checks.base import CheckContext
+from lighthouse.core.netguard import TargetGuard
+from lighthouse.core.service.channels import ChannelsMixin
+from lighthouse.core.service.monitors import MonitorDraft, MonitorsMixin
+from lighthouse.core.service.users import UsersMixin, utcnow
+from lighthouse.core.storage.database import Pool, StorageMode
+
+
+class MonitorService(MonitorsMixin, ChannelsMixin, UsersMixin):
+    def __init__(
+        self,
+        pool: Pool,
+        guard: TargetGuard,
+        check_context: CheckContext | None = None,
+        *,
+        mode: StorageMode = "plain",
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._pool = pool
+        self.guard = guard
+        self._ctx = check_context
+        self._mode = mode
+        self._now = clock
+
+
+__all__ = ["MonitorDraft", "MonitorService"]

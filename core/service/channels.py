@@ -1,0 +1,82 @@
+"""Alert channels: where an owner's alerts go (a webhook, a Discord DM, a Telegram chat)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lighthouse.core import limits
+from lighthouse.core.models import Identity, Monitor, User
+from lighthouse.core.storage import channels as channel_rows
+from lighthouse.core.storage.database import Pool
+
+
+class ChannelsMixin:
+    _pool: Pool
+
+    if TYPE_CHECKING:  # provided by the sibling mixins in MonitorService
+        async def find_user(self, who: Identity) -> User | None: ...  # UsersMixin
+        async def ensure_user(self, who: Identity, language: str | None = None) -> User: ...
+        async def get_monitor(self, who: Identity, ref: str) -> Monitor: ...  # MonitorsMixin
+
+    async def add_channel(
+        self,
+        who: Identity,
+        kind: str,
+        config: dict[str, Any],
+        *,
+        language: str | None = None,
+        monitor_ref: str | None = None,
+        min_severity: str = "info",
+    ) -> int:
+        limits.severity(min_severity)
+        limits.language(language)
+        user = await self.ensure_user(who)
+        monitor_id = (await self.get_monitor(who, monitor_ref)).id if monitor_ref else None
+        return await channel_rows.add(
+            self._pool, owner_id=user.id, kind=kind, config=config, monitor_id=monitor_id,
+            language=language, default_language=user.language or "en", min_severity=min_severity,
+        )
+
+    async def channels(self, who: Identity) -> list[dict[str, Any]]:
+        user = await self.find_user(who)
+        return [] if user is None else await channel_rows.of_owner(self._pool, user.id)
+
+    # --- chat alert channels (Discord DM, Telegram chat; used by bot/) ----------
+    async def upsert_chat_channel(
+        self,
+        who: Identity,
+        kind: str,
+        *,
+        key: dict[str, Any],
+        config: dict[str, Any],
+        monitor_id: int | None,
+        language: str,
+    ) -> int:
+        """The one channel of ``kind`` whose config contains ``key`` for this owner and
+        monitor: created, or re-enabled with ``config`` merged in and the new language."""
+        user = await self.ensure_user(who)
+        return await channel_rows.upsert_keyed(self._pool, owner_id=user.id, kind=kind, key=key,
+                                               config=config, monitor_id=monitor_id, language=language)
+
+    async def chat_channels(
+        self, kind: str, key: dict[str, Any], *, owner: Identity | None = None
+    ) -> list[dict[str, Any]]:
+        """Channels of ``kind`` whose config contains ``key`` (optionally one owner's),
+        with the scoped monitor's name."""
+        owner_id = None
+        if owner is not None:
+            user = await self.find_user(owner)
+            if user is None:
+                return []
+            owner_id = user.id
+        return await channel_rows.keyed(self._pool, kind, key, owner_id)
+
+    async def update_chat_channels(
+        self, ids: list[int], *, enabled: bool | None = None, drop_keys: tuple[str, ...] = ()
+    ) -> int:
+        """Re-enable/disable channels and remove transient flags from their config."""
+        return await channel_rows.update(self._pool, ids, enabled=enabled, drop_keys=list(drop_keys))
+
+    async def move_chat_channels(self, kind: str, field: str, old: Any, new: Any) -> int:
+        """A chat changed id (Telegram group -> supergroup): follow it in every channel."""
+        return await channel_rows.move(self._pool, kind, field, old, new)

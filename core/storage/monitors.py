@@ -1,0 +1,146 @@
+"""Monitor rows: create, find, change state, delete, and read their history."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from lighthouse.core.storage.database import Pool
+
+MONITOR_COLUMNS = """id, public_id, owner_id, name, type, config, target_host, interval_s, tier,
+    state, state_since, failure_threshold, success_threshold, reminder_interval_s,
+    consecutive_failures, consecutive_successes, language, next_due, created_at, last_check_at,
+    last_ok, last_error, last_latency_ms, maintenance_until, incident_started_at, expires_at"""
+# Healthy checks do not rewrite their monitor's row (see core/storage/results.py), so the
+# last result is read from check_history, one index probe per monitor.
+_SELECT = """
+SELECT m.id, m.public_id, m.owner_id, m.name, m.type, m.config, m.target_host, m.interval_s,
+    m.tier, m.state, m.state_since, m.failure_threshold, m.success_threshold,
+    m.reminder_interval_s, m.consecutive_failures, m.consecutive_successes, m.language,
+    m.next_due, m.created_at, coalesce(h.time, m.last_check_at) AS last_check_at,
+    coalesce(h.ok, m.last_ok) AS last_ok, coalesce(h.error, m.last_error) AS last_error,
+    coalesce(h.latency_ms, m.last_latency_ms) AS last_latency_ms, m.maintenance_until,
+    m.incident_started_at, m.expires_at
+FROM monitors m
+LEFT JOIN LATERAL (
+    SELECT time, ok, error, latency_ms FROM check_history
+    WHERE monitor_id = m.id ORDER BY time DESC LIMIT 1
+) h ON true
+"""
+
+
+async def count(conn: Any, owner_id: int, types: list[str] | None = None) -> int:
+    """The owner's monitors, or those of the given types."""
+    if types is None:
+        return int(await conn.fetchval("SELECT count(*) FROM monitors WHERE owner_id = $1", owner_id))
+    return int(await conn.fetchval(
+        "SELECT count(*) FROM monitors WHERE owner_id = $1 AND type = ANY($2::text[])",
+        owner_id, types,
+    ))
+
+
+async def unique_name(conn: Any, owner_id: int, label: str) -> str:
+    """``label``, or ``label (2)``, ``(3)``... when the owner already has it (names are how
+    people refer to monitors in chat, so they must be unambiguous)."""
+    taken = {
+        r["name"].lower()
+        for r in await conn.fetch(
+            "SELECT name FROM monitors WHERE owner_id = $1 AND lower(name) LIKE lower($2) || '%'",
+            owner_id, label,
+        )
+    }
+    if label.lower() not in taken:
+        return label
+    for n in range(2, 1000):
+        candidate = f"{label} ({n})"
+        if candidate.lower() not in taken:
+            return candidate
+    return f"{label} ({uuid.uuid4().hex[:6]})"
+
+
+async def insert(conn: Any, *, owner_id: int, name: str, type: str, config: dict[str, Any],
+                 target_host: str, interval_s: int, tier: str, failure_threshold: int,
+                 success_threshold: int, language: str, next_due: datetime,
+                 expires_at: datetime | None) -> Any:
+    return await conn.fetchrow(
+        f"""
+        INSERT INTO monitors (owner_id, name, type, config, target_host, interval_s, tier,
+            failure_threshold, success_threshold, language, next_due, expires_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        RETURNING {MONITOR_COLUMNS}
+        """,
+        owner_id, name, type, config, target_host, interval_s, tier, failure_threshold,
+        success_threshold, language, next_due, expires_at,
+    )
+
+
+async def of_owner(pool: Pool, owner_id: int) -> list[Any]:
+    return list(await pool.fetch(f"{_SELECT} WHERE m.owner_id = $1 ORDER BY m.created_at, m.id",
+                                 owner_id))
+
+
+async def find(pool: Pool, owner_id: int, ref: str) -> Any:
+    """One of the owner's monitors by id, id prefix (>= 6 characters) or name; exact id
+    first, then exact name."""
+    return await pool.fetchrow(
+        f"""
+        {_SELECT}
+        WHERE m.owner_id = $1 AND (m.public_id::text = lower($2) OR lower(m.name) = lower($2)
+              OR (length($2) >= 6 AND m.public_id::text LIKE lower($2) || '%'))
+        ORDER BY (m.public_id::text = lower($2)) DESC, (lower(m.name) = lower($2)) DESC
+        LIMIT 1
+        """,
+        owner_id, ref,
+    )
+
+
+async def by_public_id(pool: Pool, public_id: uuid.UUID) -> Any:
+    return await pool.fetchrow(f"{_SELECT} WHERE m.public_id = $1", public_id)
+
+
+async def set_state(pool: Pool, monitor_id: int, assignments: str, *args: Any) -> Any:
+    """A state change by a person (pause, resume, maintenance): a new state version, so a
+    check that was running meanwhile cannot overwrite it (core/storage/results.py)."""
+    return await pool.fetchrow(
+        f"UPDATE monitors SET {assignments}, state_since = now(), "
+        f"state_version = state_version + 1, updated_at = now() "
+        f"WHERE id = $1 RETURNING {MONITOR_COLUMNS}",
+        monitor_id, *args,
+    )
+
+
+async def set_token_hash(conn: Any, monitor_id: int, token_hash: str) -> Any:
+    await conn.execute("UPDATE heartbeats SET token_hash = $2 WHERE monitor_id = $1",
+                       monitor_id, token_hash)
+    return await conn.fetchrow(
+        f"UPDATE monitors SET config = config || jsonb_build_object('token_hash', $2::text), "
+        f"updated_at = now() WHERE id = $1 RETURNING {MONITOR_COLUMNS}",
+        monitor_id, token_hash,
+    )
+
+
+async def delete(pool: Pool, monitor_id: int) -> None:
+    # History rows have no foreign key (hypertables); retention clears them, and every
+    # read goes through an existing monitor.
+    await pool.execute("DELETE FROM monitors WHERE id = $1", monitor_id)
+
+
+async def history(pool: Pool, monitor_id: int, *, before: datetime, since: datetime,
+                  limit: int) -> list[Any]:
+    return list(await pool.fetch(
+        """
+        SELECT time, ok, status_code, latency_ms, error_code, error, details
+        FROM check_history WHERE monitor_id = $1 AND time < $2 AND time >= $3
+        ORDER BY time DESC LIMIT $4
+        """,
+        monitor_id, before, since, limit,
+    ))
+
+
+async def latency_series(pool: Pool, monitor_id: int, since: datetime) -> list[Any]:
+    return list(await pool.fetch(
+        "SELECT time, latency_ms, ok FROM check_history WHERE monitor_id = $1 AND time >= $2 "
+        "ORDER BY time LIMIT 20000",
+        monitor_id, since,
+    ))
