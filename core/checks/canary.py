@@ -48,7 +48,14 @@ from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import aiohttp
-from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult, CheckTypeBase
+from lighthouse.core.checks.base import (
+    CheckConfig,
+    CheckContext,
+    CheckResult,
+    CheckTypeBase,
+    Fact,
+    http_facts,
+)
 from lighthouse.core.checks.conditions import Condition, ConditionContext, cached_condition, safe_json_loads
 from lighthouse.core.checks.http import classify_exception
 from lighthouse.core.checks.jsonrpc import RpcFailure, rpc_call, validate_headers
@@ -357,6 +364,9 @@ class CanaryCheck(CheckTypeBase):
                   {"action": "http", "url": "https://example.com/api/me",
                    "headers": {"Authorization": "Bearer {token}"}}]}
 
+
+    def facts(self, data: dict[str, Any]) -> list[Fact]:
+        return http_facts(data)
     def target_host(self, config: CanaryConfig) -> str:
         for step in config.steps:
             if not isinstance(step, WaitStep):

@@ -26,7 +26,14 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult, CheckTypeBase
+from lighthouse.core.checks.base import (
+    CheckConfig,
+    CheckContext,
+    CheckResult,
+    CheckTypeBase,
+    Fact,
+    http_facts,
+)
 from lighthouse.core.checks.conditions import cached_condition, evaluate_into
 from lighthouse.core.checks.jsonrpc import (
     RpcFailure,
@@ -86,6 +93,9 @@ class EvmRpcCheck(CheckTypeBase):
     example: ClassVar[dict[str, Any]] = {"url": "https://api.avax-test.network/ext/bc/C/rpc",
                                          "chain_id": 43113}
 
+
+    def facts(self, data: dict[str, Any]) -> list[Fact]:
+        return http_facts(data)
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock  # wall clock for the head's age (tests inject a later one)
 
