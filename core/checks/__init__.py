@@ -13,6 +13,7 @@ from lighthouse.core.checks.heartbeat import HeartbeatCheck
 from lighthouse.core.checks.http import HttpCheck
 from lighthouse.core.checks.tcp import TcpCheck
 from lighthouse.core.checks.tls import TlsCheck
+from lighthouse.core.checks.ws import WsCheck
 from lighthouse.core.checks.x402_endpoint import X402Check
 from lighthouse.core.errors import InvalidURLError, UnknownCheckTypeError, ValidationError
 from pydantic import ValidationError as PydanticValidationError
@@ -27,6 +28,7 @@ _TYPES: dict[str, CheckType[Any]] = {
     X402Check.name: X402Check(),
     HeartbeatCheck.name: HeartbeatCheck(),
     CanaryCheck.name: CanaryCheck(),
+    WsCheck.name: WsCheck(),
 }
 
 
