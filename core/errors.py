@@ -44,6 +44,12 @@ class UnknownCheckTypeError(ValidationError):
     code = "unknown_check_type"
 
 
+class UnknownChannelKindError(ValidationError):
+    """``params['kind']`` is not a registered alert channel; ``params['known']`` lists them."""
+
+    code = "unknown_channel_kind"
+
+
 class InvalidIntervalError(ValidationError):
     code = "invalid_interval"
 

@@ -29,7 +29,8 @@ class Delivery:
     rendered: RenderedAlert
     channel_id: int
     channel_kind: str
-    channel_config: dict[str, Any]
+    # The stored config may hold secrets (a signing secret, a webhook URL with its token).
+    channel_config: dict[str, Any] = field(repr=False)
     attempt: int
 
 

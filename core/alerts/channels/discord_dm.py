@@ -3,7 +3,7 @@
 Core knows the rules, not the library: the bot package implements ``DiscordSender``
 (with discord.py) and maps every Discord answer to a ``SendResult``. The rules:
 
-* ``discord_dm`` (config ``{"user_id", "fallback_channel_id"?, "dm_channel_id"?}``): DM
+* ``discord_dm`` (``DiscordDMConfig``): DM
   the user (through the DM channel opened at /monitor add, else a new one, whose id is
   then kept: one request per alert instead of two, across restarts). When
   Discord refuses the DM (50007: DMs closed, bot blocked, no shared server) and the
@@ -11,7 +11,7 @@ Core knows the rules, not the library: the bot package implements ``DiscordSende
   channel (``dm_refused_at``) so the user is told on their next command. Without a
   fallback the channel is disabled with reason ``dm_refused``; the next command tells
   the user and turns it back on.
-* ``discord_channel`` (config ``{"channel_id", "guild_id"?}``): post in that channel;
+* ``discord_channel`` (``DiscordChannelConfig``): post in that channel;
   missing access or a deleted channel disables it.
 * Rate limits (429) and Discord outages (5xx, network) are retried by the outbox, after
   the retry-after when Discord gives one. A send carries a nonce derived from the
@@ -27,13 +27,48 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from lighthouse.core.alerts.channels.base import Delivery, DeliveryResult, Outcome
+from lighthouse.core.alerts.channels.config import (
+    READ_ONLY,
+    ChannelConfig,
+    Snowflake,
+    read_config,
+)
+from pydantic import Field
 
 log = logging.getLogger(__name__)
 
 SEND_TIMEOUT_S = 60.0
+
+
+class DiscordDMConfig(ChannelConfig):
+    chat_only: ClassVar[bool] = True
+
+    user_id: Snowflake
+    fallback_channel_id: Snowflake | None = None  # a server channel, when DMs are refused
+    guild_id: Snowflake | None = None  # the server of the fallback channel
+    # Written by Lighthouse: the DM channel opened for this user (saves a request per
+    # alert), and when DMs were last refused (the user is told on their next command).
+    dm_channel_id: Snowflake | None = Field(default=None, json_schema_extra=READ_ONLY)
+    dm_refused_at: str | None = Field(default=None, max_length=64, json_schema_extra=READ_ONLY)
+
+    @classmethod
+    def example(cls) -> dict[str, Any]:
+        return {"user_id": "123456789012345678", "fallback_channel_id": "223456789012345678",
+                "guild_id": "323456789012345678"}
+
+
+class DiscordChannelConfig(ChannelConfig):
+    chat_only: ClassVar[bool] = True
+
+    channel_id: Snowflake
+    guild_id: Snowflake | None = None
+
+    @classmethod
+    def example(cls) -> dict[str, Any]:
+        return {"channel_id": "223456789012345678", "guild_id": "323456789012345678"}
 
 
 class SendStatus(StrEnum):
@@ -75,12 +110,8 @@ def nonce_for(delivery: Delivery, target: str) -> str:
     return digest[:25]
 
 
-def _as_id(value: object) -> int | None:
-    try:
-        n = int(str(value))
-    except (TypeError, ValueError):
-        return None
-    return n if n > 0 else None
+def _opt_int(snowflake: str | None) -> int | None:
+    return None if snowflake is None else int(snowflake)
 
 
 def _retry(result: SendResult) -> DeliveryResult:
@@ -101,17 +132,20 @@ async def _guarded(call: Awaitable[SendResult]) -> SendResult:
 
 class DiscordDMChannel:
     kind: ClassVar[str] = "discord_dm"
+    config_model: ClassVar[type[DiscordDMConfig]] = DiscordDMConfig
 
     def __init__(self, sender: DiscordSender) -> None:
         self._sender = sender
 
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
+        parsed = read_config(DiscordDMConfig, delivery)
+        if isinstance(parsed, DeliveryResult):
+            return parsed
+        # Updates start from the stored dict, not the model, so that keys a newer process
+        # wrote (and read_config dropped) survive this one's write-back.
         config = delivery.channel_config
-        user_id = _as_id(config.get("user_id"))
-        if user_id is None:
-            return DeliveryResult(Outcome.PERMANENT, "invalid_config: no user_id",
-                                  disable_channel=True)
-        known = _as_id(config.get("dm_channel_id"))
+        user_id = int(parsed.user_id)
+        known = _opt_int(parsed.dm_channel_id)
         dm = await _guarded(self._sender.send_dm(
             user_id, delivery, nonce=nonce_for(delivery, f"u{user_id}"), dm_channel_id=known))
         if dm.status is SendStatus.SENT:
@@ -128,7 +162,7 @@ class DiscordDMChannel:
             return DeliveryResult(Outcome.PERMANENT, f"user_gone: {dm.error}",
                                   disable_channel=True)
         # REFUSED: fall back to the monitor's server channel when there is one.
-        fallback = _as_id(config.get("fallback_channel_id"))
+        fallback = _opt_int(parsed.fallback_channel_id)
         if fallback is None:
             return DeliveryResult(Outcome.PERMANENT, f"dm_refused: {dm.error}",
                                   disable_channel=True)
@@ -153,15 +187,16 @@ class DiscordChannelChannel:
     """Alerts posted in a server channel chosen with /monitor channel."""
 
     kind: ClassVar[str] = "discord_channel"
+    config_model: ClassVar[type[DiscordChannelConfig]] = DiscordChannelConfig
 
     def __init__(self, sender: DiscordSender) -> None:
         self._sender = sender
 
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
-        channel_id = _as_id(delivery.channel_config.get("channel_id"))
-        if channel_id is None:
-            return DeliveryResult(Outcome.PERMANENT, "invalid_config: no channel_id",
-                                  disable_channel=True)
+        parsed = read_config(DiscordChannelConfig, delivery)
+        if isinstance(parsed, DeliveryResult):
+            return parsed
+        channel_id = int(parsed.channel_id)
         post = await _guarded(self._sender.send_to_channel(
             channel_id, delivery, nonce=nonce_for(delivery, f"c{channel_id}"),
             mention_user_id=None,

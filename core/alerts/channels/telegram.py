@@ -25,9 +25,12 @@ import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from lighthouse.core.alerts.channels.base import Delivery, DeliveryResult, Outcome
+from lighthouse.core.alerts.channels.config import ChannelConfig, read_config
+from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,30 @@ MAX_INLINE_WAIT_S = 2.0
 # (tokens per second, burst) per chat: private chats vs groups/channels (negative ids).
 PRIVATE_RATE = (1.0, 3)
 GROUP_RATE = (18 / 60, 2)
+
+
+# Telegram chat ids have at most 52 significant bits; the bound keeps them exact in JSON.
+_MAX_CHAT_ID = 2**53 - 1
+
+
+class TelegramConfig(ChannelConfig):
+    chat_only: ClassVar[bool] = True
+
+    # Negative for groups and channels. A group that becomes a supergroup gets a new id,
+    # which the delivery (or the bot, on the migration update) writes back here.
+    chat_id: int = Field(ge=-_MAX_CHAT_ID, le=_MAX_CHAT_ID)
+    private: bool | None = None  # a one-to-one chat with the user, as the bot saw it
+
+    @field_validator("chat_id")
+    @classmethod
+    def _nonzero(cls, value: int) -> int:
+        if value == 0:
+            raise PydanticCustomError("chat_id_zero", "chat_id cannot be 0")
+        return value
+
+    @classmethod
+    def example(cls) -> dict[str, Any]:
+        return {"chat_id": -1001234567890, "private": False}
 
 
 class TelegramSendStatus(StrEnum):
@@ -78,15 +105,9 @@ class SentLog(Protocol):
     async def mark(self, key: str) -> None: ...
 
 
-def _chat_id(value: object) -> int | None:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
 class TelegramChannel:
     kind: ClassVar[str] = "telegram"
+    config_model: ClassVar[type[TelegramConfig]] = TelegramConfig
 
     def __init__(
         self,
@@ -139,10 +160,10 @@ class TelegramChannel:
             log.warning("telegram sent log unavailable", exc_info=True)
 
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
-        chat_id = _chat_id(delivery.channel_config.get("chat_id"))
-        if chat_id is None or chat_id == 0:
-            return DeliveryResult(Outcome.PERMANENT, "invalid_config: no chat_id",
-                                  disable_channel=True)
+        config = read_config(TelegramConfig, delivery)
+        if isinstance(config, DeliveryResult):
+            return config
+        chat_id = config.chat_id
         sent_key = f"{delivery.idempotency_key}|{delivery.channel_id}"
         if self._sent_log is not None:
             try:

@@ -13,8 +13,19 @@ import time
 from typing import Any, ClassVar
 
 import aiohttp
-from lighthouse.core.alerts.channels.base import Delivery, DeliveryResult, Outcome
+from lighthouse.core.alerts.channels.base import Delivery, DeliveryResult
+from lighthouse.core.alerts.channels.config import ChannelConfig, HttpURL, Secret, read_config
 from lighthouse.core.alerts.channels.http_outcome import outcome_for_exception, outcome_for_response
+
+
+class WebhookConfig(ChannelConfig):
+    url: HttpURL
+    # Without a secret the body is sent unsigned; receivers then rely on the URL alone.
+    secret: Secret | None = None
+
+    @classmethod
+    def example(cls) -> dict[str, Any]:
+        return {"url": "https://example.com/lighthouse-hook", "secret": "a-long-random-string"}
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -24,14 +35,15 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 class WebhookChannel:
     kind: ClassVar[str] = "webhook"
+    config_model: ClassVar[type[WebhookConfig]] = WebhookConfig
 
     def __init__(self, session: aiohttp.ClientSession) -> None:
         self._session = session
 
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
-        url = delivery.channel_config.get("url")
-        if not isinstance(url, str):
-            return DeliveryResult(Outcome.PERMANENT, "webhook channel has no url", disable_channel=True)
+        config = read_config(WebhookConfig, delivery)
+        if isinstance(config, DeliveryResult):
+            return config
         body_obj: dict[str, Any] = {
             "id": delivery.idempotency_key,
             "type": delivery.alert_type,
@@ -46,12 +58,12 @@ class WebhookChannel:
             "Content-Type": "application/json",
             "X-Lighthouse-Idempotency-Key": delivery.idempotency_key,
         }
-        secret = delivery.channel_config.get("secret")
-        if isinstance(secret, str) and secret:
-            headers["X-Lighthouse-Signature"] = sign(secret, int(time.time()), body)
+        if config.secret is not None:
+            headers["X-Lighthouse-Signature"] = sign(
+                config.secret.get_secret_value(), int(time.time()), body)
         try:
             async with self._session.post(
-                url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=15)
+                config.url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=15)
             ) as resp:
                 await resp.read()
                 return outcome_for_response(resp.status, resp.headers)
