@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from babel.dates import format_datetime, format_timedelta
 from babel.numbers import format_decimal, format_percent
@@ -187,10 +188,33 @@ def _target_reason(lang: str, reason: str) -> str:
     return reasons.get(reason, gettext(lang, "a non-public address"))
 
 
+def _channel_error(lang: str, code: str, p: dict[str, Any]) -> str:
+    kind = str(p.get("channel") or p.get("kind") or "?")
+    reason = str(p.get("reason") or "")
+    if code == "unknown_channel_kind":
+        return gettext(lang, "Unknown alert channel “{kind}”. Known: {known}.").format(
+            kind=clip(kind, 40), known=", ".join(str(k) for k in p.get("known") or []))
+    if reason == "chat_only":
+        return gettext(lang, "{kind} alerts are set up from the chat itself, not here.").format(
+            kind=kind)
+    if reason == "read_only":
+        return gettext(lang, "{field} is set by Lighthouse, not by you.").format(
+            field=p.get("field", "?"))
+    if reason == "missing":
+        return gettext(lang, "The {kind} alert channel needs {field}.").format(
+            kind=kind, field=p.get("field", "?"))
+    if code == "invalid_url":
+        return gettext(lang, "The {kind} alert channel needs a valid http(s) URL in {field}."
+                       ).format(kind=kind, field=p.get("field", "url"))
+    return gettext(lang, "That value isn't valid for {field}.").format(field=p.get("field", "?"))
+
+
 def error(lang: str, exc: LighthouseError) -> str:
     """The localized message for every user-caused error code (core/errors.py)."""
     p = exc.params
     code = exc.code
+    if code == "unknown_channel_kind" or p.get("channel"):
+        return _channel_error(lang, code, p)
     if code == "invalid_url":
         url = str(p.get("url") or "")
         reason = p.get("reason")

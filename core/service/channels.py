@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lighthouse.core import limits
+from lighthouse.core.alerts.channels import parse_channel_config
 from lighthouse.core.models import Identity, Monitor, User
 from lighthouse.core.storage import channels as channel_rows
 from lighthouse.core.storage.database import Pool
@@ -28,12 +29,16 @@ class ChannelsMixin:
         monitor_ref: str | None = None,
         min_severity: str = "info",
     ) -> int:
+        """An alert destination for the owner's alerts (or one monitor's). The config is
+        validated by its kind's model now, so a webhook without a URL is refused here, not
+        at the first alert; chat-only kinds come through ``upsert_chat_channel``."""
+        stored = parse_channel_config(kind, config).stored()
         limits.severity(min_severity)
         limits.language(language)
         user = await self.ensure_user(who)
         monitor_id = (await self.get_monitor(who, monitor_ref)).id if monitor_ref else None
         return await channel_rows.add(
-            self._pool, owner_id=user.id, kind=kind, config=config, monitor_id=monitor_id,
+            self._pool, owner_id=user.id, kind=kind, config=stored, monitor_id=monitor_id,
             language=language, default_language=user.language or "en", min_severity=min_severity,
         )
 
@@ -53,7 +58,9 @@ class ChannelsMixin:
         language: str,
     ) -> int:
         """The one channel of ``kind`` whose config contains ``key`` for this owner and
-        monitor: created, or re-enabled with ``config`` merged in and the new language."""
+        monitor: created, or re-enabled with ``config`` merged in and the new language.
+        The chat adapter vouches for the ids (trusted)."""
+        parse_channel_config(kind, {**config, **key}, trusted=True)
         user = await self.ensure_user(who)
         return await channel_rows.upsert_keyed(self._pool, owner_id=user.id, kind=kind, key=key,
                                                config=config, monitor_id=monitor_id, language=language)

@@ -115,7 +115,8 @@ def test_each_kind_refuses_unknown_keys_and_loose_types(kind: str) -> None:
     example = model.example()
     with pytest.raises(ValidationError) as info:
         parse_channel_config(kind, {**example, "unexpected": True}, trusted=True)
-    assert info.value.params == {"field": "unexpected", "reason": "extra_forbidden"}
+    assert info.value.params == {"field": "unexpected", "reason": "extra_forbidden",
+                                 "channel": kind}
     # Strict: a number where a string is due (or a string for a number) is refused.
     first = next(iter(example))
     value = example[first]
@@ -179,7 +180,7 @@ def test_untrusted_input_cannot_set_what_lighthouse_sets(kind: str) -> None:
     for name in model.read_only_fields():
         with pytest.raises(ValidationError) as info:
             parse_channel_config(kind, {**model.example(), name: True})
-        assert info.value.params == {"field": name, "reason": "read_only"}
+        assert info.value.params == {"field": name, "reason": "read_only", "channel": kind}
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -206,7 +207,7 @@ def test_webhook_without_url_is_refused_at_creation() -> None:
         with pytest.raises(ValidationError) as info:
             parse_channel_config(kind, {})
         assert (info.value.code, info.value.params) == (
-            "invalid_input", {"field": "url", "reason": "missing"})
+            "invalid_input", {"field": "url", "reason": "missing", "channel": kind})
     with pytest.raises(ValidationError):
         parse_channel_config("webhook", {"secret": "s3cret"})
 
@@ -214,11 +215,12 @@ def test_webhook_without_url_is_refused_at_creation() -> None:
 def test_non_http_webhook_url_is_refused_and_quoted_unless_secret() -> None:
     with pytest.raises(InvalidURLError) as info:
         parse_channel_config("webhook", {"url": "gopher://example.com/"})
-    assert info.value.params == {"field": "url", "reason": "scheme",
+    assert info.value.params == {"field": "url", "reason": "scheme", "channel": "webhook",
                                  "url": "gopher://example.com/"}
     with pytest.raises(InvalidURLError) as info:
         parse_channel_config("discord_webhook", {"url": "ftp://discord.com/api/webhooks/1/tok"})
-    assert info.value.params == {"field": "url", "reason": "scheme"}  # the URL is the token
+    assert info.value.params == {"field": "url", "reason": "scheme",  # the URL is the token
+                                 "channel": "discord_webhook"}
 
 
 def test_webhook_secret_is_masked_everywhere_but_the_stored_config() -> None:
@@ -237,7 +239,8 @@ def test_operator_channel_marker_is_valid_stored_but_not_user_settable() -> None
     assert operator.stored() == {"from_settings": True}
     with pytest.raises(ValidationError) as info:
         parse_channel_config("discord_webhook", {"from_settings": True})
-    assert info.value.params == {"field": "from_settings", "reason": "read_only"}
+    assert info.value.params == {"field": "from_settings", "reason": "read_only",
+                                 "channel": "discord_webhook"}
     with pytest.raises(ValidationError):
         parse_channel_config("discord_webhook", {"from_settings": True,
                                                  "url": "https://example.com/x"}, trusted=True)
@@ -356,3 +359,23 @@ def test_secret_fields_are_secret_types() -> None:
         parsed = parse_channel_config(kind, raw, trusted=True)
         for name in type(parsed).secret_fields():
             assert isinstance(getattr(parsed, name), SecretStr)
+
+
+async def test_service_refuses_a_webhook_without_url_at_creation_and_stores_nothing(
+        service: Any, pool: Any) -> None:
+    from lighthouse.bot import texts
+    from lighthouse.core.models import Identity, Provider
+
+    who = Identity(Provider.API, "channels")
+    with pytest.raises(ValidationError) as info:
+        await service.add_channel(who, "webhook", {"secret": "s3cret-signing-key"})
+    assert await pool.fetchval("SELECT count(*) FROM alert_channels") == 0
+    assert texts.error("es", info.value) == "El canal de alertas webhook necesita url."
+    assert texts.error("en", info.value) == "The webhook alert channel needs url."
+    with pytest.raises(ValidationError) as info:
+        await service.add_channel(who, "telegram", {"chat_id": 42})
+    assert info.value.params["reason"] == "chat_only"
+    channel_id = await service.add_channel(
+        who, "webhook", {"url": "https://example.com/hook", "secret": "s3cret-signing-key"})
+    stored = await pool.fetchval("SELECT config FROM alert_channels WHERE id = $1", channel_id)
+    assert stored == {"url": "https://example.com/hook", "secret": "s3cret-signing-key"}

@@ -84,14 +84,15 @@ def parse_channel_config(kind: str, raw: Any, *, trusted: bool = False) -> Chann
     """
     model = channel_config_model(kind)
     if not isinstance(raw, dict):
-        raise ValidationError("config must be a JSON object", field="config", reason="not_object")
+        raise ValidationError("config must be a JSON object", field="config", reason="not_object",
+                              channel=kind)
     if not trusted:
         if model.chat_only:
             raise ValidationError(f"{kind} channels are set up from chat, not through the API",
-                                  field="kind", reason="chat_only", kind=kind)
+                                  field="kind", reason="chat_only", kind=kind, channel=kind)
         if refused := sorted(model.read_only_fields() & raw.keys()):
             raise ValidationError(f"{refused[0]} is set by Lighthouse", field=refused[0],
-                                  reason="read_only")
+                                  reason="read_only", channel=kind)
     try:
         return model.model_validate(raw)
     except PydanticValidationError as exc:
@@ -103,12 +104,12 @@ def parse_channel_config(kind: str, raw: Any, *, trusted: bool = False) -> Chann
             shown = ({"url": url} if isinstance(url, str) and why != "too_long"
                      and field not in model.secret_fields() else {})
             raise InvalidURLError(f"{field}: not a valid http(s) URL", field=field,
-                                  reason=why, **shown) from None
+                                  reason=why, channel=kind, **shown) from None
         # Only the bounds (max_length, ge, ...): pydantic's context may also describe the
         # input, e.g. the length of a secret.
         limits = {k: v for k, v in ctx.items()
                   if isinstance(v, int | float) and not k.startswith("actual")}
-        raise ValidationError(f"{field}: {reason}", field=field, reason=reason,
+        raise ValidationError(f"{field}: {reason}", field=field, reason=reason, channel=kind,
                               **limits) from None
 
 
