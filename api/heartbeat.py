@@ -6,8 +6,8 @@
     GET|POST|HEAD /ping/<token>/<0..255>   exit status: 0 success, anything else failure
 
 200 ``OK`` when recorded, 404 for an unknown token (same answer for a malformed one, so
-tokens cannot be probed by shape). The adapter factory also registers the pool with
-core/checks/heartbeat.py so heartbeat checks in this process can read pings.
+tokens cannot be probed by shape). Heartbeat checks read the pings through the pool in
+their CheckContext, not through this module.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from lighthouse.core.checks.heartbeat import MESSAGE_LIMIT, PingKind, record_ping, register_pool
+from lighthouse.core.checks.heartbeat import MESSAGE_LIMIT, PingKind, record_ping
 
 from lighthouse.runtime import Component, Core, DeliveryComponent, HttpServers, register_adapter
 
@@ -62,7 +62,6 @@ def add_ping_routes(app: web.Application, pool: Any) -> None:
 
 async def heartbeat_adapter(core: Core, http: HttpServers,
                             delivery: DeliveryComponent) -> list[Component]:
-    register_pool(core.pool)
     http.hooks.append(lambda app: add_ping_routes(app, core.pool))
     return []
 

@@ -209,7 +209,7 @@ class V1:
         if not max(MIN_INTERVAL_S, plan.interval_s) <= interval <= MAX_INTERVAL_S:
             raise InvalidIntervalError("interval out of range for the tier", interval=interval,
                                        min=plan.interval_s, max=MAX_INTERVAL_S)
-        await check.preflight(parsed, self.service.guard)
+        await self.service.preflight(check, parsed)
         payer = request[PAID_KEY].auth.from_
         user = await self.service.find_user(Identity(Provider.WALLET, payer))
         if user is not None and plan.max_monitors is not None:

@@ -56,7 +56,7 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     """One check, printed as JSON: exit 0 when up, 1 when down, 2 on a bad config."""
     from lighthouse.core.checks import get_check_type, parse_config
-    from lighthouse.core.checks.base import CheckContext
+    from lighthouse.core.checks.base import CheckContext, PreflightContext
     from lighthouse.core.netguard import TargetGuard
     from lighthouse.core.scheduler import make_session, run_check
 
@@ -81,7 +81,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(json.dumps({"error": exc.to_dict()}, default=str))
             return 2
         try:
-            await check.preflight(parsed, guard)
+            await check.preflight(parsed, PreflightContext(guard))
         except LighthouseError as exc:
             print(json.dumps({"ok": False, "error": exc.to_dict()}, default=str))
             return 1

@@ -30,7 +30,6 @@ from lighthouse.core.alerts.channels.discord_webhook import DiscordWebhookChanne
 from lighthouse.core.alerts.channels.webhook import WebhookChannel
 from lighthouse.core.alerts.delivery import DeliveryWorker
 from lighthouse.core.checks.base import CheckContext
-from lighthouse.core.checks.heartbeat import register_pool as register_heartbeat_store
 from lighthouse.core.embedded import EmbeddedPostgres, EmbeddedRedis
 from lighthouse.core.health import HealthMonitor
 from lighthouse.core.housekeeping import Housekeeper
@@ -107,12 +106,11 @@ async def open_core(settings: Settings, *, run_migrations: bool = True) -> Async
         redis = aioredis.from_url(redis_url, decode_responses=False)
         stack.push_async_callback(redis.aclose)
 
-        # Heartbeat checks read pings from the database in every role (run and worker).
-        register_heartbeat_store(pool)
         guard = TargetGuard(settings.allow_private_targets)
         session = make_session(guard)
         stack.push_async_callback(session.close)
-        ctx = CheckContext(session=session, guard=guard)
+        # The pool: heartbeat checks judge the pings stored there, in every role.
+        ctx = CheckContext(session=session, guard=guard, pool=pool)
         metrics = Metrics()
         service = MonitorService(pool, guard, ctx, mode=mode)
         health = HealthMonitor(pool, redis)

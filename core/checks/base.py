@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import aiohttp
 from lighthouse.core.netguard import TargetGuard
+from lighthouse.core.storage.database import Pool
 from pydantic import BaseModel, ConfigDict
 
 
@@ -55,10 +56,22 @@ class CheckResult:
 
 @dataclass
 class CheckContext:
-    """What a check may use: the guarded HTTP session and the guard itself."""
+    """What a check may use: the guarded HTTP session, the guard itself and, for checks
+    that judge what was pushed to Lighthouse rather than contacting a target (heartbeat
+    pings), the database. ``pool`` is None where there is none (``lighthouse check``)."""
 
     session: aiohttp.ClientSession
     guard: TargetGuard
+    pool: Pool | None = None
+
+
+@dataclass(frozen=True)
+class PreflightContext:
+    """What validation at creation may use: the guard (nothing is contacted yet) and the
+    database (a heartbeat's config must name a row reserved for it)."""
+
+    guard: TargetGuard
+    pool: Pool | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +128,7 @@ class CheckType(Protocol, Generic[ConfigT]):
         """A short human label of the target (URL, host:port, ...)."""
         ...
 
-    async def preflight(self, config: ConfigT, guard: TargetGuard) -> None:
+    async def preflight(self, config: ConfigT, ctx: PreflightContext) -> None:
         """Validation that needs I/O at creation (e.g. the SSRF guard); raise typed errors."""
         ...
 

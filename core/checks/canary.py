@@ -54,13 +54,13 @@ from lighthouse.core.checks.base import (
     CheckResult,
     CheckTypeBase,
     Fact,
+    PreflightContext,
     http_facts,
 )
 from lighthouse.core.checks.conditions import Condition, ConditionContext, cached_condition, safe_json_loads
 from lighthouse.core.checks.http import classify_exception
 from lighthouse.core.checks.jsonrpc import RpcFailure, rpc_call, validate_headers
 from lighthouse.core.errors import InvalidURLError, ValidationError
-from lighthouse.core.netguard import TargetGuard
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_STEPS = 20
@@ -376,7 +376,7 @@ class CanaryCheck(CheckTypeBase):
     def describe(self, config: CanaryConfig) -> str:
         return config.name or f"canary flow ({len(config.steps)} steps)"
 
-    async def preflight(self, config: CanaryConfig, guard: TargetGuard) -> None:
+    async def preflight(self, config: CanaryConfig, ctx: PreflightContext) -> None:
         """Every literal step host must be allowed; templated hosts are guarded at connect."""
         for step in config.steps:
             if isinstance(step, WaitStep):
@@ -385,7 +385,7 @@ class CanaryCheck(CheckTypeBase):
             if not host or "${" in step.url.split("/")[2] or "[STEP" in step.url.split("/")[2]:
                 continue
             try:
-                await guard.resolve(host)
+                await ctx.guard.resolve(host)
             except OSError:
                 continue
 

@@ -25,11 +25,16 @@ import dns.rdata
 import dns.rdatatype
 import dns.rdtypes.txtbase
 import dns.resolver
-from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult, CheckTypeBase
+from lighthouse.core.checks.base import (
+    CheckConfig,
+    CheckContext,
+    CheckResult,
+    CheckTypeBase,
+    PreflightContext,
+)
 from lighthouse.core.checks.conditions import cached_condition, evaluate_into
 from lighthouse.core.checks.netcommon import validate_host
 from lighthouse.core.errors import TargetNotAllowedError, ValidationError
-from lighthouse.core.netguard import TargetGuard
 from pydantic import Field, field_validator, model_validator
 
 RecordType = Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS", "SOA", "PTR", "SRV", "CAA"]
@@ -196,10 +201,10 @@ class DnsCheck(CheckTypeBase):
         via = f" @{config.server}" if config.server else ""
         return f"{config.name} {config.record_type}{via}"
 
-    async def preflight(self, config: DnsConfig, guard: TargetGuard) -> None:
+    async def preflight(self, config: DnsConfig, ctx: PreflightContext) -> None:
         if config.server:
             host = parse_server(config.server)[0]
-            guard.check_ip(host, host)
+            ctx.guard.check_ip(host, host)
 
     async def run(self, config: DnsConfig, ctx: CheckContext) -> CheckResult:
         started = time.perf_counter()

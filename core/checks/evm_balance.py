@@ -31,6 +31,7 @@ from lighthouse.core.checks.base import (
     CheckResult,
     CheckTypeBase,
     Fact,
+    PreflightContext,
 )
 from lighthouse.core.checks.base import (
     mark as _,
@@ -50,7 +51,6 @@ from lighthouse.core.checks.jsonrpc import (
     validate_url_field,
 )
 from lighthouse.core.errors import ValidationError
-from lighthouse.core.netguard import TargetGuard
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
 BALANCE_PLACEHOLDERS = frozenset({"BALANCE", "BALANCE_RAW", "RESPONSE_TIME"})
@@ -166,8 +166,8 @@ class EvmBalanceCheck(CheckTypeBase):
         what = config.symbol or ("native" if config.token == "native" else config.token[:10] + "…")
         return f"{config.address[:10]}… {what} balance"
 
-    async def preflight(self, config: EvmBalanceConfig, guard: TargetGuard) -> None:
-        await preflight_url(config.url, guard)
+    async def preflight(self, config: EvmBalanceConfig, ctx: PreflightContext) -> None:
+        await preflight_url(config.url, ctx.guard)
 
     async def run(self, config: EvmBalanceConfig, ctx: CheckContext) -> CheckResult:
         details: dict[str, Any] = {"address": config.address, "token": config.token}

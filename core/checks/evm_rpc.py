@@ -32,6 +32,7 @@ from lighthouse.core.checks.base import (
     CheckResult,
     CheckTypeBase,
     Fact,
+    PreflightContext,
     http_facts,
 )
 from lighthouse.core.checks.conditions import cached_condition, evaluate_into
@@ -44,7 +45,6 @@ from lighthouse.core.checks.jsonrpc import (
     validate_headers,
     validate_url_field,
 )
-from lighthouse.core.netguard import TargetGuard
 from pydantic import Field, field_validator
 
 EVM_RPC_PLACEHOLDERS = frozenset(
@@ -105,10 +105,10 @@ class EvmRpcCheck(CheckTypeBase):
     def describe(self, config: EvmRpcConfig) -> str:
         return f"{config.url} (chain {config.chain_id})"
 
-    async def preflight(self, config: EvmRpcConfig, guard: TargetGuard) -> None:
-        await preflight_url(config.url, guard)
+    async def preflight(self, config: EvmRpcConfig, ctx: PreflightContext) -> None:
+        await preflight_url(config.url, ctx.guard)
         if config.reference_url is not None:
-            await preflight_url(config.reference_url, guard)
+            await preflight_url(config.reference_url, ctx.guard)
 
     async def run(self, config: EvmRpcConfig, ctx: CheckContext) -> CheckResult:
         details: dict[str, Any] = {}

@@ -17,9 +17,9 @@ Judgement (times from the database clock, the same one that stamps pings):
 * no success ping within ``period_s + grace_s`` of the last success (or of the heartbeat's
   creation, if it never pinged) -> DOWN ``heartbeat_late`` / ``heartbeat_missing``.
 
-Database access: a check gets only its config and the HTTP session, so the pool is
-registered at module level by ``register_pool`` (the heartbeat adapter factory does it at
-start; tests do it in a fixture). Without it the check fails with
+Database access: the pool comes in the check's context (``CheckContext.pool`` for a run,
+``PreflightContext.pool`` at creation), set by the runtime's ``open_core`` and by
+``MonitorService``. Without one (``lighthouse check``) the check fails with
 ``heartbeat_store_unavailable`` rather than guessing.
 """
 
@@ -31,28 +31,20 @@ import secrets
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult, CheckTypeBase
+from lighthouse.core.checks.base import (
+    CheckConfig,
+    CheckContext,
+    CheckResult,
+    CheckTypeBase,
+    PreflightContext,
+)
 from lighthouse.core.errors import ValidationError
-from lighthouse.core.netguard import TargetGuard
 from pydantic import Field, field_validator
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 _HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 MESSAGE_LIMIT = 1000
 PingKind = Literal["success", "fail", "start"]
-
-_pool: Any = None
-
-
-def register_pool(pool: Any) -> None:
-    """Give heartbeat checks their database (called by the heartbeat adapter at start)."""
-    global _pool
-    _pool = pool
-
-
-def registered_pool() -> Any:
-    return _pool
-
 
 def new_token() -> str:
     """A fresh secret ping token (192 bits, URL-safe)."""
@@ -145,13 +137,13 @@ class HeartbeatCheck(CheckTypeBase):
     def describe(self, config: HeartbeatConfig) -> str:
         return f"heartbeat every {config.period_s} s (+{config.grace_s} s grace)"
 
-    async def preflight(self, config: HeartbeatConfig, guard: TargetGuard) -> None:
+    async def preflight(self, config: HeartbeatConfig, ctx: PreflightContext) -> None:
         """No outbound target (nothing for the SSRF guard). The token hash must be one just
         reserved by ``MonitorService.create_heartbeat``, so a config cannot borrow another
         heartbeat's row."""
-        if _pool is None:
+        if ctx.pool is None:
             return
-        reserved = await _pool.fetchval(
+        reserved = await ctx.pool.fetchval(
             "SELECT 1 FROM heartbeats WHERE token_hash = $1 AND monitor_id IS NULL",
             config.token_hash,
         )
@@ -160,10 +152,10 @@ class HeartbeatCheck(CheckTypeBase):
                                   "(create_heartbeat)", field="token_hash", reason="unknown")
 
     async def run(self, config: HeartbeatConfig, ctx: CheckContext) -> CheckResult:
-        pool = _pool
+        pool = ctx.pool
         if pool is None:
             return CheckResult(ok=False, error_code="heartbeat_store_unavailable",
-                               error="heartbeat store not registered in this process")
+                               error="no database to read the pings from in this process")
         row = await pool.fetchrow(
             "SELECT created_at, last_ping_at, last_kind, last_success_at, last_start_at, "
             "last_fail_at, last_message, pings, now() AS db_now "

@@ -15,6 +15,7 @@ from lighthouse.core.checks.base import (
     CheckResult,
     CheckTypeBase,
     Fact,
+    PreflightContext,
     http_facts,
 )
 from lighthouse.core.checks.base import (
@@ -28,7 +29,7 @@ from lighthouse.core.checks.conditions import (
     evaluate_into,
 )
 from lighthouse.core.errors import InvalidURLError
-from lighthouse.core.netguard import TargetGuard, blocked_error
+from lighthouse.core.netguard import blocked_error
 from pydantic import Field, field_validator, model_validator
 
 BODY_SAMPLE_BYTES = 1024
@@ -221,10 +222,10 @@ class HttpCheck(CheckTypeBase):
     def describe(self, config: HttpConfig) -> str:
         return config.url
 
-    async def preflight(self, config: HttpConfig, guard: TargetGuard) -> None:
+    async def preflight(self, config: HttpConfig, ctx: PreflightContext) -> None:
         host = self.target_host(config)
         try:
-            await guard.resolve(host)
+            await ctx.guard.resolve(host)
         except OSError:
             return  # an unresolvable host is a failing check, not a refused monitor
 

@@ -21,12 +21,12 @@ from lighthouse.core.checks.base import (
     CheckContext,
     CheckResult,
     CheckTypeBase,
+    PreflightContext,
     host_port_shorthand,
 )
 from lighthouse.core.checks.conditions import cached_condition, evaluate_into
 from lighthouse.core.checks.netcommon import preflight_host, validate_host, vetted_address
 from lighthouse.core.errors import TargetNotAllowedError
-from lighthouse.core.netguard import TargetGuard
 from pydantic import Field, field_validator
 
 BANNER_LIMIT = 4096
@@ -84,8 +84,8 @@ class TcpCheck(CheckTypeBase):
         host = f"[{config.host}]" if ":" in config.host else config.host
         return f"{host}:{config.port}"
 
-    async def preflight(self, config: TcpConfig, guard: TargetGuard) -> None:
-        await preflight_host(guard, config.host, config.port)
+    async def preflight(self, config: TcpConfig, ctx: PreflightContext) -> None:
+        await preflight_host(ctx.guard, config.host, config.port)
 
     async def run(self, config: TcpConfig, ctx: CheckContext) -> CheckResult:
         values: dict[str, Any] = {}

@@ -27,6 +27,7 @@ from lighthouse.core.checks.base import (
     CheckResult,
     CheckTypeBase,
     Fact,
+    PreflightContext,
     expiry_facts,
     host_port_shorthand,
 )
@@ -37,7 +38,6 @@ from lighthouse.core.checks.certificates import CertificateInfo, expiry_signals
 from lighthouse.core.checks.conditions import cached_condition, evaluate_into
 from lighthouse.core.checks.netcommon import preflight_host, validate_host, vetted_address
 from lighthouse.core.errors import TargetNotAllowedError
-from lighthouse.core.netguard import TargetGuard
 from pydantic import Field, field_validator
 
 TLS_PLACEHOLDERS = frozenset({"CERT_EXPIRY", "ISSUER", "SUBJECT", "HOSTNAME_MATCH",
@@ -183,8 +183,8 @@ class TlsCheck(CheckTypeBase):
         host = f"[{config.host}]" if ":" in config.host else config.host
         return f"{host}:{config.port} (TLS)"
 
-    async def preflight(self, config: TlsConfig, guard: TargetGuard) -> None:
-        await preflight_host(guard, config.host, config.port)
+    async def preflight(self, config: TlsConfig, ctx: PreflightContext) -> None:
+        await preflight_host(ctx.guard, config.host, config.port)
 
     async def run(self, config: TlsConfig, ctx: CheckContext) -> CheckResult:
         started = time.perf_counter()

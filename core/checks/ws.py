@@ -21,6 +21,7 @@ from lighthouse.core.checks.base import (
     CheckResult,
     CheckTypeBase,
     Fact,
+    PreflightContext,
 )
 from lighthouse.core.checks.base import (
     mark as _,
@@ -28,7 +29,6 @@ from lighthouse.core.checks.base import (
 from lighthouse.core.checks.http import classify_exception
 from lighthouse.core.checks.jsonrpc import validate_headers
 from lighthouse.core.errors import InvalidURLError
-from lighthouse.core.netguard import TargetGuard
 from pydantic import Field, field_validator
 
 REPLY_SAMPLE_CHARS = 200
@@ -102,9 +102,9 @@ class WsCheck(CheckTypeBase):
     def describe(self, config: WsConfig) -> str:
         return config.url
 
-    async def preflight(self, config: WsConfig, guard: TargetGuard) -> None:
+    async def preflight(self, config: WsConfig, ctx: PreflightContext) -> None:
         try:
-            await guard.resolve(self.target_host(config))
+            await ctx.guard.resolve(self.target_host(config))
         except OSError:
             return  # an unresolvable host is a failing check, not a refused monitor
 

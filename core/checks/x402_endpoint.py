@@ -35,6 +35,7 @@ from lighthouse.core.checks.base import (
     CheckResult,
     CheckTypeBase,
     Fact,
+    PreflightContext,
     http_facts,
 )
 from lighthouse.core.checks.conditions import safe_json_loads
@@ -47,7 +48,6 @@ from lighthouse.core.checks.jsonrpc import (
     validate_url_field,
 )
 from lighthouse.core.errors import ValidationError
-from lighthouse.core.netguard import TargetGuard
 from pydantic import Field, field_validator
 
 BODY_LIMIT = 64 * 1024
@@ -254,8 +254,8 @@ class X402Check(CheckTypeBase):
     def describe(self, config: X402Config) -> str:
         return config.url
 
-    async def preflight(self, config: X402Config, guard: TargetGuard) -> None:
-        await preflight_url(config.url, guard)
+    async def preflight(self, config: X402Config, ctx: PreflightContext) -> None:
+        await preflight_url(config.url, ctx.guard)
 
     async def run(self, config: X402Config, ctx: CheckContext) -> CheckResult:
         started = time.perf_counter()

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from lighthouse.core import limits
 from lighthouse.core.checks import get_check_type, parse_config
-from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult, CheckType
+from lighthouse.core.checks.base import (
+    CheckConfig,
+    CheckContext,
+    CheckResult,
+    CheckType,
+    PreflightContext,
+)
 from lighthouse.core.errors import (
     InvalidStateError,
     MonitorLimitReachedError,
@@ -89,7 +95,7 @@ class MonitorsMixin:
         limits.threshold("success_threshold", success_threshold)
         clean_name = limits.monitor_name(name)
         limits.language(language)
-        await check.preflight(parsed, self.guard)
+        await self.preflight(check, parsed)
         if user is not None:
             async with self._pool.acquire() as conn:
                 await self._check_room(conn, user.id, check, plan)
@@ -307,6 +313,12 @@ class MonitorsMixin:
         rows = await monitor_rows.latency_series(self._pool, m.id, self._now() - timedelta(hours=hours))
         return [(r["time"], r["latency_ms"], r["ok"]) for r in rows]
 
+    async def preflight(self, check: CheckType[Any], parsed: CheckConfig) -> None:
+        """A type's validation at creation that needs I/O (the guard refuses a private
+        target; the database, a heartbeat row not reserved for the new monitor). The API
+        runs it before settling a payment, so what creation refuses is never charged."""
+        await check.preflight(parsed, PreflightContext(self.guard, self._pool))
+
     # --- one-off checks -----------------------------------------------------------------
     async def check_once(self, type: str, config: dict[str, Any]) -> CheckResult:
         """Run one check now (``/monitor test``, paid ``/v1/check``); same validation and guard."""
@@ -316,5 +328,5 @@ class MonitorsMixin:
             raise RuntimeError("MonitorService was built without a check context")
         check = get_check_type(type)
         parsed = parse_config(type, config)
-        await check.preflight(parsed, self.guard)
+        await self.preflight(check, parsed)
         return await run_parsed(check, parsed, self._ctx)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from lighthouse.core.checks import parse_config
-from lighthouse.core.checks.base import CheckContext
+from lighthouse.core.checks.base import CheckContext, PreflightContext
 from lighthouse.core.checks.canary import CanaryCheck, CanaryConfig
 from lighthouse.core.errors import (
     InvalidConditionError,
@@ -249,7 +249,7 @@ async def test_private_targets_refused(pool: Any) -> None:
         # A templated host cannot be resolved at creation; the guarded session refuses it.
         templated = cfg({"variables": {"HOST": "127.0.0.1"},
                          "steps": [{"url": "http://${HOST}:9/x"}]})
-        await CanaryCheck().preflight(templated, strict_guard)
+        await CanaryCheck().preflight(templated, PreflightContext(strict_guard))
         result = await CanaryCheck().run(templated, CheckContext(session, strict_guard))
         assert (result.ok, result.error_code) == (False, "target_not_allowed")
     finally:

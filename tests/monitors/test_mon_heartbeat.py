@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -23,18 +24,17 @@ ALICE = Identity(Provider.TELEGRAM, "6001")
 
 
 @pytest.fixture
-async def registered(pool: Any) -> AsyncIterator[Any]:
-    hb.register_pool(pool)
-    yield pool
-    hb.register_pool(None)
+def store_context(check_context: CheckContext, pool: Any) -> CheckContext:
+    """What the runtime gives checks (open_core): the session, the guard and the database."""
+    return replace(check_context, pool=pool)
 
 
 @pytest.fixture
-async def ping_base(registered: Any) -> AsyncIterator[str]:
+async def ping_base(pool: Any) -> AsyncIterator[str]:
     from lighthouse.api.heartbeat import add_ping_routes
 
     app = web.Application()
-    add_ping_routes(app, registered)
+    add_ping_routes(app, pool)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -42,7 +42,7 @@ async def ping_base(registered: Any) -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-async def _check(pool: Any, monitor_config: dict[str, Any], ctx: CheckContext) -> Any:
+async def _check(monitor_config: dict[str, Any], ctx: CheckContext) -> Any:
     config = parse_config("heartbeat", monitor_config)
     assert isinstance(config, HeartbeatConfig)
     return await HeartbeatCheck().run(config, ctx)
@@ -53,35 +53,34 @@ async def _age(pool: Any, column: str, seconds: int) -> None:
                        float(seconds))
 
 
-async def test_ping_lifecycle(service: MonitorService, registered: Any, ping_base: str,
-                              check_context: CheckContext, http_session: aiohttp.ClientSession
+async def test_ping_lifecycle(service: MonitorService, pool: Any, ping_base: str,
+                              store_context: CheckContext, http_session: aiohttp.ClientSession
                               ) -> None:
-    pool = registered
     m, token = await service.create_heartbeat(ALICE, config={"period_s": 60, "grace_s": 30})
     assert m.type == "heartbeat" and m.failure_threshold == 1
     assert token not in str(m.config) and m.config["token_hash"] == hb.hash_token(token)
     assert await pool.fetchval("SELECT monitor_id FROM heartbeats") == m.id
 
-    fresh = await _check(pool, m.config, check_context)
+    fresh = await _check(m.config, store_context)
     assert fresh.ok, fresh.error  # the first ping is not due yet
     await _age(pool, "created_at", 200)
-    missing = await _check(pool, m.config, check_context)
+    missing = await _check(m.config, store_context)
     assert (missing.ok, missing.error_code) == (False, "heartbeat_missing")
 
     async with http_session.get(f"{ping_base}/ping/{token}") as resp:
         assert resp.status == 200 and await resp.text() == "OK\n"
-    ok = await _check(pool, m.config, check_context)
+    ok = await _check(m.config, store_context)
     assert ok.ok, ok.error
     assert ok.details["last_kind"] == "success" and ok.details["pings"] == 1
 
     await _age(pool, "last_success_at", 100)  # 60 s period + 30 s grace have passed
-    late = await _check(pool, m.config, check_context)
+    late = await _check(m.config, store_context)
     assert (late.ok, late.error_code) == (False, "heartbeat_late")
 
     await pool.execute("UPDATE monitors SET next_due = now() + interval '1 hour'")
     async with http_session.post(f"{ping_base}/ping/{token}/fail", data=b"disk full") as resp:
         assert resp.status == 200
-    failed = await _check(pool, m.config, check_context)
+    failed = await _check(m.config, store_context)
     assert (failed.ok, failed.error_code) == (False, "heartbeat_failed")
     assert "disk full" in (failed.error or "")
     # A failure ping makes the monitor due at once (no wait for its next check).
@@ -89,10 +88,10 @@ async def test_ping_lifecycle(service: MonitorService, registered: Any, ping_bas
 
     async with http_session.head(f"{ping_base}/ping/{token}/0") as resp:
         assert resp.status == 200
-    assert (await _check(pool, m.config, check_context)).ok
+    assert (await _check(m.config, store_context)).ok
     async with http_session.get(f"{ping_base}/ping/{token}/3") as resp:
         assert resp.status == 200
-    assert (await _check(pool, m.config, check_context)).error_code == "heartbeat_failed"
+    assert (await _check(m.config, store_context)).error_code == "heartbeat_failed"
 
     for bad in (f"/ping/{'x' * 32}", f"/ping/{token}/explode", f"/ping/{token}/999",
                 "/ping/short", f"/ping/{token[:-1]}"):
@@ -100,26 +99,25 @@ async def test_ping_lifecycle(service: MonitorService, registered: Any, ping_bas
             assert resp.status == 404, bad
 
 
-async def test_start_and_max_run(service: MonitorService, registered: Any, ping_base: str,
-                                 check_context: CheckContext,
+async def test_start_and_max_run(service: MonitorService, pool: Any, ping_base: str,
+                                 store_context: CheckContext,
                                  http_session: aiohttp.ClientSession) -> None:
-    pool = registered
     m, token = await service.create_heartbeat(
         ALICE, config={"period_s": 3600, "grace_s": 60, "max_run_s": 120}
     )
     async with http_session.get(f"{ping_base}/ping/{token}/start") as resp:
         assert resp.status == 200
-    running = await _check(pool, m.config, check_context)
+    running = await _check(m.config, store_context)
     assert running.ok and running.details["last_kind"] == "start"
     await _age(pool, "last_start_at", 300)
-    stuck = await _check(pool, m.config, check_context)
+    stuck = await _check(m.config, store_context)
     assert (stuck.ok, stuck.error_code) == (False, "run_too_long")
     async with http_session.get(f"{ping_base}/ping/{token}") as resp:
         assert resp.status == 200
-    assert (await _check(pool, m.config, check_context)).ok
+    assert (await _check(m.config, store_context)).ok
 
 
-async def test_bad_configs_refused(service: MonitorService, registered: Any) -> None:
+async def test_bad_configs_refused(service: MonitorService, pool: Any) -> None:
     cases: list[tuple[dict[str, Any], str]] = [
         ({}, "period_s"),
         ({"period_s": 5}, "period_s"),
@@ -133,22 +131,28 @@ async def test_bad_configs_refused(service: MonitorService, registered: Any) -> 
             await service.create_heartbeat(ALICE, config=config)
         assert info.value.params["field"] == field, config
     # Nothing is left behind by refused creations.
-    assert await registered.fetchval("SELECT count(*) FROM heartbeats") == 0
+    assert await pool.fetchval("SELECT count(*) FROM heartbeats") == 0
     # The generic path cannot make a heartbeat without its ping URL, nor borrow a row.
     for config in ({"period_s": 60}, {"period_s": 60, "token_hash": "b" * 64}):
         with pytest.raises(ValidationError) as info:
             await service.create_monitor(ALICE, type="heartbeat", config=config)
         assert info.value.params["field"] == "token_hash"
-    assert await registered.fetchval("SELECT count(*) FROM monitors") == 0
+    assert await pool.fetchval("SELECT count(*) FROM monitors") == 0
+    # Nor read another heartbeat's pings by naming its row.
+    taken, _token = await service.create_heartbeat(ALICE, config={"period_s": 60})
+    with pytest.raises(ValidationError) as info:
+        await service.create_monitor(ALICE, type="heartbeat", config=dict(taken.config))
+    assert info.value.params["reason"] == "unknown"
 
 
-async def test_no_store_registered(check_context: CheckContext) -> None:
-    hb.register_pool(None)
-    result = await _check(None, {"period_s": 60, "token_hash": "c" * 64}, check_context)
+async def test_no_database_in_the_context(check_context: CheckContext) -> None:
+    """`lighthouse check` has no database: the check says so rather than guessing."""
+    assert check_context.pool is None
+    result = await _check({"period_s": 60, "token_hash": "c" * 64}, check_context)
     assert (result.ok, result.error_code) == (False, "heartbeat_store_unavailable")
 
 
-async def test_strict_guard_still_creates(pool: Any, registered: Any) -> None:
+async def test_strict_guard_still_creates(pool: Any) -> None:
     """A heartbeat contacts nothing: the SSRF guard has nothing to refuse."""
     strict = MonitorService(pool, TargetGuard(allow_private=False))
     m, _token = await strict.create_heartbeat(ALICE, config={"period_s": 300})
@@ -164,18 +168,15 @@ async def test_adapter_registration(pool: Any, http_session: aiohttp.ClientSessi
     assert any(name == "heartbeat" for name, _ in runtime.ADAPTERS)
     http = SimpleNamespace(hooks=[])
     made = await heartbeat_adapter(SimpleNamespace(pool=pool), http, None)  # type: ignore[arg-type]
-    try:
-        assert made == [] and hb.registered_pool() is pool and len(http.hooks) == 1
-        app = web.Application()
-        http.hooks[0](app)
-        paths = {r.resource.canonical for r in app.router.routes() if r.resource is not None}
-        assert {"/ping/{token}", "/ping/{token}/{kind}"} <= paths
-    finally:
-        hb.register_pool(None)
+    assert made == [] and len(http.hooks) == 1
+    app = web.Application()
+    http.hooks[0](app)
+    paths = {r.resource.canonical for r in app.router.routes() if r.resource is not None}
+    assert {"/ping/{token}", "/ping/{token}/{kind}"} <= paths
 
 
-async def test_rotate_token(service: MonitorService, registered: Any, ping_base: str,
-                            check_context: CheckContext,
+async def test_rotate_token(service: MonitorService, pool: Any, ping_base: str,
+                            store_context: CheckContext,
                             http_session: aiohttp.ClientSession) -> None:
     m, old = await service.create_heartbeat(ALICE, config={"period_s": 60}, name="cron")
     rotated, new = await service.rotate_heartbeat_token(ALICE, "cron")
@@ -184,7 +185,7 @@ async def test_rotate_token(service: MonitorService, registered: Any, ping_base:
         assert resp.status == 404
     async with http_session.get(f"{ping_base}/ping/{new}") as resp:
         assert resp.status == 200
-    result = await _check(registered, rotated.config, check_context)
+    result = await _check(rotated.config, store_context)
     assert result.ok and result.details["pings"] == 1
     assert rotated.id == m.id
     await service.upgrade_tier(ALICE, "standard", timedelta(days=30))

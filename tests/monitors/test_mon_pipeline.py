@@ -12,7 +12,6 @@ from aiohttp import web
 from lighthouse.api.heartbeat import add_ping_routes
 from lighthouse.core.alerts.render import render
 from lighthouse.core.checks import check_types
-from lighthouse.core.checks import heartbeat as hb
 from lighthouse.core.checks.base import CheckContext
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.models import Identity, Provider
@@ -33,7 +32,8 @@ async def _run_due(dsn: str, n: int = 1) -> None:
     session = make_session(guard)
     writer = ResultWriter(pool, "pipe", max_delay_s=0.05)
     writer.start()
-    scheduler = Scheduler(pool, CheckContext(session, guard), writer, Metrics(),
+    # With the database, as open_core builds it: heartbeat checks read their pings there.
+    scheduler = Scheduler(pool, CheckContext(session, guard, pool), writer, Metrics(),
                           worker_id="pipe", max_concurrency=10, claim_batch=10)
     try:
         async with asyncio.timeout(15):
@@ -70,7 +70,6 @@ async def test_low_balance_signal_becomes_an_alert(dsn: str, pool: asyncpg.Pool,
 async def test_failed_heartbeat_goes_down(dsn: str, pool: asyncpg.Pool,
                                           service: MonitorService,
                                           http_session: aiohttp.ClientSession) -> None:
-    hb.register_pool(pool)
     app = web.Application()
     add_ping_routes(app, pool)
     runner = web.AppRunner(app, access_log=None)
@@ -84,7 +83,6 @@ async def test_failed_heartbeat_goes_down(dsn: str, pool: asyncpg.Pool,
             assert resp.status == 200
         await _run_due(dsn)  # the fail ping made the monitor due at once
     finally:
-        hb.register_pool(None)
         await runner.cleanup()
     state = await pool.fetchval("SELECT state FROM monitors WHERE id = $1", m.id)
     assert state == "down"
