@@ -11,9 +11,7 @@ from aiohttp import web
 from lighthouse.api.health import health_routes
 from lighthouse.core.health import HealthMonitor
 
-# Routes added by other adapters (x402 API, Telegram webhook, heartbeat pings) register
-# through these hooks so the composition root stays the only place that wires things.
-AppHook = Callable[[web.Application], None]
+from lighthouse.wiring import AppHook, Middleware
 
 
 def make_app(
@@ -22,11 +20,12 @@ def make_app(
     *,
     hooks: list[AppHook] | None = None,
     health_extra: Callable[[], dict[str, Any]] | None = None,
-    middlewares: list[Any] | None = None,
+    middlewares: list[Middleware] | None = None,
     health: HealthMonitor | None = None,
 ) -> web.Application:
-    """``health``: the process's monitor (the runtime's, with its parts); without one the app
-    probes ``pool`` and ``redis`` itself while it runs."""
+    """``hooks``: routes of the other adapters (x402 API, Telegram webhook, heartbeat pings),
+    collected by the composition root. ``health``: the process's monitor (the runtime's,
+    with its parts); without one the app probes ``pool`` and ``redis`` itself while it runs."""
     app = web.Application(
         middlewares=middlewares or [],
         client_max_size=256 * 1024,

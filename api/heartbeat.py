@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 from lighthouse.core.checks.heartbeat import MESSAGE_LIMIT, PingKind, record_ping
 
-from lighthouse.runtime import Component, Core, DeliveryComponent, HttpServers, register_adapter
+from lighthouse.wiring import AppHook
 
 _KINDS: dict[str, PingKind] = {"": "success", "fail": "fail", "start": "start"}
 _HEADERS = {"Cache-Control": "no-store"}
@@ -60,10 +60,6 @@ def add_ping_routes(app: web.Application, pool: Any) -> None:
         app.router.add_route(method, "/ping/{token}/{kind}", handler)
 
 
-async def heartbeat_adapter(core: Core, http: HttpServers,
-                            delivery: DeliveryComponent) -> list[Component]:
-    http.hooks.append(lambda app: add_ping_routes(app, core.pool))
-    return []
-
-
-register_adapter("heartbeat", heartbeat_adapter)
+def heartbeat_routes(pool: Any) -> AppHook:
+    """The ping routes, for the runtime to add to its HTTP server."""
+    return lambda app: add_ping_routes(app, pool)

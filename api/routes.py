@@ -1,4 +1,4 @@
-"""The x402 API adapter: builds the paywall and /v1 routes and registers them with the runtime."""
+"""The x402 API adapter: builds the paywall and /v1 routes; the runtime adds them to its server."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from lighthouse.core.payments.store import PaymentStore
 from lighthouse.core.service import MonitorService
 from lighthouse.core.settings import Settings
 
+from lighthouse.wiring import AppHooks, Component, Core, Middleware
+
 log = logging.getLogger(__name__)
 
 
@@ -40,7 +42,7 @@ class Api:
     v1: V1
     facilitator: Facilitator | None
     reconciler: Reconciler | None
-    middlewares: list[Any] = field(default_factory=list)
+    middlewares: list[Middleware] = field(default_factory=list)
     domain_states: dict[str, str] = field(default_factory=dict)
 
     def hook(self, app: web.Application) -> None:
@@ -108,14 +110,10 @@ class ReconcilerComponent:
             await self.api.facilitator.close()
 
 
-async def _factory(core: Any, http_servers: Any, delivery: Any) -> list[Any]:
+def api_components(core: Core, http: AppHooks) -> list[Component]:
+    """The x402 API on the process's HTTP server, and its settlement reconciler."""
     api = build_api(core.settings, core.pool, core.service, metrics=core.metrics)
-    http_servers.middlewares.extend(api.middlewares)
-    http_servers.hooks.append(api.hook)
+    for middleware in api.middlewares:
+        http.add_middleware(middleware)
+    http.add_hook(api.hook)
     return [ReconcilerComponent(api)]
-
-
-with contextlib.suppress(ImportError):
-    from lighthouse.runtime import register_adapter
-
-    register_adapter("api", _factory)

@@ -1,9 +1,9 @@
-"""Wires the chat bots into the process: one component per configured token.
+"""The chat bots as components of the process: one per configured token.
 
-Registered with the composition root (``register_adapter``). Each component starts after
-the delivery worker exists and registers its alert channels on it; a bot whose token is
-refused stops the whole process cleanly (``core.stop_event``), since the operator asked
-for it and it cannot work.
+The composition root (lighthouse/runtime.py) calls ``chat_components`` and starts what it
+returns after the delivery worker, so each bot can register its alert channels once it
+has logged in; a bot whose token is refused stops the whole process cleanly
+(``core.fail``), since the operator asked for it and it cannot work.
 """
 
 from __future__ import annotations
@@ -26,14 +26,7 @@ from lighthouse.bot.telegram.sender import TelegramAlertSender
 from lighthouse.core.alerts.channels.discord_dm import DiscordChannelChannel, DiscordDMChannel
 from lighthouse.core.alerts.channels.telegram import TelegramChannel
 
-from lighthouse.runtime import (
-    ADAPTERS,
-    Component,
-    Core,
-    DeliveryComponent,
-    HttpServers,
-    register_adapter,
-)
+from lighthouse.wiring import AlertChannels, AppHook, AppHooks, Component, Core
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +47,9 @@ class DiscordComponent:
 
     name = "discord"
 
-    def __init__(self, core: Core, delivery: DeliveryComponent, commands: Commands) -> None:
+    def __init__(self, core: Core, channels: AlertChannels, commands: Commands) -> None:
         self.core = core
-        self.delivery = delivery
+        self.channels = channels
         self.commands = commands
         self.client: LighthouseDiscord | None = None
         self._task: asyncio.Task[None] | None = None
@@ -80,9 +73,8 @@ class DiscordComponent:
             return
         sender = DiscordAlertSender(self.client)
         self.commands.open_dm = sender.open_dm
-        if self.delivery.worker is not None:
-            self.delivery.worker.register(DiscordDMChannel(sender))
-            self.delivery.worker.register(DiscordChannelChannel(sender))
+        self.channels.register(DiscordDMChannel(sender))
+        self.channels.register(DiscordChannelChannel(sender))
         self._task = asyncio.create_task(self._connect(), name="discord-gateway")
 
     def _fail(self, exc: BaseException, message: str) -> None:
@@ -127,10 +119,10 @@ class TelegramComponent:
     name = "telegram"
 
     def __init__(
-        self, core: Core, delivery: DeliveryComponent, commands: Commands, http: HttpServers
+        self, core: Core, channels: AlertChannels, commands: Commands, http: AppHooks
     ) -> None:
         self.core = core
-        self.delivery = delivery
+        self.channels = channels
         self.commands = commands
         s = core.settings
         assert s.telegram_bot_token is not None
@@ -143,7 +135,7 @@ class TelegramComponent:
                         if s.telegram_webhook_secret else secrets.token_urlsafe(32))
         if self.webhook_url:
             # The route must exist before the HTTP server starts; it answers 503 until we run.
-            http.hooks.append(self._route)
+            http.add_hook(self._route)
 
     def _route(self, app: Any) -> None:
         if self.bot is None:
@@ -181,12 +173,11 @@ class TelegramComponent:
         except telegram.error.TelegramError:
             log.warning("could not set the Telegram command menu", exc_info=True)
         self.sender = TelegramAlertSender(app.bot)
-        if self.delivery.worker is not None:
-            self.delivery.worker.register(TelegramChannel(
-                self.sender,
-                limiter=RedisChatRateLimiter(self.core.redis),
-                sent_log=RedisSentLog(self.core.redis),
-            ))
+        self.channels.register(TelegramChannel(
+            self.sender,
+            limiter=RedisChatRateLimiter(self.core.redis),
+            sent_log=RedisSentLog(self.core.redis),
+        ))
         await app.start()
         if self.webhook_url:
             await app.bot.set_webhook(self.webhook_url, secret_token=self._secret,
@@ -225,24 +216,23 @@ class TelegramComponent:
                 await app.bot.shutdown()
 
 
-async def chat_components(
-    core: Core, http: HttpServers, delivery: DeliveryComponent
-) -> list[Component]:
+def chat_components(core: Core, http: AppHooks, channels: AlertChannels) -> list[Component]:
+    """A component per configured bot token (none without tokens), and /health/chat."""
     s = core.settings
     made: list[Component] = []
     if s.discord_bot_token is None and s.telegram_bot_token is None:
         return made
     commands = Commands(core.service)
     if s.discord_bot_token is not None:
-        made.append(DiscordComponent(core, delivery, commands))
+        made.append(DiscordComponent(core, channels, commands))
     if s.telegram_bot_token is not None:
-        made.append(TelegramComponent(core, delivery, commands, http))
+        made.append(TelegramComponent(core, channels, commands, http))
     if made:
-        http.hooks.append(_health_route(made))
+        http.add_hook(_health_route(made))
     return made
 
 
-def _health_route(components: list[Component]) -> Any:
+def _health_route(components: list[Component]) -> AppHook:
     from aiohttp import web
 
     async def health(_request: web.Request) -> web.Response:
@@ -255,6 +245,3 @@ def _health_route(components: list[Component]) -> Any:
 
     return hook
 
-
-if not any(name == "chat" for name, _factory in ADAPTERS):
-    register_adapter("chat", chat_components)

@@ -2,9 +2,12 @@
 the enabled adapters, runs them, and shuts them down in order on SIGTERM/SIGINT.
 
 Start order: core (embedded servers, pool, migrations, Redis) -> HTTP servers (health
-answers from the start) -> delivery worker -> scheduler -> chat bots.
-Stop order is the reverse: bots, scheduler (stop claiming, finish or release in-flight
-checks, flush results), delivery, HTTP servers, core.
+answers from the start) -> delivery worker -> scheduler -> x402 reconciler -> chat bots.
+Stop order is the reverse: bots, reconciler, scheduler (stop claiming, finish or release
+in-flight checks, flush results), delivery, HTTP servers, core.
+
+``build_adapters`` is the one list of adapters a process runs; adapters import only
+lighthouse/wiring.py, so none of them can add itself to it.
 """
 
 from __future__ import annotations
@@ -16,16 +19,16 @@ import os
 import secrets
 import signal
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Literal
 
-import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from lighthouse.api.app import AppHook, make_app
+from lighthouse.api.app import make_app
 from lighthouse.api.health import metrics_app
+from lighthouse.core.alerts.channels.base import AlertChannel
 from lighthouse.core.alerts.channels.discord_webhook import DiscordWebhookChannel
 from lighthouse.core.alerts.channels.webhook import WebhookChannel
 from lighthouse.core.alerts.delivery import DeliveryWorker
@@ -38,45 +41,13 @@ from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.scheduler import Scheduler, make_session
 from lighthouse.core.service import MonitorService
 from lighthouse.core.settings import Settings
-from lighthouse.core.storage.database import Pool, StorageMode, create_pool, migrate
+from lighthouse.core.storage.database import create_pool, migrate
 from lighthouse.core.storage.results import ResultWriter
+from lighthouse.wiring import AppHook, Component, Core, Middleware
 
 log = logging.getLogger("lighthouse")
 
 Role = Literal["all", "worker"]
-
-
-class Component(Protocol):
-    name: str
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-
-@dataclass
-class Core:
-    settings: Settings
-    pool: Pool
-    redis: aioredis.Redis
-    mode: StorageMode
-    guard: TargetGuard
-    session: aiohttp.ClientSession
-    check_context: CheckContext
-    metrics: Metrics
-    service: MonitorService
-    worker_id: str
-    dsn: str
-    redis_url: str
-    health: HealthMonitor
-    # Set to stop the process; adapters call fail() when they cannot go on.
-    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
-    fatal: list[str] = field(default_factory=list)
-
-    def fail(self, reason: str) -> None:
-        """Stop the process and exit non-zero (e.g. a chat token the platform refused)."""
-        self.fatal.append(reason)
-        self.stop_event.set()
 
 
 def make_worker_id(settings: Settings) -> str:
@@ -138,18 +109,25 @@ async def sync_operator_channels(core: Core) -> None:
 
 @dataclass
 class HttpServers:
+    """The API port (health, and the adapters' routes) and the metrics port."""
+
     core: Core
     hooks: list[AppHook] = field(default_factory=list)
-    middlewares: list[Any] = field(default_factory=list)
+    middlewares: list[Middleware] = field(default_factory=list)
     name: str = "http"
     _runners: list[web.AppRunner] = field(default_factory=list)
+
+    def add_hook(self, hook: AppHook) -> None:
+        self.hooks.append(hook)
+
+    def add_middleware(self, middleware: Middleware) -> None:
+        self.middlewares.append(middleware)
 
     async def start(self) -> None:
         s = self.core.settings
         app = make_app(self.core.pool, self.core.redis, hooks=self.hooks,
                        middlewares=self.middlewares, health=self.core.health,
                        health_extra=lambda: {"storage": self.core.mode})
-        app["core"] = self.core
         await self._serve(app, s.api_host, s.api_port)
         if s.metrics_port:
             await self._serve(metrics_app(self.core.metrics.registry), s.api_host, s.metrics_port)
@@ -200,6 +178,14 @@ class DeliveryComponent:
     core: Core
     name: str = "delivery"
     worker: DeliveryWorker | None = None
+    # Held until start, so a channel registered before the worker exists is not lost.
+    _pending: list[AlertChannel] = field(default_factory=list)
+
+    def register(self, channel: AlertChannel) -> None:
+        if self.worker is None:
+            self._pending.append(channel)
+        else:
+            self.worker.register(channel)
 
     async def start(self) -> None:
         c = self.core
@@ -207,6 +193,9 @@ class DeliveryComponent:
         self.worker = DeliveryWorker(c.pool, {}, c.metrics, worker_id=c.worker_id)
         self.worker.register(DiscordWebhookChannel(c.session, url.get_secret_value() if url else None))
         self.worker.register(WebhookChannel(c.session))
+        for channel in self._pending:
+            self.worker.register(channel)
+        self._pending.clear()
         await sync_operator_channels(c)
         self.worker.start()
 
@@ -215,28 +204,21 @@ class DeliveryComponent:
             await self.worker.stop()
 
 
-# Adapters (chat bots, the x402 API) contribute through this hook: given the core, the
-# HTTP servers (to add routes) and the delivery worker (to add channels), they return
-# their components. Registered by name so the composition root stays in one place.
-AdapterFactory = Callable[[Core, HttpServers, DeliveryComponent], Awaitable[list[Component]]]
-ADAPTERS: list[tuple[str, AdapterFactory]] = []
+def build_adapters(core: Core, http: HttpServers, delivery: DeliveryComponent,
+                   role: Role) -> list[Component]:
+    """Every adapter the process runs, in start order (after the scheduler). A worker runs
+    none: it serves only /health and /metrics, and its checks still read heartbeat pings
+    through the check context."""
+    if role == "worker":
+        return []
+    # Imported here, by name, so a worker never loads the x402 stack or the chat clients.
+    from lighthouse.api.heartbeat import heartbeat_routes
+    from lighthouse.api.routes import api_components
+    from lighthouse.bot.components import chat_components
 
-
-def register_adapter(name: str, factory: AdapterFactory) -> None:
-    ADAPTERS.append((name, factory))
-
-
-def _load_adapters() -> None:
-    """Import the adapter packages that register themselves (optional at this stage)."""
-    import importlib
-
-    for module in ("lighthouse.api.routes", "lighthouse.bot.components",
-                   "lighthouse.api.heartbeat"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    made = [*api_components(core, http), *chat_components(core, http, delivery)]
+    http.add_hook(heartbeat_routes(core.pool))
+    return made
 
 
 async def serve(settings: Settings, role: Role = "all", stop: asyncio.Event | None = None) -> int:
@@ -251,14 +233,9 @@ async def serve(settings: Settings, role: Role = "all", stop: asyncio.Event | No
                 loop.add_signal_handler(sig, stop.set)
         http = HttpServers(core)
         delivery = DeliveryComponent(core)
-        extra: list[Component] = []
-        if role == "all":
-            _load_adapters()
-            for name, factory in ADAPTERS:
-                made = await factory(core, http, delivery)
-                log.info("adapter ready", extra={"adapter": name, "components": len(made)})
-                extra.extend(made)
-        components: list[Component] = [http, delivery, SchedulerComponent(core), *extra]
+        adapters = build_adapters(core, http, delivery, role)
+        log.info("adapters built", extra={"components": ", ".join(c.name for c in adapters)})
+        components: list[Component] = [http, delivery, SchedulerComponent(core), *adapters]
         for component in components:
             await component.start()
             stack.push_async_callback(_stop_logged, component, failures)

@@ -110,12 +110,3 @@ async def test_seed_subscribe_alias_and_post_checks(
     async with srv.session.post(srv.url + "/v1/checks", json=check, headers=headers) as r:
         assert r.status == 200, await r.text()
         assert (await r.json())["ok"] is True
-
-
-def test_runtime_registers_the_api_adapter() -> None:
-    import lighthouse.api.routes  # noqa: F401
-
-    from lighthouse import runtime
-
-    runtime._load_adapters()
-    assert "api" in [name for name, _ in runtime.ADAPTERS]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -31,10 +30,10 @@ def store_context(check_context: CheckContext, pool: Any) -> CheckContext:
 
 @pytest.fixture
 async def ping_base(pool: Any) -> AsyncIterator[str]:
-    from lighthouse.api.heartbeat import add_ping_routes
+    from lighthouse.api.heartbeat import heartbeat_routes
 
     app = web.Application()
-    add_ping_routes(app, pool)
+    heartbeat_routes(pool)(app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -157,22 +156,6 @@ async def test_strict_guard_still_creates(pool: Any) -> None:
     strict = MonitorService(pool, TargetGuard(allow_private=False))
     m, _token = await strict.create_heartbeat(ALICE, config={"period_s": 300})
     assert m.target_host == ""
-
-
-async def test_adapter_registration(pool: Any, http_session: aiohttp.ClientSession) -> None:
-    from lighthouse.api.heartbeat import heartbeat_adapter
-
-    from lighthouse import runtime
-
-    runtime._load_adapters()
-    assert any(name == "heartbeat" for name, _ in runtime.ADAPTERS)
-    http = SimpleNamespace(hooks=[])
-    made = await heartbeat_adapter(SimpleNamespace(pool=pool), http, None)  # type: ignore[arg-type]
-    assert made == [] and len(http.hooks) == 1
-    app = web.Application()
-    http.hooks[0](app)
-    paths = {r.resource.canonical for r in app.router.routes() if r.resource is not None}
-    assert {"/ping/{token}", "/ping/{token}/{kind}"} <= paths
 
 
 async def test_rotate_token(service: MonitorService, pool: Any, ping_base: str,

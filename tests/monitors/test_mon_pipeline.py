@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 from aiohttp import web
-from lighthouse.api.heartbeat import add_ping_routes
+from lighthouse.api.heartbeat import heartbeat_routes
 from lighthouse.core.alerts.render import render
 from lighthouse.core.checks import check_types
 from lighthouse.core.checks.base import CheckContext
@@ -71,7 +71,7 @@ async def test_failed_heartbeat_goes_down(dsn: str, pool: asyncpg.Pool,
                                           service: MonitorService,
                                           http_session: aiohttp.ClientSession) -> None:
     app = web.Application()
-    add_ping_routes(app, pool)
+    heartbeat_routes(pool)(app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()

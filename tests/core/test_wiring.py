@@ -1,0 +1,174 @@
+"""Explicit wiring: the runtime lists what a process runs, and adapters cannot add to it.
+
+Adapters (api/, bot/) import lighthouse/wiring.py, never lighthouse/runtime.py, so the
+dependency points runtime -> adapters; importing an adapter registers nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from lighthouse.core.settings import Settings
+
+from lighthouse.runtime import (
+    DeliveryComponent,
+    HttpServers,
+    Role,
+    build_adapters,
+    open_core,
+    serve,
+)
+from lighthouse.wiring import Core
+
+ROOT = Path(__file__).resolve().parents[2]
+ADAPTER_MODULES = ("lighthouse.api.routes", "lighthouse.api.heartbeat", "lighthouse.bot.components")
+UNKNOWN_TOKEN = "x" * 32  # shaped like a ping token, registered nowhere
+
+
+def _settings(dsn: str, redis_url: str, tmp: Path, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "DATABASE_URL": dsn, "REDIS_URL": redis_url, "API_HOST": "127.0.0.1",
+        "LIGHTHOUSE_DATA_DIR": str(tmp), "LIGHTHOUSE_ALLOW_PRIVATE_TARGETS": True, **extra,
+    }
+    return Settings(**values)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, at any depth (lazy imports in functions too)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _paths(http: HttpServers) -> set[str]:
+    app = web.Application(middlewares=http.middlewares)
+    for hook in http.hooks:
+        hook(app)
+    return {r.resource.canonical for r in app.router.routes() if r.resource is not None}
+
+
+def test_adapters_never_import_the_runtime() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(m for m in imported_modules(path)
+                                            if m == "lighthouse.runtime")
+        for folder in ("api", "bot", "core") for path in (ROOT / folder).rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+    assert len(offenders) > 40  # the scan saw the packages
+    # The shared contract depends on neither side, or the arrow would point back.
+    shared = imported_modules(ROOT / "lighthouse" / "wiring.py")
+    assert not {m for m in shared if m.startswith(("lighthouse.runtime", "lighthouse.api",
+                                                   "lighthouse.bot"))}
+
+
+def test_importing_the_adapters_registers_nothing(tmp_path: Path) -> None:
+    """In a fresh interpreter (this one has imported everything already): importing every
+    adapter leaves the runtime unloaded, and the runtime's module state the same."""
+    script = f"""
+import json, sys
+for name in {ADAPTER_MODULES!r}:
+    __import__(name)
+loaded_by_adapters = "lighthouse.runtime" in sys.modules
+import lighthouse.runtime as runtime
+def state():
+    return {{k: repr(v) for k, v in vars(runtime).items() if not k.startswith("__")}}
+before = state()
+for name in {ADAPTER_MODULES!r}:
+    sys.modules.pop(name)
+    __import__(name)
+print(json.dumps({{"loaded_by_adapters": loaded_by_adapters, "changed": state() != before}}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, check=True, cwd=tmp_path)
+    assert json.loads(out.stdout.splitlines()[-1]) == {"loaded_by_adapters": False,
+                                                      "changed": False}
+
+
+@pytest.fixture
+async def core(dsn: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Core]:
+    settings = _settings(dsn, redis_url, tmp_path, DISCORD_BOT_TOKEN="not-used",
+                         TELEGRAM_BOT_TOKEN="123:not-used")
+    async with open_core(settings) as c:
+        yield c
+
+
+async def test_checks_get_the_database_through_their_context(core: Core) -> None:
+    assert core.check_context.pool is core.pool
+
+
+@pytest.mark.parametrize(("role", "names", "paths"), [
+    ("worker", [], set()),
+    ("all", ["x402-reconciler", "discord", "telegram"],
+     {"/v1/pricing", "/ping/{token}", "/ping/{token}/{kind}", "/health/chat"}),
+])
+async def test_the_runtime_builds_what_the_role_lists(core: Core, role: Role, names: list[str],
+                                                     paths: set[str]) -> None:
+    """Nothing is started: building the adapters only collects components and routes."""
+    http, delivery = HttpServers(core), DeliveryComponent(core)
+    made = build_adapters(core, http, delivery, role)
+    assert [c.name for c in made] == names
+    assert paths <= _paths(http)
+    if role == "worker":
+        assert http.hooks == [] and http.middlewares == []
+
+
+async def _get(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
+    async with session.get(url) as r:
+        return r.status, await r.text()
+
+
+@pytest.mark.parametrize(("role", "stops"), [
+    ("worker", ["scheduler", "delivery", "http"]),
+    ("all", ["x402-reconciler", "scheduler", "delivery", "http"]),
+])
+async def test_a_role_serves_its_routes_and_stops_in_reverse(
+    dsn: str, redis_url: str, tmp_path: Path, make_free_port: Any, role: Role,
+    stops: list[str], caplog: pytest.LogCaptureFixture,
+) -> None:
+    port, metrics_port = make_free_port(), make_free_port()
+    settings = _settings(dsn, redis_url, tmp_path, API_PORT=port, METRICS_PORT=metrics_port)
+    stop = asyncio.Event()
+    caplog.set_level(logging.INFO, logger="lighthouse")
+    run = asyncio.create_task(serve(settings, role, stop=stop))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with asyncio.timeout(15):
+                while True:
+                    try:
+                        if (await _get(session, f"{base}/health"))[0] == 200:
+                            break
+                    except aiohttp.ClientConnectionError:
+                        pass
+                    await asyncio.sleep(0.05)
+            metrics = await _get(session, f"http://127.0.0.1:{metrics_port}/metrics")
+            assert metrics[0] == 200
+            pricing = await _get(session, f"{base}/v1/pricing")
+            ping = await _get(session, f"{base}/ping/{UNKNOWN_TOKEN}")
+    finally:
+        stop.set()
+        async with asyncio.timeout(30):
+            code = await run
+    assert code == 0
+    if role == "worker":
+        assert pricing[0] == 404 and ping == (404, "404: Not Found")  # no such routes
+    else:
+        assert pricing[0] == 200 and ping == (404, "not found\n")  # the ping handler's answer
+    stopped = [r.component for r in caplog.records if r.getMessage() == "stopped"]  # type: ignore[attr-defined]
+    assert stopped == stops
