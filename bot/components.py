@@ -16,7 +16,6 @@ from typing import Any
 
 import discord
 import telegram.error
-import yarl
 from lighthouse.bot.commands import Commands
 from lighthouse.bot.discord.client import LighthouseDiscord
 from lighthouse.bot.discord.sender import DiscordAlertSender
@@ -31,14 +30,6 @@ from lighthouse.wiring import AlertChannels, AppHook, AppHooks, Component, Core
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 15.0
-
-
-def point_discord_at(api_base_url: str | None, gateway_url: str | None) -> None:
-    """Test/staging only: aim discord.py's REST and gateway at a stand-in."""
-    if api_base_url:
-        discord.http.Route.BASE = api_base_url  # type: ignore[misc]
-    if gateway_url:
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
 class DiscordComponent:
@@ -58,7 +49,6 @@ class DiscordComponent:
     async def start(self) -> None:
         s = self.core.settings
         assert s.discord_bot_token is not None
-        point_discord_at(s.discord_api_base_url, s.discord_gateway_url)
         self.client = LighthouseDiscord(
             self.commands, sync_commands=s.discord_sync_commands, redis=self.core.redis,
             max_ratelimit_timeout=30.0,

@@ -89,9 +89,6 @@ class Settings(BaseSettings):
     )
     # PUT the slash commands at start when their payload changed since the last sync.
     discord_sync_commands: bool = Field(default=True, validation_alias="DISCORD_SYNC_COMMANDS")
-    # Test/staging only: aim discord.py at a stand-in instead of discord.com.
-    discord_api_base_url: str | None = Field(default=None, validation_alias="DISCORD_API_BASE_URL")
-    discord_gateway_url: str | None = Field(default=None, validation_alias="DISCORD_GATEWAY_URL")
 
     @field_validator("usdc_contract_address", "payment_address")
     @classmethod
@@ -153,17 +150,6 @@ class Settings(BaseSettings):
     @classmethod
     def _tg_webhook(cls, value: str | None) -> str | None:
         return _check_url(value, ("https",))
-
-    @field_validator("discord_api_base_url")
-    @classmethod
-    def _discord_api(cls, value: str | None) -> str | None:
-        checked = _check_url(value, ("https", "http"))
-        return checked.rstrip("/") if checked else None
-
-    @field_validator("discord_gateway_url")
-    @classmethod
-    def _discord_gateway(cls, value: str | None) -> str | None:
-        return _check_url(value, ("wss", "ws"))
 
     @field_validator("telegram_api_base_url")
     @classmethod

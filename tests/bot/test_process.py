@@ -1,5 +1,6 @@
 """Both bots inside the real composition root (lighthouse.runtime.serve), aimed at the
-stand-ins through settings: they start after the delivery worker, answer, report on
+stand-ins (Telegram through its setting, Discord by the ``dc`` fixture, since discord.py
+has no per-client endpoint): they start after the delivery worker, answer, report on
 /health/chat, and stop in order; a refused token stops the process cleanly."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from targets import Target
 from lighthouse.runtime import serve
 
 WAIT = 10.0
+TESTS = str(Path(__file__).resolve().parents[1])  # for `python -m standins.aimed_cli`
 
 
 def settings(dsn: str, redis_url: str, port: int, tmp: Path, dc: DiscordStandIn,
@@ -25,8 +27,7 @@ def settings(dsn: str, redis_url: str, port: int, tmp: Path, dc: DiscordStandIn,
         "DATABASE_URL": dsn, "REDIS_URL": redis_url,
         "API_HOST": "127.0.0.1", "API_PORT": port, "METRICS_PORT": 0,
         "LIGHTHOUSE_DATA_DIR": str(tmp), "LIGHTHOUSE_ALLOW_PRIVATE_TARGETS": True,
-        "DISCORD_BOT_TOKEN": dc.token, "DISCORD_API_BASE_URL": dc.api_base,
-        "DISCORD_GATEWAY_URL": dc.gateway_url,
+        "DISCORD_BOT_TOKEN": dc.token,
         "TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE_URL": tg.http_url,
         **extra,
     }
@@ -136,7 +137,8 @@ async def test_process_started_from_the_environment_exits_cleanly_on_sigterm(
     dsn: str, redis_url: str, tmp_path: Path, dc: DiscordStandIn, tg: TelegramStandIn,
     make_free_port: Any,
 ) -> None:
-    """`lighthouse run` as a deployment starts it: settings from the environment only."""
+    """`lighthouse run` as a deployment starts it: settings from the environment only.
+    Only discord.py's endpoints are set by the test's launcher (standins/aimed_cli.py)."""
     import os
     import signal
     import sys
@@ -145,12 +147,13 @@ async def test_process_started_from_the_environment_exits_cleanly_on_sigterm(
         **os.environ, "DATABASE_URL": dsn, "REDIS_URL": redis_url,
         "API_HOST": "127.0.0.1", "API_PORT": str(make_free_port()), "METRICS_PORT": "0",
         "LIGHTHOUSE_DATA_DIR": str(tmp_path), "LOG_FORMAT": "text",
-        "DISCORD_BOT_TOKEN": dc.token, "DISCORD_API_BASE_URL": dc.api_base,
-        "DISCORD_GATEWAY_URL": dc.gateway_url,
+        "DISCORD_BOT_TOKEN": dc.token,
         "TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE_URL": tg.http_url,
+        "STANDIN_DISCORD_API_BASE": dc.api_base, "STANDIN_DISCORD_GATEWAY": dc.gateway_url,
+        "PYTHONPATH": os.pathsep.join(p for p in (TESTS, os.environ.get("PYTHONPATH")) if p),
     }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-X", "dev", "-m", "lighthouse.cli", "run", env=env,
+        sys.executable, "-X", "dev", "-m", "standins.aimed_cli", "run", env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     try:
         await dc.wait_call("gateway.identify", timeout=30)

@@ -172,3 +172,14 @@ async def test_a_role_serves_its_routes_and_stops_in_reverse(
         assert pricing[0] == 200 and ping == (404, "not found\n")  # the ping handler's answer
     stopped = [r.component for r in caplog.records if r.getMessage() == "stopped"]  # type: ignore[attr-defined]
     assert stopped == stops
+
+
+def test_the_service_never_aims_discord_py() -> None:
+    """discord.py's endpoints are process-wide class attributes: only test code
+    (tests/standins/discord_api.py) may set them, never the service."""
+    sources = [p for folder in ("api", "bot", "core", "lighthouse") for p in (ROOT / folder).rglob("*.py")]
+    offenders = [str(p.relative_to(ROOT)) for p in sources
+                 if any(attr in p.read_text(encoding="utf-8")
+                        for attr in ("Route.BASE", "DEFAULT_GATEWAY"))]
+    assert offenders == []
+    assert len(sources) > 40

@@ -32,7 +32,7 @@ import json
 import math
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -53,6 +53,28 @@ Result = tuple[int, Any]  # (HTTP status, JSON payload)
 def _json(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
     headers = {"Content-Type": "application/json", **(headers or {})}  # exactly this, no charset
     return web.Response(status=status, body=json.dumps(data).encode(), headers=headers)
+
+
+def aim_discord_py(api_base: str, gateway_url: str) -> Callable[[], None]:
+    """Aim every discord.py client in this process at a stand-in; returns what undoes it.
+
+    discord.py 2.7 has no per-client endpoint: REST URLs come from the class attribute
+    ``Route.BASE`` (also for interaction callbacks, built by the webhook adapter) and an
+    unsharded client connects to ``DiscordWebSocket.DEFAULT_GATEWAY``; its per-client knobs
+    (connector, proxy) cannot turn https://discord.com into a plain local URL. So the
+    patch lives here, in test code, and the service never touches these globals.
+    """
+    import discord
+    import yarl
+
+    saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    discord.http.Route.BASE = api_base  # type: ignore[misc]
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+    def undo() -> None:
+        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved  # type: ignore[misc]
+
+    return undo
 
 
 def _now() -> str:
@@ -129,6 +151,10 @@ class DiscordStandIn(StandInServer):
 
         monkeypatch.setattr(discord.http.Route, "BASE", self.api_base)
         monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(self.gateway_url))
+
+    def aim_discord_py(self) -> Callable[[], None]:
+        """``patch_discord_py`` without pytest (benchmarks); returns what undoes it."""
+        return aim_discord_py(self.api_base, self.gateway_url)
 
     def snowflake(self) -> int:
         ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
