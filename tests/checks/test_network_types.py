@@ -211,10 +211,9 @@ def test_error_codes_are_lighthouse_errors() -> None:
 
 
 def test_every_type_publishes_a_json_schema_of_its_config() -> None:
-    from lighthouse.core.checks import config_schemas
+    from lighthouse.core.checks import check_types, config_schemas
 
     schemas = config_schemas()
-    assert set(schemas) == {"http", "tcp", "dns", "tls", "evm_rpc", "evm_balance", "heartbeat",
-                            "x402", "canary"}
+    assert set(schemas) == set(check_types())
     assert schemas["tcp"]["required"] == ["host", "port"]
     assert schemas["http"]["additionalProperties"] is False
