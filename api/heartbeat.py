@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 from lighthouse.core.checks.heartbeat import MESSAGE_LIMIT, PingKind, record_ping, register_pool
+from lighthouse.core.streams import read_body
 
 from lighthouse.runtime import Component, Core, DeliveryComponent, HttpServers, register_adapter
 
@@ -43,7 +44,8 @@ def make_ping_handler(pool: Any) -> Any:
             return web.Response(status=404, text="not found\n", headers=_HEADERS)
         message: str | None = None
         if request.method == "POST" and request.can_read_body:
-            raw = await request.content.read(MESSAGE_LIMIT * 4)
+            # 4 bytes per character at most: enough for MESSAGE_LIMIT characters of UTF-8.
+            raw, _ = await read_body(request.content, MESSAGE_LIMIT * 4)
             message = raw.decode("utf-8", "replace")[:MESSAGE_LIMIT] or None
         found = await record_ping(pool, request.match_info["token"], kind, message)
         if not found:

@@ -22,6 +22,7 @@ from lighthouse.core.errors import (
 from lighthouse.core.models import Identity, Monitor, Provider
 from lighthouse.core.payments.verifier import Verified
 from lighthouse.core.service import MAX_INTERVAL_S, MonitorService
+from lighthouse.core.streams import read_body
 from lighthouse.core.tiers import (
     MIN_INTERVAL_S,
     ONE_OFF_CHECK_PRICE_ATOMIC,
@@ -74,10 +75,12 @@ async def read_json(request: web.Request, model: type[_Strict]) -> Any:
         return cached
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise ValidationError("body too large", field="body", reason="size")
-    raw = request[RAW_KEY] if RAW_KEY in request else await request.content.read(MAX_BODY + 1)
-    request[RAW_KEY] = raw
-    if len(raw) > MAX_BODY:
-        raise ValidationError("body too large", field="body", reason="size")
+    if RAW_KEY not in request:
+        raw, truncated = await read_body(request.content, MAX_BODY)
+        if truncated:
+            raise ValidationError("body too large", field="body", reason="size")
+        request[RAW_KEY] = raw
+    raw = request[RAW_KEY]
     try:
         data = safe_json_loads(raw or b"null")
         body = model.model_validate(data)

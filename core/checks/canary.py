@@ -54,6 +54,7 @@ from lighthouse.core.checks.http import classify_exception
 from lighthouse.core.checks.jsonrpc import RpcFailure, rpc_call, validate_headers
 from lighthouse.core.errors import InvalidURLError, ValidationError
 from lighthouse.core.netguard import TargetGuard
+from lighthouse.core.streams import read_body
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_STEPS = 20
@@ -412,6 +413,8 @@ class CanaryCheck:
                     entry["latency_ms"] = round(response["latency_ms"], 2)
                     if "status" in response:
                         entry["status"] = last_status = response["status"]
+                    if response.get("truncated"):  # a cut body explains a failing condition
+                        entry["body_truncated_at"] = BODY_LIMIT
                     flow.steps[index] = response
                     self._judge(step, response, flow, entry)
                     for name, path in step.extract.items():
@@ -453,7 +456,7 @@ class CanaryCheck:
                 allow_redirects=step.follow_redirects,
                 timeout=aiohttp.ClientTimeout(total=budget_s),
             ) as resp:
-                raw = await resp.content.read(BODY_LIMIT)
+                raw, truncated = await read_body(resp.content, BODY_LIMIT)
                 status = resp.status
                 resp_headers = {k.lower(): v for k, v in resp.headers.items()}
         except Exception as exc:
@@ -466,7 +469,7 @@ class CanaryCheck:
         except ValueError:
             body = text
         return {"status": status, "body": body, "raw": raw, "headers": resp_headers,
-                "latency_ms": latency}
+                "latency_ms": latency, "truncated": truncated}
 
     async def _rpc(self, step: RpcStep, flow: _Flow, ctx: CheckContext,
                    budget_s: float) -> dict[str, Any]:
