@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from lighthouse.core.errors import LighthouseError
@@ -30,6 +31,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status >= 400 and not request.path.startswith("/health"):
             return error_response(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason)
         raise
+    except asyncpg.DataError as exc:
+        # PostgreSQL (or asyncpg encoding an argument) refused a value: out of range, NUL in
+        # text, a malformed literal. Handlers validate what they know of; whatever slips
+        # through came from the request, so it is the client's error, not an outage.
+        log.warning("database refused a request value", extra={"path": request.path,
+                                                               "error": str(exc)[:200]})
+        return error_response(400, "invalid_input", "a value in the request is out of range or malformed")
     except Exception:
         log.exception("unhandled API error", extra={"path": request.path})
         return error_response(500, "internal_error", "internal error")

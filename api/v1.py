@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +25,7 @@ from lighthouse.core.models import Identity, Monitor, Provider
 from lighthouse.core.payments.verifier import Verified
 from lighthouse.core.service import MAX_INTERVAL_S, MonitorService
 from lighthouse.core.streams import read_body
+from lighthouse.core.text import clean_text
 from lighthouse.core.tiers import (
     MIN_INTERVAL_S,
     ONE_OFF_CHECK_PRICE_ATOMIC,
@@ -34,6 +37,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 
 MAX_BODY = 64 * 1024
+MAX_PAGE = 1000  # rows of history per page (MonitorService.history_of refuses more)
+_DIGITS = re.compile(r"[0-9]{1,4}")
 PERIOD_DAYS = 30
 RAW_KEY: web.RequestKey[bytes] = web.RequestKey("lh_raw_body", bytes)
 BODY_KEY: web.RequestKey[BaseModel] = web.RequestKey("lh_json_body", BaseModel)
@@ -86,8 +91,25 @@ async def read_json(request: web.Request, model: type[_Strict]) -> Any:
         body = model.model_validate(data)
     except (ValueError, PydanticError) as exc:
         raise ValidationError(f"invalid JSON body: {str(exc)[:300]}", field="body", reason="json") from exc
+    if not _storable(data):
+        # Refused before payment: PostgreSQL would refuse it when the paid monitor is stored.
+        raise ValidationError("the body holds text with NUL or a lone surrogate, or a number "
+                              "that is NaN or infinite", field="body", reason="unstorable")
     request[BODY_KEY] = body
     return body
+
+
+def _storable(value: Any) -> bool:
+    """Whether PostgreSQL text/jsonb can hold every string and number in a JSON value."""
+    if isinstance(value, str):
+        return clean_text(value) is value
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(v) for v in value)
+    return True
 
 
 def _paid_tier(name: str) -> TierName:
@@ -98,6 +120,35 @@ def _paid_tier(name: str) -> TierName:
     if tier(t).price_atomic_per_month <= 0:
         raise ValidationError("the free tier is not sold over the API", field="tier", reason="choice")
     return t
+
+
+def _limit(text: str) -> int:
+    # ASCII digits only: int() also reads " 5", "1_0" and other scripts' digits, and gives up
+    # past 4300 digits with a ValueError of its own.
+    if not _DIGITS.fullmatch(text) or not 1 <= int(text) <= MAX_PAGE:
+        raise ValidationError(f"limit must be an integer from 1 to {MAX_PAGE}", field="limit",
+                              reason="range", min=1, max=MAX_PAGE)
+    return int(text)
+
+
+def _before(text: str) -> datetime:
+    """An RFC 3339 instant with its offset, as UTC.
+
+    A naive time names no instant (asyncpg would silently take it as UTC); one whose UTC
+    value leaves years 1..9999 (0001-01-01T00:00:00+14:00) cannot be sent to PostgreSQL.
+    """
+    try:
+        value = datetime.fromisoformat(text) if len(text) <= 64 else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise ValidationError("before must be an RFC 3339 date-time", field="before", reason="type")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError("before needs a UTC offset (Z or +hh:mm)", field="before", reason="timezone")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError("before is out of range", field="before", reason="range") from None
 
 
 def _hash(token: str) -> str:
@@ -280,17 +331,8 @@ class V1:
         m = await self._authorized(request)
         if isinstance(m, web.Response):
             return m
-        try:
-            limit = int(request.query.get("limit", "50"))
-        except ValueError as exc:
-            raise ValidationError("limit must be an integer", field="limit", reason="type") from exc
-        before = None
-        if "before" in request.query:
-            from datetime import datetime
-            try:
-                before = datetime.fromisoformat(request.query["before"])
-            except ValueError as exc:
-                raise ValidationError("before must be RFC 3339", field="before", reason="type") from exc
+        limit = _limit(request.query.get("limit", "50"))
+        before = _before(request.query["before"]) if "before" in request.query else None
         records = await self.service.history_of(m, limit=limit, before=before)
         items = [{"time": r.time.isoformat(), "ok": r.ok, "status_code": r.status_code,
                   "latency_ms": r.latency_ms, "error_code": r.error_code, "error": r.error}

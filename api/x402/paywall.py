@@ -23,6 +23,7 @@ from lighthouse.core.payments.facilitator import Facilitator
 from lighthouse.core.payments.requirements import Network, Offer, payment_required
 from lighthouse.core.payments.store import PaymentStore
 from lighthouse.core.payments.verifier import PaymentError, Verified, decode_header, verify_payload
+from lighthouse.core.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,9 @@ class Paywall:
     async def _paid(self, request: web.Request, handler: Handler, verified: Verified,
                     offers: list[Offer], method: str, path: str) -> web.StreamResponse:
         assert self.store is not None and self.facilitator is not None
-        resource = f"{method} {verified.offer.resource}"
+        # The resource URL holds the request's decoded path and query: a NUL in it would fail
+        # the reservation's INSERT.
+        resource = clean_text(f"{method} {verified.offer.resource}")
         payment_id, existing = await self.store.reserve(verified, resource)
         if payment_id is None:
             self._count("replay")
