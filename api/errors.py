@@ -13,10 +13,11 @@ from lighthouse.core.errors import LighthouseError
 log = logging.getLogger(__name__)
 
 
-def error_response(status: int, code: str, message: str, **params: Any) -> web.Response:
+def error_response(status: int, code: str, message: str, *, headers: dict[str, str] | None = None,
+                   **params: Any) -> web.Response:
     return web.json_response(
         {"error": {"code": code, "message": message, "params": params}}, status=status,
-        headers={"Cache-Control": "no-store"},
+        headers={"Cache-Control": "no-store", **(headers or {})},
     )
 
 
