@@ -12,6 +12,10 @@ from lighthouse.core.errors import LighthouseError
 
 log = logging.getLogger(__name__)
 
+# Headers an aiohttp HTTPException carries that the client needs to act on the error:
+# RFC 9110 requires Allow on a 405.
+_KEPT_HEADERS = ("Allow", "Retry-After")
+
 
 def error_response(status: int, code: str, message: str, *, headers: dict[str, str] | None = None,
                    **params: Any) -> web.Response:
@@ -30,7 +34,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return web.json_response({"error": exc.to_dict()}, status=exc.http_status)
     except web.HTTPException as exc:
         if exc.status >= 400 and not request.path.startswith("/health"):
-            return error_response(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason)
+            kept = {name: exc.headers[name] for name in _KEPT_HEADERS if name in exc.headers}
+            return error_response(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason,
+                                  headers=kept)
         raise
     except asyncpg.DataError as exc:
         # PostgreSQL (or asyncpg encoding an argument) refused a value: out of range, NUL in

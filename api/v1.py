@@ -12,6 +12,25 @@ from typing import Any
 
 from aiohttp import web
 from lighthouse.api.errors import error_response
+from lighthouse.api.schemas import (
+    CheckBody,
+    CheckHistory,
+    CheckRecordOut,
+    CheckResultOut,
+    Deleted,
+    MonitorBody,
+    MonitorCreated,
+    MonitorEnvelope,
+    MonitorOut,
+    NetworkOut,
+    PaymentOut,
+    Pricing,
+    SubscribeBody,
+    Subscription,
+    TierOut,
+    Uptime,
+    UptimeWindowOut,
+)
 from lighthouse.api.x402.paywall import FINALIZE_KEY, PAID_KEY, Paywall
 from lighthouse.core.checks import get_check_type, parse_config
 from lighthouse.core.checks.conditions import safe_json_loads
@@ -33,7 +52,7 @@ from lighthouse.core.tiers import (
     TierName,
     tier,
 )
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from pydantic import ValidationError as PydanticError
 
 MAX_BODY = 64 * 1024
@@ -44,37 +63,7 @@ RAW_KEY: web.RequestKey[bytes] = web.RequestKey("lh_raw_body", bytes)
 BODY_KEY: web.RequestKey[BaseModel] = web.RequestKey("lh_json_body", BaseModel)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CheckBody(_Strict):
-    type: str = "http"
-    config: dict[str, Any]
-
-
-class MonitorBody(_Strict):
-    type: str = "http"
-    config: dict[str, Any]
-    tier: str = "basic"
-    months: int = Field(default=1, ge=1, le=12)
-    name: str | None = Field(default=None, max_length=100)
-    interval_s: int | None = None
-    language: str | None = Field(default=None, pattern="^(en|es)$")
-
-
-class SubscribeBody(_Strict):
-    """The seed's POST /subscribe shape (payment travels in the x402 headers)."""
-
-    user_address: str | None = None
-    target_type: str = "http"
-    target_config: dict[str, Any]
-    tier: str = "basic"
-    alert_channels: list[dict[str, Any]] = Field(default_factory=list, max_length=5)
-    payment_signature: str | None = None
-
-
-async def read_json(request: web.Request, model: type[_Strict]) -> Any:
+async def read_json(request: web.Request, model: type[BaseModel]) -> Any:
     cached = request.get(BODY_KEY)
     if cached is not None and isinstance(cached, model):
         return cached
@@ -155,15 +144,18 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def monitor_json(m: Monitor) -> dict[str, Any]:
-    return {
-        "id": str(m.public_id), "name": m.name, "type": m.type, "config": m.config,
-        "interval_s": m.interval_s, "tier": m.tier, "state": m.state.value,
-        "created_at": m.created_at.isoformat(), "next_due": m.next_due.isoformat(),
-        "expires_at": m.expires_at.isoformat() if m.expires_at else None,
-        "last_check_at": m.last_check_at.isoformat() if m.last_check_at else None,
-        "last_ok": m.last_ok, "last_latency_ms": m.last_latency_ms, "last_error": m.last_error,
-    }
+def monitor_out(m: Monitor) -> MonitorOut:
+    return MonitorOut(
+        id=str(m.public_id), name=m.name, type=m.type, config=m.config, interval_s=m.interval_s,
+        tier=m.tier, state=m.state.value, created_at=m.created_at, next_due=m.next_due,
+        expires_at=m.expires_at, last_check_at=m.last_check_at, last_ok=m.last_ok,
+        last_latency_ms=m.last_latency_ms, last_error=m.last_error,
+    )
+
+
+def answer(model: BaseModel, status: int = 200) -> web.Response:
+    """A response from its published model (api/schemas.py), so it matches /openapi.json."""
+    return web.json_response(model.model_dump(mode="json"), status=status)
 
 
 class V1:
@@ -189,15 +181,15 @@ class V1:
 
     # --- pricing -----------------------------------------------------------------
     async def pricing(self, request: web.Request) -> web.Response:
-        return web.json_response({
-            "currency": "USDC", "decimals": 6, "period_days": PERIOD_DAYS,
-            "tiers": [{"name": t.name.value, "price_atomic_per_month": str(t.price_atomic_per_month),
-                       "interval_s": t.interval_s, "max_monitors": t.max_monitors,
-                       "retention_days": t.retention_days} for t in TIERS.values()],
-            "one_off_check_atomic": str(ONE_OFF_CHECK_PRICE_ATOMIC),
-            "networks": [{"network": n.caip2, "asset": n.asset} for n in self.paywall.networks],
-            "pay_to": self.paywall.pay_to,
-        })
+        return answer(Pricing(
+            currency="USDC", decimals=6, period_days=PERIOD_DAYS,
+            tiers=[TierOut(name=t.name.value, price_atomic_per_month=str(t.price_atomic_per_month),
+                           interval_s=t.interval_s, max_monitors=t.max_monitors,
+                           retention_days=t.retention_days) for t in TIERS.values()],
+            one_off_check_atomic=str(ONE_OFF_CHECK_PRICE_ATOMIC),
+            networks=[NetworkOut(network=n.caip2, asset=n.asset) for n in self.paywall.networks],
+            pay_to=self.paywall.pay_to,
+        ))
 
     async def price_check_get(self, request: web.Request) -> tuple[int, str]:
         url = request.query.get("url")
@@ -226,12 +218,12 @@ class V1:
     # --- one-off checks ------------------------------------------------------------
     async def check_get(self, request: web.Request) -> web.Response:
         result = await self.service.check_once("http", {"url": request.query["url"]})
-        return web.json_response(result.to_dict())
+        return answer(CheckResultOut(**result.to_dict()))
 
     async def check_post(self, request: web.Request) -> web.Response:
         body: CheckBody = await read_json(request, CheckBody)
         result = await self.service.check_once(body.type, body.config)
-        return web.json_response(result.to_dict())
+        return answer(CheckResultOut(**result.to_dict()))
 
     # --- monitors --------------------------------------------------------------------
     async def _create(self, v: Verified, payment_id: int, tx: str, *, type: str,
@@ -280,9 +272,9 @@ class V1:
             m, token = await self._create(v, payment_id, tx, type=body.type, config=body.config,
                                           tier_name=body.tier, months=body.months, name=body.name,
                                           interval_s=body.interval_s, language=body.language)
-            return web.json_response({"monitor": monitor_json(m), "management_token": token,
-                                      "payment": {"transaction": tx, "network": v.offer.network.caip2}},
-                                     status=201)
+            return answer(MonitorCreated(
+                monitor=monitor_out(m), management_token=token,
+                payment=PaymentOut(transaction=tx, network=v.offer.network.caip2)), status=201)
 
         request[FINALIZE_KEY] = finalize
         return web.json_response({"status": "accepted"}, status=202)
@@ -296,11 +288,10 @@ class V1:
             m, token = await self._create(v, payment_id, tx, type=body.target_type,
                                           config=body.target_config, tier_name=body.tier, months=1,
                                           name=None, interval_s=None, language=None)
-            return web.json_response({
-                "subscription_id": str(m.public_id), "status": "active",
-                "next_check_at": m.next_due.isoformat(), "check_frequency": m.interval_s,
-                "payment_tx": tx, "payment_chain": v.offer.network.caip2, "management_token": token,
-            }, status=201)
+            return answer(Subscription(
+                subscription_id=str(m.public_id), status="active", next_check_at=m.next_due,
+                check_frequency=m.interval_s, payment_tx=tx, payment_chain=v.offer.network.caip2,
+                management_token=token), status=201)
 
         request[FINALIZE_KEY] = finalize
         return web.json_response({"status": "accepted"}, status=202)
@@ -325,7 +316,7 @@ class V1:
         m = await self._authorized(request)
         if isinstance(m, web.Response):
             return m
-        return web.json_response({"monitor": monitor_json(m)})
+        return answer(MonitorEnvelope(monitor=monitor_out(m)))
 
     async def get_checks(self, request: web.Request) -> web.Response:
         m = await self._authorized(request)
@@ -334,25 +325,25 @@ class V1:
         limit = _limit(request.query.get("limit", "50"))
         before = _before(request.query["before"]) if "before" in request.query else None
         records = await self.service.history_of(m, limit=limit, before=before)
-        items = [{"time": r.time.isoformat(), "ok": r.ok, "status_code": r.status_code,
-                  "latency_ms": r.latency_ms, "error_code": r.error_code, "error": r.error}
+        items = [CheckRecordOut(time=r.time, ok=r.ok, status_code=r.status_code,
+                                latency_ms=r.latency_ms, error_code=r.error_code, error=r.error)
                  for r in records]
-        nxt = items[-1]["time"] if len(items) == limit else None
-        return web.json_response({"checks": items, "next_before": nxt})
+        nxt = items[-1].time if len(items) == limit else None
+        return answer(CheckHistory(checks=items, next_before=nxt))
 
     async def get_uptime(self, request: web.Request) -> web.Response:
         m = await self._authorized(request)
         if isinstance(m, web.Response):
             return m
         windows = await self.service.uptime_of(m)
-        return web.json_response({"uptime": [
-            {"period": w.period, "checks": w.checks, "ok_checks": w.ok_checks, "uptime": w.uptime,
-             "avg_latency_ms": w.avg_latency_ms, "p95_latency_ms": w.p95_latency_ms}
-            for w in windows]})
+        return answer(Uptime(uptime=[
+            UptimeWindowOut(period=w.period, checks=w.checks, ok_checks=w.ok_checks, uptime=w.uptime,
+                            avg_latency_ms=w.avg_latency_ms, p95_latency_ms=w.p95_latency_ms)
+            for w in windows]))
 
     async def delete_monitor(self, request: web.Request) -> web.Response:
         m = await self._authorized(request)
         if isinstance(m, web.Response):
             return m
         await self.pool.execute("DELETE FROM monitors WHERE id = $1", m.id)
-        return web.json_response({"deleted": str(m.public_id)})
+        return answer(Deleted(deleted=str(m.public_id)))
