@@ -5,16 +5,39 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from lighthouse.api.schemas import (
+    CheckBody,
+    CheckHistory,
+    CheckResultOut,
+    Deleted,
+    ErrorResponse,
+    MonitorBody,
+    MonitorCreated,
+    MonitorEnvelope,
+    PaymentRequiredV1,
+    Pricing,
+    SubscribeBody,
+    Subscription,
+    Uptime,
+    component_schemas,
+    ref,
+)
+from lighthouse.api.v1 import MAX_PAGE
 from lighthouse.api.x402.paywall import Paywall
-from lighthouse.core.checks import config_schemas
 from lighthouse.core.tiers import ONE_OFF_CHECK_PRICE_ATOMIC, TIERS
+from pydantic import BaseModel
 
-PAID = [
-    ("/v1/check", "get", "One-off HTTP check of ?url=", "fixed"),
-    ("/v1/checks", "post", "One-off check of any registered type", "fixed"),
-    ("/v1/monitors", "post", "Create a monitor paid by tier and months", "dynamic"),
-    ("/subscribe", "post", "Seed alias of POST /v1/monitors", "dynamic"),
+# Paid operations: (path, method, summary, price mode, request body model or None, 2xx).
+PAID_OPERATIONS: list[tuple[str, str, str, str, type[BaseModel] | None, tuple[str, type[BaseModel]]]] = [
+    ("/v1/check", "get", "One-off HTTP check of ?url=", "fixed", None, ("200", CheckResultOut)),
+    ("/v1/checks", "post", "One-off check of any registered type", "fixed", CheckBody,
+     ("200", CheckResultOut)),
+    ("/v1/monitors", "post", "Create a monitor paid by tier and months", "dynamic", MonitorBody,
+     ("201", MonitorCreated)),
+    ("/subscribe", "post", "Seed alias of POST /v1/monitors", "dynamic", SubscribeBody,
+     ("201", Subscription)),
 ]
+PAID = [(path, method, summary, mode) for path, method, summary, mode, *_ in PAID_OPERATIONS]
 
 
 def _base(paywall: Paywall) -> str:
@@ -32,35 +55,112 @@ def well_known(paywall: Paywall) -> dict[str, Any]:
     }
 
 
+def _json(schema: dict[str, Any], description: str, **headers: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": description,
+                           "content": {"application/json": {"schema": schema}}}
+    if headers:
+        out["headers"] = headers
+    return out
+
+
+def _error(description: str, **headers: dict[str, Any]) -> dict[str, Any]:
+    return _json(ref(ErrorResponse), description, **headers)
+
+
+_RETRY_AFTER = {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}
+_PAYMENT_HEADERS = [
+    {"name": "PAYMENT-SIGNATURE", "in": "header", "required": False,
+     "description": "x402 v2 payment: base64 of the PaymentPayload JSON",
+     "schema": {"type": "string", "maxLength": 16384}},
+    {"name": "X-PAYMENT", "in": "header", "required": False,
+     "description": "x402 v1 payment: base64 of the payment JSON",
+     "schema": {"type": "string", "maxLength": 16384}},
+]
+_ID = {"name": "id", "in": "path", "required": True, "description": "The monitor's id",
+       "schema": {"type": "string", "format": "uuid"}}
+_TOKEN: list[dict[str, list[str]]] = [{"managementToken": []}]
+
+
+def _paid_operation(summary: str, mode: str, body: type[BaseModel] | None,
+                    ok: tuple[str, type[BaseModel]], prices: list[int]) -> dict[str, Any]:
+    info: dict[str, Any] = {"protocols": ["x402"], "price": {"mode": mode, "currency": "USDC"}}
+    if mode == "fixed":
+        info["price"]["amount"] = str(ONE_OFF_CHECK_PRICE_ATOMIC)
+    else:
+        info["price"].update({"min": str(prices[0]), "max": str(prices[-1] * 12)})
+    status, model = ok
+    responses: dict[str, Any] = {
+        status: _json(ref(model), "Paid result (receipt in PAYMENT-RESPONSE)",
+                      **{"PAYMENT-RESPONSE": {"description": "x402 settlement receipt (base64 JSON)",
+                                              "schema": {"type": "string"}}}),
+        "402": _json(ref(PaymentRequiredV1), "Payment required, or the payment was refused",
+                     **{"PAYMENT-REQUIRED": {"description": "x402 v2 challenge (base64 JSON)",
+                                             "schema": {"type": "string"}}}),
+        "400": _error("Malformed request or payment"),
+        "422": _error("Target not allowed (private or reserved address)"),
+        "503": _error("Payments not configured, or the chain/facilitator is unreachable",
+                      **{"Retry-After": _RETRY_AFTER}),
+    }
+    if status == "201":  # creation: checked against the tier, fulfilled after settlement
+        responses["403"] = _error("Monitor limit or tier feature")
+        responses["500"] = _error("Payment settled but the monitor could not be created")
+    op: dict[str, Any] = {"summary": summary, "x-payment-info": info,
+                          "parameters": list(_PAYMENT_HEADERS), "responses": responses}
+    if body is not None:
+        op["requestBody"] = {"required": True,
+                             "content": {"application/json": {"schema": ref(body)}}}
+    return op
+
+
+def _managed(summary: str, model: type[BaseModel], *,
+             query: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    responses: dict[str, Any] = {"200": _json(ref(model), "ok")}
+    if query:
+        responses["400"] = _error("Invalid query parameter")
+    responses["401"] = _error("No management token")
+    responses["404"] = _error("No such monitor for this token")
+    return {"summary": summary, "security": _TOKEN, "parameters": [_ID, *(query or [])],
+            "responses": responses}
+
+
 def openapi(paywall: Paywall) -> dict[str, Any]:
     prices = sorted(t.price_atomic_per_month for t in TIERS.values() if t.price_atomic_per_month)
     paths: dict[str, Any] = {}
-    for path, method, summary, mode in PAID:
-        info: dict[str, Any] = {"protocols": ["x402"], "price": {"mode": mode, "currency": "USDC"}}
-        if mode == "fixed":
-            info["price"]["amount"] = str(ONE_OFF_CHECK_PRICE_ATOMIC)
-        else:
-            info["price"].update({"min": str(prices[0]), "max": str(prices[-1] * 12)})
-        paths.setdefault(path, {})[method] = {
-            "summary": summary, "x-payment-info": info,
-            "responses": {"200": {"description": "Paid result"},
-                          "402": {"description": "Payment required (PAYMENT-REQUIRED header)"},
-                          "400": {"description": "Malformed request or payment"}},
-        }
+    for path, method, summary, mode, body, ok in PAID_OPERATIONS:
+        op = _paid_operation(summary, mode, body, ok, prices)
+        if path == "/v1/check":
+            op["parameters"] = [{"name": "url", "in": "query", "required": True,
+                                 "description": "http:// or https:// URL to check",
+                                 "schema": {"type": "string", "minLength": 1, "maxLength": 2048}},
+                                *op["parameters"]]
+        paths.setdefault(path, {})[method] = op
     paths["/v1/pricing"] = {"get": {"summary": "Tiers and prices",
-                                    "responses": {"200": {"description": "ok"}}}}
-    for sub in ("", "/checks", "/uptime"):
-        paths[f"/v1/monitors/{{id}}{sub}"] = {"get": {
-            "summary": "Read with the management token (Authorization: Bearer)",
-            "responses": {"200": {"description": "ok"}, "401": {"description": "no token"}}}}
-    paths["/v1/monitors/{id}"]["delete"] = {"summary": "Delete with the management token",
-                                            "responses": {"200": {"description": "deleted"}}}
+                                    "responses": {"200": _json(ref(Pricing), "ok")}}}
+    history_query = [
+        {"name": "limit", "in": "query", "required": False, "description": "Rows per page",
+         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 50}},
+        {"name": "before", "in": "query", "required": False,
+         "description": "Only checks before this instant (RFC 3339 with an offset)",
+         "schema": {"type": "string", "format": "date-time"}},
+    ]
+    paths["/v1/monitors/{id}"] = {
+        "get": _managed("Read a monitor with its management token", MonitorEnvelope),
+        "delete": _managed("Delete a monitor with its management token", Deleted),
+    }
+    paths["/v1/monitors/{id}/checks"] = {"get": _managed("Check history, newest first", CheckHistory,
+                                                         query=history_query)}
+    paths["/v1/monitors/{id}/uptime"] = {"get": _managed("Uptime over 24 h, 7 d, 30 d", Uptime)}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Lighthouse x402 API", "version": "1"},
         "servers": [{"url": _base(paywall)}],
         "paths": paths,
-        "components": {"schemas": {f"{k}Config": v for k, v in config_schemas().items()}},
+        "components": {
+            "schemas": component_schemas(),
+            "securitySchemes": {"managementToken": {
+                "type": "http", "scheme": "bearer",
+                "description": "The management_token returned when the monitor was bought"}},
+        },
         "x-discovery": {"ownershipProofs": []},
     }
 

@@ -5,9 +5,9 @@
     GET|POST|HEAD /ping/<token>/start      a run started
     GET|POST|HEAD /ping/<token>/<0..255>   exit status: 0 success, anything else failure
 
-200 ``OK`` when recorded, 404 for an unknown token (same answer for a malformed one, so
-tokens cannot be probed by shape). Heartbeat checks read the pings through the pool in
-their CheckContext, not through this module.
+200 ``OK`` when recorded, 404 with the API's JSON error shape for an unknown token (same
+answer for a malformed one, so tokens cannot be probed by shape). Heartbeat checks read
+the pings through the pool in their CheckContext, not through this module.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from lighthouse.api.errors import error_response
 from lighthouse.core.checks.heartbeat import MESSAGE_LIMIT, PingKind, record_ping
+from lighthouse.core.streams import read_body
 
 from lighthouse.wiring import AppHook
 
@@ -31,23 +33,29 @@ def ping_path(token: str, kind: str = "") -> str:
 def _kind(segment: str) -> PingKind | None:
     if segment in _KINDS:
         return _KINDS[segment]
-    if segment.isdigit() and len(segment) <= 3 and int(segment) <= 255:
+    # str.isdigit() also accepts "²" or "٣", which int() refuses or reads as another number.
+    if segment.isascii() and segment.isdigit() and len(segment) <= 3 and int(segment) <= 255:
         return "success" if int(segment) == 0 else "fail"
     return None
+
+
+def _not_found() -> web.Response:
+    return error_response(404, "not_found", "no heartbeat with this ping URL")
 
 
 def make_ping_handler(pool: Any) -> Any:
     async def handle(request: web.Request) -> web.Response:
         kind = _kind(request.match_info.get("kind", ""))
         if kind is None:
-            return web.Response(status=404, text="not found\n", headers=_HEADERS)
+            return _not_found()
         message: str | None = None
         if request.method == "POST" and request.can_read_body:
-            raw = await request.content.read(MESSAGE_LIMIT * 4)
+            # 4 bytes per character at most: enough for MESSAGE_LIMIT characters of UTF-8.
+            raw, _ = await read_body(request.content, MESSAGE_LIMIT * 4)
             message = raw.decode("utf-8", "replace")[:MESSAGE_LIMIT] or None
         found = await record_ping(pool, request.match_info["token"], kind, message)
         if not found:
-            return web.Response(status=404, text="not found\n", headers=_HEADERS)
+            return _not_found()
         return web.Response(text="OK\n", headers=_HEADERS)
 
     return handle

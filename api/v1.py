@@ -3,13 +3,34 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 from lighthouse.api.errors import error_response
+from lighthouse.api.schemas import (
+    CheckBody,
+    CheckHistory,
+    CheckRecordOut,
+    CheckResultOut,
+    Deleted,
+    MonitorBody,
+    MonitorCreated,
+    MonitorEnvelope,
+    MonitorOut,
+    NetworkOut,
+    PaymentOut,
+    Pricing,
+    SubscribeBody,
+    Subscription,
+    TierOut,
+    Uptime,
+    UptimeWindowOut,
+)
 from lighthouse.api.x402.paywall import FINALIZE_KEY, PAID_KEY, Paywall
 from lighthouse.core.checks import get_check_type, parse_config
 from lighthouse.core.checks.conditions import safe_json_loads
@@ -23,6 +44,8 @@ from lighthouse.core.limits import MAX_INTERVAL_S
 from lighthouse.core.models import Identity, Monitor, Provider
 from lighthouse.core.payments.verifier import Verified
 from lighthouse.core.service import MonitorService
+from lighthouse.core.streams import read_body
+from lighthouse.core.text import clean_text
 from lighthouse.core.tiers import (
     MIN_INTERVAL_S,
     ONE_OFF_CHECK_PRICE_ATOMIC,
@@ -30,62 +53,53 @@ from lighthouse.core.tiers import (
     TierName,
     tier,
 )
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from pydantic import ValidationError as PydanticError
 
 MAX_BODY = 64 * 1024
+MAX_PAGE = 1000  # rows of history per page (MonitorService.history_of refuses more)
+_DIGITS = re.compile(r"[0-9]{1,4}")
 PERIOD_DAYS = 30
 RAW_KEY: web.RequestKey[bytes] = web.RequestKey("lh_raw_body", bytes)
 BODY_KEY: web.RequestKey[BaseModel] = web.RequestKey("lh_json_body", BaseModel)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CheckBody(_Strict):
-    type: str = "http"
-    config: dict[str, Any]
-
-
-class MonitorBody(_Strict):
-    type: str = "http"
-    config: dict[str, Any]
-    tier: str = "basic"
-    months: int = Field(default=1, ge=1, le=12)
-    name: str | None = Field(default=None, max_length=100)
-    interval_s: int | None = None
-    language: str | None = Field(default=None, pattern="^(en|es)$")
-
-
-class SubscribeBody(_Strict):
-    """The seed's POST /subscribe shape (payment travels in the x402 headers)."""
-
-    user_address: str | None = None
-    target_type: str = "http"
-    target_config: dict[str, Any]
-    tier: str = "basic"
-    alert_channels: list[dict[str, Any]] = Field(default_factory=list, max_length=5)
-    payment_signature: str | None = None
-
-
-async def read_json(request: web.Request, model: type[_Strict]) -> Any:
+async def read_json(request: web.Request, model: type[BaseModel]) -> Any:
     cached = request.get(BODY_KEY)
     if cached is not None and isinstance(cached, model):
         return cached
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise ValidationError("body too large", field="body", reason="size")
-    raw = request[RAW_KEY] if RAW_KEY in request else await request.content.read(MAX_BODY + 1)
-    request[RAW_KEY] = raw
-    if len(raw) > MAX_BODY:
-        raise ValidationError("body too large", field="body", reason="size")
+    if RAW_KEY not in request:
+        raw, truncated = await read_body(request.content, MAX_BODY)
+        if truncated:
+            raise ValidationError("body too large", field="body", reason="size")
+        request[RAW_KEY] = raw
+    raw = request[RAW_KEY]
     try:
         data = safe_json_loads(raw or b"null")
         body = model.model_validate(data)
     except (ValueError, PydanticError) as exc:
         raise ValidationError(f"invalid JSON body: {str(exc)[:300]}", field="body", reason="json") from exc
+    if not _storable(data):
+        # Refused before payment: PostgreSQL would refuse it when the paid monitor is stored.
+        raise ValidationError("the body holds text with NUL or a lone surrogate, or a number "
+                              "that is NaN or infinite", field="body", reason="unstorable")
     request[BODY_KEY] = body
     return body
+
+
+def _storable(value: Any) -> bool:
+    """Whether PostgreSQL text/jsonb can hold every string and number in a JSON value."""
+    if isinstance(value, str):
+        return clean_text(value) is value
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(v) for v in value)
+    return True
 
 
 def _paid_tier(name: str) -> TierName:
@@ -98,19 +112,51 @@ def _paid_tier(name: str) -> TierName:
     return t
 
 
+def _limit(text: str) -> int:
+    # ASCII digits only: int() also reads " 5", "1_0" and other scripts' digits, and gives up
+    # past 4300 digits with a ValueError of its own.
+    if not _DIGITS.fullmatch(text) or not 1 <= int(text) <= MAX_PAGE:
+        raise ValidationError(f"limit must be an integer from 1 to {MAX_PAGE}", field="limit",
+                              reason="range", min=1, max=MAX_PAGE)
+    return int(text)
+
+
+def _before(text: str) -> datetime:
+    """An RFC 3339 instant with its offset, as UTC.
+
+    A naive time names no instant (asyncpg would silently take it as UTC); one whose UTC
+    value leaves years 1..9999 (0001-01-01T00:00:00+14:00) cannot be sent to PostgreSQL.
+    """
+    try:
+        value = datetime.fromisoformat(text) if len(text) <= 64 else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise ValidationError("before must be an RFC 3339 date-time", field="before", reason="type")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError("before needs a UTC offset (Z or +hh:mm)", field="before", reason="timezone")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError("before is out of range", field="before", reason="range") from None
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def monitor_json(m: Monitor) -> dict[str, Any]:
-    return {
-        "id": str(m.public_id), "name": m.name, "type": m.type, "config": m.config,
-        "interval_s": m.interval_s, "tier": m.tier, "state": m.state.value,
-        "created_at": m.created_at.isoformat(), "next_due": m.next_due.isoformat(),
-        "expires_at": m.expires_at.isoformat() if m.expires_at else None,
-        "last_check_at": m.last_check_at.isoformat() if m.last_check_at else None,
-        "last_ok": m.last_ok, "last_latency_ms": m.last_latency_ms, "last_error": m.last_error,
-    }
+def monitor_out(m: Monitor) -> MonitorOut:
+    return MonitorOut(
+        id=str(m.public_id), name=m.name, type=m.type, config=m.config, interval_s=m.interval_s,
+        tier=m.tier, state=m.state.value, created_at=m.created_at, next_due=m.next_due,
+        expires_at=m.expires_at, last_check_at=m.last_check_at, last_ok=m.last_ok,
+        last_latency_ms=m.last_latency_ms, last_error=m.last_error,
+    )
+
+
+def answer(model: BaseModel, status: int = 200) -> web.Response:
+    """A response from its published model (api/schemas.py), so it matches /openapi.json."""
+    return web.json_response(model.model_dump(mode="json"), status=status)
 
 
 class V1:
@@ -136,15 +182,15 @@ class V1:
 
     # --- pricing -----------------------------------------------------------------
     async def pricing(self, request: web.Request) -> web.Response:
-        return web.json_response({
-            "currency": "USDC", "decimals": 6, "period_days": PERIOD_DAYS,
-            "tiers": [{"name": t.name.value, "price_atomic_per_month": str(t.price_atomic_per_month),
-                       "interval_s": t.interval_s, "max_monitors": t.max_monitors,
-                       "retention_days": t.retention_days} for t in TIERS.values()],
-            "one_off_check_atomic": str(ONE_OFF_CHECK_PRICE_ATOMIC),
-            "networks": [{"network": n.caip2, "asset": n.asset} for n in self.paywall.networks],
-            "pay_to": self.paywall.pay_to,
-        })
+        return answer(Pricing(
+            currency="USDC", decimals=6, period_days=PERIOD_DAYS,
+            tiers=[TierOut(name=t.name.value, price_atomic_per_month=str(t.price_atomic_per_month),
+                           interval_s=t.interval_s, max_monitors=t.max_monitors,
+                           retention_days=t.retention_days) for t in TIERS.values()],
+            one_off_check_atomic=str(ONE_OFF_CHECK_PRICE_ATOMIC),
+            networks=[NetworkOut(network=n.caip2, asset=n.asset) for n in self.paywall.networks],
+            pay_to=self.paywall.pay_to,
+        ))
 
     async def price_check_get(self, request: web.Request) -> tuple[int, str]:
         url = request.query.get("url")
@@ -173,12 +219,12 @@ class V1:
     # --- one-off checks ------------------------------------------------------------
     async def check_get(self, request: web.Request) -> web.Response:
         result = await self.service.check_once("http", {"url": request.query["url"]})
-        return web.json_response(result.to_dict())
+        return answer(CheckResultOut(**result.to_dict()))
 
     async def check_post(self, request: web.Request) -> web.Response:
         body: CheckBody = await read_json(request, CheckBody)
         result = await self.service.check_once(body.type, body.config)
-        return web.json_response(result.to_dict())
+        return answer(CheckResultOut(**result.to_dict()))
 
     # --- monitors --------------------------------------------------------------------
     async def _create(self, v: Verified, payment_id: int, tx: str, *, type: str,
@@ -227,9 +273,9 @@ class V1:
             m, token = await self._create(v, payment_id, tx, type=body.type, config=body.config,
                                           tier_name=body.tier, months=body.months, name=body.name,
                                           interval_s=body.interval_s, language=body.language)
-            return web.json_response({"monitor": monitor_json(m), "management_token": token,
-                                      "payment": {"transaction": tx, "network": v.offer.network.caip2}},
-                                     status=201)
+            return answer(MonitorCreated(
+                monitor=monitor_out(m), management_token=token,
+                payment=PaymentOut(transaction=tx, network=v.offer.network.caip2)), status=201)
 
         request[FINALIZE_KEY] = finalize
         return web.json_response({"status": "accepted"}, status=202)
@@ -243,11 +289,10 @@ class V1:
             m, token = await self._create(v, payment_id, tx, type=body.target_type,
                                           config=body.target_config, tier_name=body.tier, months=1,
                                           name=None, interval_s=None, language=None)
-            return web.json_response({
-                "subscription_id": str(m.public_id), "status": "active",
-                "next_check_at": m.next_due.isoformat(), "check_frequency": m.interval_s,
-                "payment_tx": tx, "payment_chain": v.offer.network.caip2, "management_token": token,
-            }, status=201)
+            return answer(Subscription(
+                subscription_id=str(m.public_id), status="active", next_check_at=m.next_due,
+                check_frequency=m.interval_s, payment_tx=tx, payment_chain=v.offer.network.caip2,
+                management_token=token), status=201)
 
         request[FINALIZE_KEY] = finalize
         return web.json_response({"status": "accepted"}, status=202)
@@ -272,43 +317,34 @@ class V1:
         m = await self._authorized(request)
         if isinstance(m, web.Response):
             return m
-        return web.json_response({"monitor": monitor_json(m)})
+        return answer(MonitorEnvelope(monitor=monitor_out(m)))
 
     async def get_checks(self, request: web.Request) -> web.Response:
         m = await self._authorized(request)
         if isinstance(m, web.Response):
             return m
-        try:
-            limit = int(request.query.get("limit", "50"))
-        except ValueError as exc:
-            raise ValidationError("limit must be an integer", field="limit", reason="type") from exc
-        before = None
-        if "before" in request.query:
-            from datetime import datetime
-            try:
-                before = datetime.fromisoformat(request.query["before"])
-            except ValueError as exc:
-                raise ValidationError("before must be RFC 3339", field="before", reason="type") from exc
+        limit = _limit(request.query.get("limit", "50"))
+        before = _before(request.query["before"]) if "before" in request.query else None
         records = await self.service.history_of(m, limit=limit, before=before)
-        items = [{"time": r.time.isoformat(), "ok": r.ok, "status_code": r.status_code,
-                  "latency_ms": r.latency_ms, "error_code": r.error_code, "error": r.error}
+        items = [CheckRecordOut(time=r.time, ok=r.ok, status_code=r.status_code,
+                                latency_ms=r.latency_ms, error_code=r.error_code, error=r.error)
                  for r in records]
-        nxt = items[-1]["time"] if len(items) == limit else None
-        return web.json_response({"checks": items, "next_before": nxt})
+        nxt = items[-1].time if len(items) == limit else None
+        return answer(CheckHistory(checks=items, next_before=nxt))
 
     async def get_uptime(self, request: web.Request) -> web.Response:
         m = await self._authorized(request)
         if isinstance(m, web.Response):
             return m
         windows = await self.service.uptime_of(m)
-        return web.json_response({"uptime": [
-            {"period": w.period, "checks": w.checks, "ok_checks": w.ok_checks, "uptime": w.uptime,
-             "avg_latency_ms": w.avg_latency_ms, "p95_latency_ms": w.p95_latency_ms}
-            for w in windows]})
+        return answer(Uptime(uptime=[
+            UptimeWindowOut(period=w.period, checks=w.checks, ok_checks=w.ok_checks, uptime=w.uptime,
+                            avg_latency_ms=w.avg_latency_ms, p95_latency_ms=w.p95_latency_ms)
+            for w in windows]))
 
     async def delete_monitor(self, request: web.Request) -> web.Response:
         m = await self._authorized(request)
         if isinstance(m, web.Response):
             return m
         await self.pool.execute("DELETE FROM monitors WHERE id = $1", m.id)
-        return web.json_response({"deleted": str(m.public_id)})
+        return answer(Deleted(deleted=str(m.public_id)))

@@ -23,6 +23,7 @@ from lighthouse.core.payments.facilitator import Facilitator
 from lighthouse.core.payments.requirements import Network, Offer, payment_required
 from lighthouse.core.payments.store import PaymentStore
 from lighthouse.core.payments.verifier import PaymentError, Verified, decode_header, verify_payload
+from lighthouse.core.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ Finalizer = Callable[[Verified, int, str], Awaitable[web.Response]]
 FINALIZE_KEY: web.RequestKey[Finalizer] = web.RequestKey("x402_finalize", Finalizer)  # type: ignore[arg-type]
 EXPOSE = "PAYMENT-REQUIRED, PAYMENT-RESPONSE, X-PAYMENT-RESPONSE"
 PAID_KEY: web.RequestKey[Verified] = web.RequestKey("x402_verified", Verified)
+UNAVAILABLE = "facilitator_unavailable"  # VerifyResult reason for "could not ask"
+RETRY_AFTER_S = 10
 
 
 @dataclass
@@ -106,7 +109,9 @@ class Paywall:
     async def _paid(self, request: web.Request, handler: Handler, verified: Verified,
                     offers: list[Offer], method: str, path: str) -> web.StreamResponse:
         assert self.store is not None and self.facilitator is not None
-        resource = f"{method} {verified.offer.resource}"
+        # The resource URL holds the request's decoded path and query: a NUL in it would fail
+        # the reservation's INSERT.
+        resource = clean_text(f"{method} {verified.offer.resource}")
         payment_id, existing = await self.store.reserve(verified, resource)
         if payment_id is None:
             self._count("replay")
@@ -116,6 +121,16 @@ class Paywall:
             return self.challenge(offers, f"{reason}: authorization already {state}"
                                   + (f" (tx {tx})" if tx else ""))
         check = await self.facilitator.verify(verified)
+        if not check.is_valid and check.invalid_reason == UNAVAILABLE:
+            # The chain or facilitator could not be asked: the payment may well be good, so
+            # a 402 ("pay again") would be wrong. The nonce is released: the same signed
+            # payment can be sent again once the outage is over.
+            self._count("unavailable")
+            await self.store.mark(payment_id, "released", error=UNAVAILABLE)
+            return error_response(503, UNAVAILABLE,
+                                  "payment verification is unavailable (chain RPC or facilitator "
+                                  "unreachable); retry the same payment later",
+                                  headers={"Retry-After": str(RETRY_AFTER_S)})
         if not check.is_valid:
             self._count("invalid")
             final = check.invalid_reason == "invalid_transaction_state"

@@ -61,6 +61,7 @@ from lighthouse.core.checks.conditions import Condition, ConditionContext, cache
 from lighthouse.core.checks.http import classify_exception
 from lighthouse.core.checks.jsonrpc import RpcFailure, rpc_call, validate_headers
 from lighthouse.core.errors import InvalidURLError, ValidationError
+from lighthouse.core.streams import read_body
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_STEPS = 20
@@ -429,6 +430,8 @@ class CanaryCheck(CheckTypeBase):
                     entry["latency_ms"] = round(response["latency_ms"], 2)
                     if "status" in response:
                         entry["status"] = last_status = response["status"]
+                    if response.get("truncated"):  # a cut body explains a failing condition
+                        entry["body_truncated_at"] = BODY_LIMIT
                     flow.steps[index] = response
                     self._judge(step, response, flow, entry)
                     for name, path in step.extract.items():
@@ -470,7 +473,7 @@ class CanaryCheck(CheckTypeBase):
                 allow_redirects=step.follow_redirects,
                 timeout=aiohttp.ClientTimeout(total=budget_s),
             ) as resp:
-                raw = await resp.content.read(BODY_LIMIT)
+                raw, truncated = await read_body(resp.content, BODY_LIMIT)
                 status = resp.status
                 resp_headers = {k.lower(): v for k, v in resp.headers.items()}
         except Exception as exc:
@@ -483,7 +486,7 @@ class CanaryCheck(CheckTypeBase):
         except ValueError:
             body = text
         return {"status": status, "body": body, "raw": raw, "headers": resp_headers,
-                "latency_ms": latency}
+                "latency_ms": latency, "truncated": truncated}
 
     async def _rpc(self, step: RpcStep, flow: _Flow, ctx: CheckContext,
                    budget_s: float) -> dict[str, Any]:

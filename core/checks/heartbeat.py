@@ -39,6 +39,7 @@ from lighthouse.core.checks.base import (
     PreflightContext,
 )
 from lighthouse.core.errors import ValidationError
+from lighthouse.core.text import clean_text
 from pydantic import Field, field_validator
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
@@ -89,7 +90,7 @@ async def record_ping(pool: Any, token: str, kind: PingKind, message: str | None
         WHERE token_hash = $1
         RETURNING monitor_id
         """,
-        hash_token(token), kind, message[:MESSAGE_LIMIT] if message else None,
+        hash_token(token), kind, clean_text(message[:MESSAGE_LIMIT]) if message else None,
     )
     if row is None:
         return False

@@ -30,6 +30,7 @@ from lighthouse.core.checks.conditions import (
 )
 from lighthouse.core.errors import InvalidURLError
 from lighthouse.core.netguard import blocked_error
+from lighthouse.core.streams import read_body
 from pydantic import Field, field_validator, model_validator
 
 BODY_SAMPLE_BYTES = 1024
@@ -245,7 +246,7 @@ class HttpCheck(CheckTypeBase):
                 trace_request_ctx=timings,
             ) as resp:
                 tls = peer_certificate(resp) if resp.url.scheme == "https" else None
-                body = await resp.content.read(BODY_READ_LIMIT)
+                body, truncated = await read_body(resp.content, BODY_READ_LIMIT)
                 elapsed = time.perf_counter() - started
                 status = resp.status
                 headers = {k.lower(): v for k, v in resp.headers.items()}
@@ -264,6 +265,8 @@ class HttpCheck(CheckTypeBase):
             "timings": timings.as_dict(elapsed),
             "body_sample": body[:BODY_SAMPLE_BYTES].decode("utf-8", "replace"),
         }
+        if truncated:  # so a condition failing on a cut body is not read as the target's fault
+            details["body_truncated_at"] = BODY_READ_LIMIT
         ok, error_code, error = self._judge(config, status, latency_ms)
         result = CheckResult(
             ok=ok,

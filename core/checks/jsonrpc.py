@@ -21,6 +21,7 @@ from lighthouse.core.checks.conditions import safe_json_loads
 from lighthouse.core.checks.http import classify_exception, validate_http_url
 from lighthouse.core.errors import InvalidURLError, ValidationError
 from lighthouse.core.netguard import TargetGuard
+from lighthouse.core.streams import read_body
 
 RESPONSE_LIMIT = 1024 * 1024
 _ids = itertools.count(1)
@@ -117,12 +118,15 @@ async def rpc_call(
             allow_redirects=False,
             timeout=aiohttp.ClientTimeout(total=timeout_s),
         ) as resp:
-            raw = await resp.content.read(RESPONSE_LIMIT)
+            raw, truncated = await read_body(resp.content, RESPONSE_LIMIT)
             status = resp.status
     except Exception as exc:
         code, text = classify_exception(exc)
         raise RpcFailure(code, f"{method}: {text}") from None
     latency_ms = (time.perf_counter() - started) * 1000
+    if truncated:
+        raise RpcFailure("rpc_invalid_response",
+                         f"{method}: the response is larger than {RESPONSE_LIMIT} bytes", status=status)
     try:
         body = safe_json_loads(raw)
     except ValueError:

@@ -48,6 +48,7 @@ from lighthouse.core.checks.jsonrpc import (
     validate_url_field,
 )
 from lighthouse.core.errors import ValidationError
+from lighthouse.core.streams import read_body
 from pydantic import Field, field_validator
 
 BODY_LIMIT = 64 * 1024
@@ -264,7 +265,7 @@ class X402Check(CheckTypeBase):
                 config.method, config.url, headers=config.headers or None,
                 allow_redirects=False, timeout=aiohttp.ClientTimeout(total=config.timeout_s),
             ) as resp:
-                body = await resp.content.read(BODY_LIMIT)
+                body, body_truncated = await read_body(resp.content, BODY_LIMIT)
                 status = resp.status
                 header = resp.headers.get("PAYMENT-REQUIRED")
         except Exception as exc:
@@ -296,7 +297,9 @@ class X402Check(CheckTypeBase):
             if config.versions in ("v1", "both") or (
                     config.versions == "any" and details["v1_body"]):
                 if body_doc is None:
-                    raise BrokenChallenge("the 402 body is not a JSON object (v1 challenge)")
+                    raise BrokenChallenge(f"the 402 body is larger than {BODY_LIMIT} bytes (v1 challenge)"
+                                          if body_truncated else
+                                          "the 402 body is not a JSON object (v1 challenge)")
                 challenges.append(("v1", _validate(body_doc, 1, config.require_eip712_domain)))
             if not challenges:
                 raise BrokenChallenge("402 without a challenge: no PAYMENT-REQUIRED header and "

@@ -1,4 +1,8 @@
-"""Fixtures for the x402 API: a LocalChain (Fuji id), the app on 127.0.0.1, a funded buyer."""
+"""Fixtures for the x402 API: a LocalChain (Fuji id), the app on 127.0.0.1, a funded buyer.
+
+The app is the one the runtime serves: the x402 API's routes and middlewares plus the
+heartbeat ping routes (api/heartbeat.py).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 from lighthouse.api.app import make_app
+from lighthouse.api.heartbeat import add_ping_routes
 from lighthouse.api.routes import Api, build_api
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.service import MonitorService
@@ -58,7 +63,8 @@ async def make_server(pool: asyncpg.Pool, redis: aioredis.Redis, service: Monito
         settings = Settings(**values)
         api = build_api(settings, pool, service, metrics=Metrics(), facilitator=facilitator)
         apis.append(api)
-        app = make_app(pool, redis, hooks=[api.hook], middlewares=api.middlewares)
+        app = make_app(pool, redis, hooks=[api.hook, lambda app: add_ping_routes(app, pool)],
+                       middlewares=api.middlewares)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -1,0 +1,220 @@
+"""The API's request and response models: handlers validate and answer with them, and
+/openapi.json is generated from them, so the published schema cannot drift from the code.
+
+Request models refuse unknown fields. Response models name every field a handler sends
+but do not forbid more, so a field added later does not break a client that validates.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from lighthouse.core.checks import check_types
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+REF = "#/components/schemas/{model}"
+_CONFIG_DOC = ("The check type's configuration; its schema is components.schemas.<Type>Config "
+               "(for example HttpConfig for type http).")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- requests --------------------------------------------------------------------------
+class CheckBody(_Strict):
+    """POST /v1/checks: one check of any registered type, run now."""
+
+    type: str = Field(default="http", max_length=32, description="A check type: http, tcp, dns, ...")
+    config: dict[str, Any] = Field(description=_CONFIG_DOC)
+
+
+class MonitorBody(_Strict):
+    """POST /v1/monitors: a monitor paid for ``months`` periods of 30 days."""
+
+    type: str = Field(default="http", max_length=32)
+    config: dict[str, Any] = Field(description=_CONFIG_DOC)
+    tier: str = Field(default="basic", max_length=32, description="A paid tier (see /v1/pricing)")
+    months: int = Field(default=1, ge=1, le=12)
+    name: str | None = Field(default=None, max_length=100)
+    interval_s: int | None = Field(default=None, description="Seconds between checks; the tier's by default")
+    language: str | None = Field(default=None, pattern="^(en|es)$")
+
+
+class SubscribeBody(_Strict):
+    """The seed's POST /subscribe shape (payment travels in the x402 headers)."""
+
+    user_address: str | None = None
+    target_type: str = Field(default="http", max_length=32)
+    target_config: dict[str, Any] = Field(description=_CONFIG_DOC)
+    tier: str = Field(default="basic", max_length=32)
+    alert_channels: list[dict[str, Any]] = Field(default_factory=list, max_length=5)
+    payment_signature: str | None = None
+
+
+# --- responses -------------------------------------------------------------------------
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. invalid_input")
+    message: str
+    params: dict[str, Any]
+
+
+class ErrorResponse(BaseModel):
+    """Every error the API answers (but 402, which is the x402 challenge)."""
+
+    error: ErrorDetail
+
+
+class X402AcceptV1(BaseModel):
+    """One x402 v1 offer; field names are the wire names."""
+
+    scheme: str
+    network: str
+    maxAmountRequired: str
+    resource: str
+    description: str
+    mimeType: str
+    payTo: str
+    maxTimeoutSeconds: int
+    asset: str
+    extra: dict[str, Any]
+
+
+class PaymentRequiredV1(BaseModel):
+    """The 402 body (x402 v1); the v2 challenge is the PAYMENT-REQUIRED header."""
+
+    x402Version: Literal[1]
+    error: str
+    accepts: list[X402AcceptV1]
+
+
+class TierOut(BaseModel):
+    name: str
+    price_atomic_per_month: str
+    interval_s: int
+    max_monitors: int | None
+    retention_days: int
+
+
+class NetworkOut(BaseModel):
+    network: str
+    asset: str
+
+
+class Pricing(BaseModel):
+    currency: Literal["USDC"]
+    decimals: int
+    period_days: int
+    tiers: list[TierOut]
+    one_off_check_atomic: str
+    networks: list[NetworkOut]
+    pay_to: str | None
+
+
+class CheckResultOut(BaseModel):
+    ok: bool
+    latency_ms: float | None
+    status_code: int | None
+    error_code: str | None
+    error: str | None
+    details: dict[str, Any]
+
+
+class MonitorOut(BaseModel):
+    id: str = Field(json_schema_extra={"format": "uuid"})
+    name: str
+    type: str
+    config: dict[str, Any]
+    interval_s: int
+    tier: str
+    state: str
+    created_at: datetime
+    next_due: datetime
+    expires_at: datetime | None
+    last_check_at: datetime | None
+    last_ok: bool | None
+    last_latency_ms: int | None
+    last_error: str | None
+
+
+class MonitorEnvelope(BaseModel):
+    monitor: MonitorOut
+
+
+class PaymentOut(BaseModel):
+    transaction: str
+    network: str
+
+
+class MonitorCreated(BaseModel):
+    monitor: MonitorOut
+    management_token: str = Field(description="Authorization: Bearer <token> for /v1/monitors/{id}")
+    payment: PaymentOut
+
+
+class Subscription(BaseModel):
+    subscription_id: str = Field(json_schema_extra={"format": "uuid"})
+    status: Literal["active"]
+    next_check_at: datetime
+    check_frequency: int
+    payment_tx: str
+    payment_chain: str
+    management_token: str
+
+
+class CheckRecordOut(BaseModel):
+    time: datetime
+    ok: bool
+    status_code: int | None
+    latency_ms: int | None
+    error_code: str | None
+    error: str | None
+
+
+class CheckHistory(BaseModel):
+    checks: list[CheckRecordOut]
+    next_before: datetime | None = Field(description="Pass as ?before= for the next page; null at the end")
+
+
+class UptimeWindowOut(BaseModel):
+    period: str
+    checks: int
+    ok_checks: int
+    uptime: float | None
+    avg_latency_ms: float | None
+    p95_latency_ms: float | None
+
+
+class Uptime(BaseModel):
+    uptime: list[UptimeWindowOut]
+
+
+class Deleted(BaseModel):
+    deleted: str = Field(json_schema_extra={"format": "uuid"})
+
+
+REQUESTS: tuple[type[BaseModel], ...] = (CheckBody, MonitorBody, SubscribeBody)
+RESPONSES: tuple[type[BaseModel], ...] = (
+    ErrorResponse, PaymentRequiredV1, Pricing, CheckResultOut, MonitorEnvelope, MonitorCreated,
+    Subscription, CheckHistory, Uptime, Deleted,
+)
+
+
+def component_schemas() -> dict[str, Any]:
+    """components.schemas: the models above and every check type's config, refs resolved there.
+
+    Generated together so nested models ($defs of a single model's schema, which would point
+    at the document root inside OpenAPI) become components of their own.
+    """
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(m, "validation") for m in REQUESTS]
+    models += [(m, "serialization") for m in RESPONSES]
+    models += [(c.config_model, "validation") for _, c in sorted(check_types().items())]
+    _, doc = models_json_schema(models, ref_template=REF)
+    schemas: dict[str, Any] = doc.get("$defs", {})
+    return schemas
+
+
+def ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF.format(model=model.__name__)}
