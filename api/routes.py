@@ -68,7 +68,7 @@ def build_api(settings: Settings, pool: Any, service: MonitorService, *, metrics
     base = settings.public_base_url or f"http://127.0.0.1:{settings.api_port}"
     paywall = Paywall(store, facilitator, nets, settings.payment_address, base, metrics)
     reconciler = Reconciler(store, facilitator, nets) if facilitator else None
-    return Api(paywall, V1(service, pool, paywall), facilitator, reconciler,
+    return Api(paywall, V1(service, paywall), facilitator, reconciler,
                [error_middleware, paywall.middleware])
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from lighthouse.core.checks import check_types
+from lighthouse.core.limits import MAX_NAME, Language
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
@@ -38,9 +39,9 @@ class MonitorBody(_Strict):
     config: dict[str, Any] = Field(description=_CONFIG_DOC)
     tier: str = Field(default="basic", max_length=32, description="A paid tier (see /v1/pricing)")
     months: int = Field(default=1, ge=1, le=12)
-    name: str | None = Field(default=None, max_length=100)
+    name: str | None = Field(default=None, max_length=MAX_NAME)
     interval_s: int | None = Field(default=None, description="Seconds between checks; the tier's by default")
-    language: str | None = Field(default=None, pattern="^(en|es)$")
+    language: Language | None = None
 
 
 class SubscribeBody(_Strict):

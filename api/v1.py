@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
-import secrets
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from lighthouse.api.errors import error_response
 from lighthouse.api.schemas import (
     CheckBody,
     CheckHistory,
@@ -32,22 +28,15 @@ from lighthouse.api.schemas import (
     UptimeWindowOut,
 )
 from lighthouse.api.x402.paywall import FINALIZE_KEY, PAID_KEY, Paywall
-from lighthouse.core.checks import get_check_type, parse_config
+from lighthouse.core.checks import parse_config
 from lighthouse.core.checks.conditions import safe_json_loads
-from lighthouse.core.errors import (
-    InvalidIntervalError,
-    MonitorLimitReachedError,
-    TierFeatureError,
-    ValidationError,
-)
-from lighthouse.core.limits import MAX_INTERVAL_S
+from lighthouse.core.errors import UnauthorizedError, ValidationError
 from lighthouse.core.models import Identity, Monitor, Provider
 from lighthouse.core.payments.verifier import Verified
 from lighthouse.core.service import MonitorService
 from lighthouse.core.streams import read_body
 from lighthouse.core.text import clean_text
 from lighthouse.core.tiers import (
-    MIN_INTERVAL_S,
     ONE_OFF_CHECK_PRICE_ATOMIC,
     TIERS,
     TierName,
@@ -141,10 +130,6 @@ def _before(text: str) -> datetime:
         raise ValidationError("before is out of range", field="before", reason="range") from None
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def monitor_out(m: Monitor) -> MonitorOut:
     return MonitorOut(
         id=str(m.public_id), name=m.name, type=m.type, config=m.config, interval_s=m.interval_s,
@@ -160,9 +145,8 @@ def answer(model: BaseModel, status: int = 200) -> web.Response:
 
 
 class V1:
-    def __init__(self, service: MonitorService, pool: Any, paywall: Paywall) -> None:
+    def __init__(self, service: MonitorService, paywall: Paywall) -> None:
         self.service = service
-        self.pool = pool
         self.paywall = paywall
 
     def register(self, app: web.Application) -> None:
@@ -227,50 +211,32 @@ class V1:
         return answer(CheckResultOut(**result.to_dict()))
 
     # --- monitors --------------------------------------------------------------------
-    async def _create(self, v: Verified, payment_id: int, tx: str, *, type: str,
-                      config: dict[str, Any], tier_name: str, months: int, name: str | None,
-                      interval_s: int | None, language: str | None) -> tuple[Monitor, str]:
+    async def _create(self, v: Verified, payment_id: int, *, type: str, config: dict[str, Any],
+                      tier_name: str, months: int, name: str | None, interval_s: int | None,
+                      language: str | None) -> tuple[Monitor, str]:
         who = Identity(Provider.WALLET, v.auth.from_)
         await self.service.upgrade_tier(who, tier_name, timedelta(days=PERIOD_DAYS * months))
         m = await self.service.create_monitor(who, config=config, type=type, name=name,
                                               interval_s=interval_s, language=language)
-        token = "lhm_" + secrets.token_urlsafe(32)
-        await self.pool.execute(
-            "INSERT INTO api_tokens (token_hash, monitor_id, payment_id) VALUES ($1, $2, $3)",
-            _hash(token), m.id, payment_id,
-        )
-        return m, token
+        return m, await self.service.issue_management_token(m, payment_id)
 
     async def _precheck(self, request: web.Request, *, type: str, config: dict[str, Any],
-                        tier_name: str, interval_s: int | None) -> None:
-        """Refuse before settlement what creation would refuse after it (nothing is charged)."""
-        plan = tier(tier_name)
-        check = get_check_type(type)
-        parsed = parse_config(type, config)
-        feature = getattr(check, "required_feature", None)
-        if feature and feature not in plan.features:
-            raise TierFeatureError(f"{type} monitors need a higher tier", feature=feature,
-                                   tier=plan.name.value)
-        interval = plan.interval_s if interval_s is None else interval_s
-        if not max(MIN_INTERVAL_S, plan.interval_s) <= interval <= MAX_INTERVAL_S:
-            raise InvalidIntervalError("interval out of range for the tier", interval=interval,
-                                       min=plan.interval_s, max=MAX_INTERVAL_S)
-        await self.service.preflight(check, parsed)
+                        tier_name: str, interval_s: int | None, name: str | None = None,
+                        language: str | None = None) -> None:
+        """Refuse before settlement what creation would refuse after it (nothing is charged):
+        the service's own rules, judged with the tier being bought."""
         payer = request[PAID_KEY].auth.from_
-        user = await self.service.find_user(Identity(Provider.WALLET, payer))
-        if user is not None and plan.max_monitors is not None:
-            count = await self.pool.fetchval("SELECT count(*) FROM monitors WHERE owner_id = $1", user.id)
-            if count >= plan.max_monitors:
-                raise MonitorLimitReachedError("monitor limit reached", limit=plan.max_monitors,
-                                               tier=plan.name.value)
+        await self.service.validate_monitor(
+            Identity(Provider.WALLET, payer), type=type, config=config, name=name,
+            interval_s=interval_s, language=language, tier_name=tier_name)
 
     async def create_monitor(self, request: web.Request) -> web.Response:
         body: MonitorBody = await read_json(request, MonitorBody)
         await self._precheck(request, type=body.type, config=body.config, tier_name=body.tier,
-                             interval_s=body.interval_s)
+                             interval_s=body.interval_s, name=body.name, language=body.language)
 
         async def finalize(v: Verified, payment_id: int, tx: str) -> web.Response:
-            m, token = await self._create(v, payment_id, tx, type=body.type, config=body.config,
+            m, token = await self._create(v, payment_id, type=body.type, config=body.config,
                                           tier_name=body.tier, months=body.months, name=body.name,
                                           interval_s=body.interval_s, language=body.language)
             return answer(MonitorCreated(
@@ -286,7 +252,7 @@ class V1:
                              tier_name=body.tier, interval_s=None)
 
         async def finalize(v: Verified, payment_id: int, tx: str) -> web.Response:
-            m, token = await self._create(v, payment_id, tx, type=body.target_type,
+            m, token = await self._create(v, payment_id, type=body.target_type,
                                           config=body.target_config, tier_name=body.tier, months=1,
                                           name=None, interval_s=None, language=None)
             return answer(Subscription(
@@ -297,32 +263,24 @@ class V1:
         request[FINALIZE_KEY] = finalize
         return web.json_response({"status": "accepted"}, status=202)
 
-    async def _authorized(self, request: web.Request) -> Monitor | web.Response:
+    @staticmethod
+    def _manager(request: web.Request) -> Identity:
+        """The management token as the identity that reaches exactly its monitor; a wrong
+        token or id reads as 404 from the service, so ids cannot be probed."""
         auth = request.headers.get("Authorization", "")
-        try:
-            public_id = uuid.UUID(request.match_info["id"])
-        except ValueError:
-            return error_response(404, "monitor_not_found", "no such monitor")
         if not auth.startswith("Bearer ") or len(auth) > 200:
-            return error_response(401, "unauthorized", "management token required (Authorization: Bearer …)")
-        row = await self.pool.fetchrow(
-            "SELECT t.monitor_id FROM api_tokens t JOIN monitors m ON m.id = t.monitor_id "
-            "WHERE t.token_hash = $1 AND m.public_id = $2", _hash(auth[7:].strip()), public_id,
-        )
-        if row is None:
-            return error_response(404, "monitor_not_found", "no such monitor for this token")
-        return await self.service.get_monitor(Identity(Provider.TOKEN, auth[7:].strip()), str(public_id))
+            raise UnauthorizedError("management token required (Authorization: Bearer …)")
+        return Identity(Provider.TOKEN, auth[7:].strip())
+
+    async def _authorized(self, request: web.Request) -> Monitor:
+        return await self.service.get_monitor(self._manager(request), request.match_info["id"])
 
     async def get_monitor(self, request: web.Request) -> web.Response:
         m = await self._authorized(request)
-        if isinstance(m, web.Response):
-            return m
         return answer(MonitorEnvelope(monitor=monitor_out(m)))
 
     async def get_checks(self, request: web.Request) -> web.Response:
         m = await self._authorized(request)
-        if isinstance(m, web.Response):
-            return m
         limit = _limit(request.query.get("limit", "50"))
         before = _before(request.query["before"]) if "before" in request.query else None
         records = await self.service.history_of(m, limit=limit, before=before)
@@ -334,8 +292,6 @@ class V1:
 
     async def get_uptime(self, request: web.Request) -> web.Response:
         m = await self._authorized(request)
-        if isinstance(m, web.Response):
-            return m
         windows = await self.service.uptime_of(m)
         return answer(Uptime(uptime=[
             UptimeWindowOut(period=w.period, checks=w.checks, ok_checks=w.ok_checks, uptime=w.uptime,
@@ -343,8 +299,5 @@ class V1:
             for w in windows]))
 
     async def delete_monitor(self, request: web.Request) -> web.Response:
-        m = await self._authorized(request)
-        if isinstance(m, web.Response):
-            return m
-        await self.pool.execute("DELETE FROM monitors WHERE id = $1", m.id)
+        m = await self.service.remove(self._manager(request), request.match_info["id"])
         return answer(Deleted(deleted=str(m.public_id)))

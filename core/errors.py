@@ -73,6 +73,13 @@ class TierFeatureError(LighthouseError):
     http_status = 403
 
 
+class UnauthorizedError(LighthouseError):
+    """A request that needs a credential (an API management token) came without one."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
 class MonitorNotFoundError(LighthouseError):
     code = "monitor_not_found"
     http_status = 404

@@ -11,12 +11,15 @@ import functools
 import io
 from datetime import timedelta
 from importlib import resources
+from typing import Literal, get_args
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-SUPPORTED = ("en", "es")
+# The one list of languages (chat, API, alerts); a new one is a catalog plus this line.
+Language = Literal["en", "es"]
+SUPPORTED: tuple[str, ...] = get_args(Language)
 DEFAULT = "en"
 
 

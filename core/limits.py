@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from lighthouse.core.errors import InvalidIntervalError, ValidationError
 from lighthouse.core.i18n import SUPPORTED as LANGUAGES
+from lighthouse.core.i18n import Language
 from lighthouse.core.text import clean_text
 from lighthouse.core.tiers import MIN_INTERVAL_S, Tier
 
@@ -16,7 +17,7 @@ MAX_INTERVAL_S = 86_400
 THRESHOLD_MIN, THRESHOLD_MAX = 1, 100
 SEVERITIES = ("info", "warning", "critical")
 
-__all__ = ["LANGUAGES", "MAX_INTERVAL_S", "MAX_NAME", "MIN_INTERVAL_S", "SEVERITIES"]
+__all__ = ["LANGUAGES", "MAX_INTERVAL_S", "MAX_NAME", "MIN_INTERVAL_S", "SEVERITIES", "Language"]
 
 
 def monitor_name(name: str | None) -> str | None:

@@ -27,6 +27,12 @@ class Identity:
     provider: Provider
     subject: str
 
+    def __post_init__(self) -> None:
+        # An address is one wallet however it is written (checksummed, lower case): the
+        # payment verifier, chat and the CLI must all land on the same user.
+        if self.provider is Provider.WALLET and self.subject != self.subject.lower():
+            object.__setattr__(self, "subject", self.subject.lower())
+
 
 @dataclass(frozen=True)
 class User:

@@ -110,3 +110,36 @@ async def test_seed_subscribe_alias_and_post_checks(
     async with srv.session.post(srv.url + "/v1/checks", json=check, headers=headers) as r:
         assert r.status == 200, await r.text()
         assert (await r.json())["ok"] is True
+
+
+async def test_a_request_the_service_would_refuse_is_refused_before_payment(
+    chain: LocalChain, make_server: ServerFactory, target: object, service: object
+) -> None:
+    """The bug: the API's pre-payment check copied the service's rules but not the canary
+    limit, so a Standard user's fourth canary settled and then failed. Now the API runs the
+    service's own validation with the tier being bought: 403, nothing charged."""
+    from datetime import timedelta
+
+    from lighthouse.core.models import Identity, Provider
+
+    srv = await make_server(chain)
+    buyer = chain.new_account()
+    await chain.mint(buyer.address, 5_000_000)
+    who = Identity(Provider.WALLET, buyer.address)
+    await service.upgrade_tier(who, "standard", timedelta(days=30))  # type: ignore[attr-defined]
+    flow = {"steps": [{"action": "http", "url": target.url}]}  # type: ignore[attr-defined]
+    for n in range(3):
+        await service.create_monitor(who, type="canary", config={**flow, "name": f"flow {n}"})  # type: ignore[attr-defined]
+    body = {"type": "canary", "config": {**flow, "name": "flow 4"}, "tier": "standard"}
+
+    async with srv.session.post(srv.url + "/v1/monitors", json=body) as r:
+        assert r.status == 402
+        challenge = r.headers["PAYMENT-REQUIRED"]
+    headers = await pay_header(official_client(buyer), challenge)
+    async with srv.session.post(srv.url + "/v1/monitors", json=body, headers=headers) as r:
+        assert r.status == 403, await r.text()
+        error = (await r.json())["error"]
+    assert error["code"] == "monitor_limit_reached" and error["params"]["kind"] == "canary"
+    assert await chain.token_balance(buyer.address) == 5_000_000
+    assert await srv.pool.fetchval("SELECT count(*) FROM payments WHERE state = 'settled'") == 0
+    assert await srv.pool.fetchval("SELECT count(*) FROM monitors") == 3
