@@ -36,6 +36,7 @@ from lighthouse.core.storage import users as user_rows
 from lighthouse.core.storage.database import Pool, StorageMode
 from lighthouse.core.text import clean_text
 from lighthouse.core.tiers import Tier, TierName, tier
+from lighthouse.core.uptime import with_exact_day
 
 MANAGEMENT_TOKEN_PREFIX = "lhm_"
 
@@ -306,8 +307,10 @@ class MonitorsMixin:
         return m, await self.uptime_of(m)
 
     async def uptime_of(self, m: Monitor) -> list[UptimeWindow]:
-        """24 h / 7 d / 30 d / 90 d from the rollups: the one source of uptime figures."""
-        return await rollups.uptime_windows(self._pool, m.id, self._now(), mode=self._mode)
+        """24 h (exact, from raw checks) and 7 d / 30 d / 90 d (rollups): the one source of
+        uptime figures for chat, the API and status pages (core/uptime.py)."""
+        windows = await rollups.uptime_windows(self._pool, m.id, self._now(), mode=self._mode)
+        return with_exact_day(windows, await self.latency_series(m, 24))
 
     async def latency_series(self, m: Monitor, hours: int = 24) -> list[tuple[datetime, int | None, bool]]:
         rows = await monitor_rows.latency_series(self._pool, m.id, self._now() - timedelta(hours=hours))
