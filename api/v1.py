@@ -29,8 +29,8 @@ from lighthouse.api.schemas import (
 )
 from lighthouse.api.x402.paywall import FINALIZE_KEY, PAID_KEY, Paywall
 from lighthouse.core.checks import parse_config
-from lighthouse.core.checks.conditions import safe_json_loads
 from lighthouse.core.errors import UnauthorizedError, ValidationError
+from lighthouse.core.jsonsafe import safe_json_loads
 from lighthouse.core.models import Identity, Monitor, Provider
 from lighthouse.core.payments.verifier import Verified
 from lighthouse.core.service import MonitorService

@@ -16,6 +16,7 @@ from lighthouse.core.checks.tls import TlsCheck
 from lighthouse.core.checks.ws import WsCheck
 from lighthouse.core.checks.x402_endpoint import X402Check
 from lighthouse.core.errors import InvalidURLError, UnknownCheckTypeError, ValidationError
+from lighthouse.core.jsonsafe import safe_json_loads
 from pydantic import ValidationError as PydanticValidationError
 
 _TYPES: dict[str, CheckType[Any]] = {
@@ -57,8 +58,6 @@ def get_check_type(name: str) -> CheckType[Any]:
 def parse_shorthand(text: str) -> tuple[str, dict[str, Any]]:
     """A chat target -> (type, config), for the service to validate: ``<type> {json}`` for any
     type, or a type's own shorthand (a URL, ``tcp://host:port``, ``dns://name/TYPE``)."""
-    from lighthouse.core.checks.conditions import safe_json_loads
-
     raw = text.strip()
     head, _sep, tail = raw.partition(" ")
     if tail.lstrip().startswith("{") and head.lower() in _TYPES:

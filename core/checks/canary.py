@@ -57,10 +57,11 @@ from lighthouse.core.checks.base import (
     PreflightContext,
     http_facts,
 )
-from lighthouse.core.checks.conditions import Condition, ConditionContext, cached_condition, safe_json_loads
+from lighthouse.core.checks.conditions import Condition, ConditionContext, cached_condition
 from lighthouse.core.checks.http import classify_exception
 from lighthouse.core.checks.jsonrpc import RpcFailure, rpc_call, validate_headers
 from lighthouse.core.errors import InvalidURLError, ValidationError
+from lighthouse.core.jsonsafe import safe_json_loads
 from lighthouse.core.streams import read_body
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 

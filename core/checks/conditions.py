@@ -57,13 +57,11 @@ import json
 import math
 import re
 import time
-from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from itertools import accumulate
 from typing import Any, Final
 
 import regex  # type: ignore[import-untyped]
@@ -71,6 +69,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import SchemaError
 from jsonschema.exceptions import ValidationError as SchemaViolation
 from lighthouse.core.errors import InvalidConditionError, ValidationError
+from lighthouse.core.jsonsafe import JSON_MAX_DEPTH, json_depth
 
 __all__ = [
     "ACTUAL_MAX",
@@ -104,7 +103,6 @@ MATCH_INPUT_LIMIT: Final = 64 * 1024  # characters a `matches` pattern sees
 MATCH_TIMEOUT_S: Final = 0.05  # per `matches` evaluation
 SCHEMA_TIMEOUT_S: Final = 0.2  # for all the `pattern` keywords of one schema evaluation
 JSON_BODY_LIMIT: Final = 4 * 1024 * 1024  # a larger body is not parsed as JSON
-JSON_MAX_DEPTH: Final = 256  # deeper JSON is refused before parsing (see _json_depth)
 ACTUAL_MAX: Final = 120  # characters of `actual`
 MILLISECOND_PLACEHOLDERS: Final = frozenset({"RESPONSE_TIME"})
 OPERATORS: Final = ("==", "!=", "<", "<=", ">", ">=", "contains", "not contains",
@@ -289,7 +287,7 @@ class ConditionContext(Mapping[str, Any]):
                               f"the limit is {JSON_BODY_LIMIT})")
         if not raw.strip():
             raise _Unresolved("the body is empty, not JSON")
-        if _json_depth(raw) > JSON_MAX_DEPTH:
+        if json_depth(raw) > JSON_MAX_DEPTH:
             raise _Unresolved(f"the body is JSON nested deeper than {JSON_MAX_DEPTH} levels")
         try:
             return json.loads(raw)
@@ -297,32 +295,6 @@ class ConditionContext(Mapping[str, Any]):
             raise _Unresolved("the body is not JSON") from None
         except RecursionError:
             raise _Unresolved(f"the body is JSON nested deeper than {JSON_MAX_DEPTH} levels") from None
-
-
-# The C JSON decoder recurses once per level and trusts the recursion limit, which web3's
-# dependencies raise to 100000 on import: a body of 100000 "[" would overflow the C stack
-# and kill the process. The depth is therefore measured first, in C-speed passes.
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_BRACKETS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-
-
-def _json_depth(raw: bytes | str) -> int:
-    """The deepest nesting of arrays and objects in a JSON text (an upper bound if invalid)."""
-    data = raw.encode("utf-8", "replace") if isinstance(raw, str) else raw
-    if data.count(b"[") + data.count(b"{") <= JSON_MAX_DEPTH:
-        return 0  # too few brackets to nest that deep
-    brackets = _JSON_STRING.sub(b"", data).translate(_BRACKETS, _NOT_BRACKETS)
-    return max(accumulate(array("b", brackets)), default=0)
-
-
-def safe_json_loads(raw: bytes | str) -> Any:
-    """json.loads for text from monitored targets: refuses nesting deeper than
-    JSON_MAX_DEPTH first (web3 raises the recursion limit, and a crafted ~100,000-deep
-    body then crashes the process instead of raising). Raises ValueError like json.loads."""
-    if _json_depth(raw) > JSON_MAX_DEPTH:
-        raise ValueError(f"JSON nested deeper than {JSON_MAX_DEPTH} levels")
-    return json.loads(raw)
 
 
 # --- the tree ---------------------------------------------------------------------------
@@ -1016,7 +988,7 @@ class _Parser:
 
     def schema(self) -> tuple[dict[str, Any], Any]:
         start = self.i
-        if _json_depth(self.s[start:]) > JSON_MAX_DEPTH:
+        if json_depth(self.s[start:]) > JSON_MAX_DEPTH:
             raise self.error(f"the schema is nested deeper than {JSON_MAX_DEPTH} levels", start)
         try:
             schema, end = json.JSONDecoder().raw_decode(self.s, start)

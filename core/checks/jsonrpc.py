@@ -17,9 +17,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-from lighthouse.core.checks.conditions import safe_json_loads
 from lighthouse.core.checks.http import classify_exception, validate_http_url
 from lighthouse.core.errors import InvalidURLError, ValidationError
+from lighthouse.core.jsonsafe import safe_json_loads
 from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.streams import read_body
 

@@ -38,7 +38,6 @@ from lighthouse.core.checks.base import (
     PreflightContext,
     http_facts,
 )
-from lighthouse.core.checks.conditions import safe_json_loads
 from lighthouse.core.checks.http import classify_exception
 from lighthouse.core.checks.jsonrpc import (
     preflight_url,
@@ -48,6 +47,7 @@ from lighthouse.core.checks.jsonrpc import (
     validate_url_field,
 )
 from lighthouse.core.errors import ValidationError
+from lighthouse.core.jsonsafe import safe_json_loads
 from lighthouse.core.streams import read_body
 from pydantic import Field, field_validator
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from lighthouse.core.checks.conditions import safe_json_loads
+from lighthouse.core.jsonsafe import safe_json_loads
 from lighthouse.core.payments.requirements import Offer
 
 MAX_HEADER_BYTES = 16 * 1024

@@ -223,7 +223,7 @@ async def test_private_target_refused(pool: Any) -> None:
 def test_deeply_nested_json_from_a_target_is_refused_not_a_crash() -> None:
     import sys
 
-    from lighthouse.core.checks.conditions import safe_json_loads
+    from lighthouse.core.jsonsafe import safe_json_loads
 
     deep = "[" * 200_000 + "]" * 200_000
     old = sys.getrecursionlimit()
