@@ -14,7 +14,7 @@ One check makes these calls to ``url`` (all through the guarded session):
    (it is not the monitored node); its error is kept in ``details.reference_error``.
 5. ``latency_ms`` is the slowest single call to ``url``; ``max_latency_ms`` bounds it
    (``slow_response``).
-6. Optional ``conditions`` (core/checks/conditions.py) over [CHAIN_ID], [BLOCK_NUMBER],
+6. Optional ``conditions`` (core/checks/conditions/) over [CHAIN_ID], [BLOCK_NUMBER],
    [BLOCK_AGE] (seconds), [RESPONSE_TIME] (ms), [LAG] (blocks, with a reference) and
    [BLOCKS_ADVANCED] (with ``advance_wait_s``).
 """

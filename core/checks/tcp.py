@@ -1,6 +1,6 @@
 """TCP check: connect to host:port (through the SSRF guard), optionally send and expect.
 
-Conditions (core/checks/conditions.py) may use [RESPONSE_TIME] (connect time, ms) and
+Conditions (core/checks/conditions/) may use [RESPONSE_TIME] (connect time, ms) and
 [BANNER] (what the server sent first, up to the first line break, or up to ``expect``;
 read only when a condition or ``expect`` needs it)::
 
