@@ -49,10 +49,10 @@ from lighthouse.core.alerts.channels.telegram import TelegramChannel  # noqa: E4
 from lighthouse.core.alerts.delivery import DeliveryWorker  # noqa: E402
 from lighthouse.core.checks.base import CheckContext, CheckResult  # noqa: E402
 from lighthouse.core.embedded import EmbeddedRedis  # noqa: E402
+from lighthouse.core.http_client import make_session  # noqa: E402
 from lighthouse.core.metrics import Metrics  # noqa: E402
 from lighthouse.core.models import Identity, Provider  # noqa: E402
 from lighthouse.core.netguard import TargetGuard  # noqa: E402
-from lighthouse.core.scheduler import make_session  # noqa: E402
 from lighthouse.core.service import MonitorService  # noqa: E402
 from lighthouse.core.storage.database import Pool  # noqa: E402
 from lighthouse.core.storage.results import Finished, ResultWriter  # noqa: E402

@@ -24,9 +24,10 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import emit, fresh_database, machine, percentile, rss_mb
 from lighthouse.core.checks.base import CheckContext
+from lighthouse.core.http_client import make_session
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.netguard import TargetGuard
-from lighthouse.core.scheduler import Scheduler, make_session
+from lighthouse.core.scheduler import Scheduler
 from lighthouse.core.storage.results import ResultWriter
 
 TARGET_SERVER = r"""

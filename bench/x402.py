@@ -27,9 +27,9 @@ from aiohttp import web  # noqa: E402
 from lighthouse.api.app import make_app  # noqa: E402
 from lighthouse.api.routes import build_api  # noqa: E402
 from lighthouse.core.checks.base import CheckContext  # noqa: E402
+from lighthouse.core.http_client import make_session  # noqa: E402
 from lighthouse.core.netguard import TargetGuard  # noqa: E402
 from lighthouse.core.payments.verifier import decode_header, verify_payload  # noqa: E402
-from lighthouse.core.scheduler import make_session  # noqa: E402
 from lighthouse.core.service import MonitorService  # noqa: E402
 from lighthouse.core.settings import Settings  # noqa: E402
 from support.evm import LocalChain  # noqa: E402

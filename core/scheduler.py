@@ -14,10 +14,10 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from lighthouse.core.checks import get_check_type, parse_config
-from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult, CheckType
+from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
+from lighthouse.core.checks.runner import run_parsed
 from lighthouse.core.errors import LighthouseError
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.storage.database import Pool
@@ -220,37 +220,3 @@ class Scheduler:
         await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
         await release(self._pool, self.worker_id, leftover)
         await self._writer.stop()
-
-
-async def run_check(type_name: str, raw_config: dict[str, Any], ctx: CheckContext) -> CheckResult:
-    """Run one check of any type from its stored config; a bad config is a failed check."""
-    try:
-        check = get_check_type(type_name)
-        config = parse_config(type_name, raw_config)
-    except LighthouseError as exc:
-        return CheckResult(ok=False, error_code=exc.code, error=str(exc))
-    return await run_parsed(check, config, ctx)
-
-
-async def run_parsed(check: CheckType[Any], config: CheckConfig, ctx: CheckContext) -> CheckResult:
-    try:
-        return await check.run(config, ctx)
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        log.exception("check type raised", extra={"type": check.name})
-        return CheckResult(ok=False, error_code="internal_error", error=type(exc).__name__)
-
-
-def make_session(ctx_guard: Any, *, limit: int = 0) -> aiohttp.ClientSession:
-    """One client session for all checks: guarded connector, timing traces, no cookies."""
-    from lighthouse.core.checks.http import trace_config
-
-    connector = ctx_guard.connector(limit=limit, ttl_dns_cache=30, enable_cleanup_closed=True)
-    return aiohttp.ClientSession(
-        connector=connector,
-        trace_configs=[trace_config()],
-        cookie_jar=aiohttp.DummyCookieJar(),
-        headers={"User-Agent": "Lighthouse-Monitor/0.1 (+https://github.com/lighthouse)"},
-        auto_decompress=True,
-    )

@@ -57,8 +57,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     """One check, printed as JSON: exit 0 when up, 1 when down, 2 on a bad config."""
     from lighthouse.core.checks import get_check_type, parse_config
     from lighthouse.core.checks.base import CheckContext, PreflightContext
+    from lighthouse.core.checks.runner import run_check
+    from lighthouse.core.http_client import make_session
     from lighthouse.core.netguard import TargetGuard
-    from lighthouse.core.scheduler import make_session, run_check
 
     settings = _settings()
     type_name = args.type

@@ -36,9 +36,10 @@ from lighthouse.core.checks.base import CheckContext
 from lighthouse.core.embedded import EmbeddedPostgres, EmbeddedRedis
 from lighthouse.core.health import HealthMonitor
 from lighthouse.core.housekeeping import Housekeeper
+from lighthouse.core.http_client import make_session
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.netguard import TargetGuard
-from lighthouse.core.scheduler import Scheduler, make_session
+from lighthouse.core.scheduler import Scheduler
 from lighthouse.core.service import MonitorService
 from lighthouse.core.settings import Settings
 from lighthouse.core.storage.database import create_pool, migrate

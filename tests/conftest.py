@@ -21,9 +21,9 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from lighthouse.core.checks.base import CheckContext
 from lighthouse.core.embedded import EmbeddedPostgres, EmbeddedRedis
+from lighthouse.core.http_client import make_session
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.netguard import TargetGuard
-from lighthouse.core.scheduler import make_session
 from lighthouse.core.service import MonitorService
 from lighthouse.core.storage.database import create_pool, migrate
 from targets import Target

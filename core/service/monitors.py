@@ -20,6 +20,7 @@ from lighthouse.core.checks.base import (
     CheckType,
     PreflightContext,
 )
+from lighthouse.core.checks.runner import run_parsed
 from lighthouse.core.errors import (
     InvalidStateError,
     MonitorLimitReachedError,
@@ -325,8 +326,6 @@ class MonitorsMixin:
     # --- one-off checks -----------------------------------------------------------------
     async def check_once(self, type: str, config: dict[str, Any]) -> CheckResult:
         """Run one check now (``/monitor test``, paid ``/v1/check``); same validation and guard."""
-        from lighthouse.core.scheduler import run_parsed
-
         if self._ctx is None:
             raise RuntimeError("MonitorService was built without a check context")
         check = get_check_type(type)

@@ -22,7 +22,7 @@ from lighthouse.bot.discord.client import LighthouseDiscord
 from lighthouse.bot.telegram.bot import TelegramBot, TgApp, build_application
 from lighthouse.core.alerts.delivery import DeliveryWorker
 from lighthouse.core.checks.base import CheckContext
-from lighthouse.core.scheduler import run_check
+from lighthouse.core.checks.runner import run_check
 from lighthouse.core.service import MonitorService
 from lighthouse.core.storage.results import Finished, ResultWriter
 from lighthouse.core.storage.schedule import claim_due

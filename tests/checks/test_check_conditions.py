@@ -21,10 +21,10 @@ import pytest
 import trustme
 from aiohttp import web
 from lighthouse.core.checks.base import CheckContext, CheckResult
+from lighthouse.core.checks.runner import run_check
 from lighthouse.core.checks.tls import _dns_name_matches
 from lighthouse.core.errors import InvalidConditionError, ValidationError
 from lighthouse.core.models import Identity, Provider
-from lighthouse.core.scheduler import run_check
 from lighthouse.core.service import MonitorService
 from net_targets import ca_pem, dns_listener, tcp_listener, tls_listener
 from targets import Target

@@ -14,10 +14,11 @@ import asyncpg
 import pytest
 import trustme
 from lighthouse.core.checks.base import CheckContext
+from lighthouse.core.checks.runner import run_check
 from lighthouse.core.errors import LighthouseError, TargetNotAllowedError, ValidationError
+from lighthouse.core.http_client import make_session
 from lighthouse.core.models import Identity, Provider
 from lighthouse.core.netguard import TargetGuard
-from lighthouse.core.scheduler import make_session, run_check
 from lighthouse.core.service import MonitorService
 from net_targets import ca_pem, dns_listener, tcp_listener, tls_listener
 

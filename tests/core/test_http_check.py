@@ -10,8 +10,9 @@ import pytest
 import trustme
 from aiohttp import web
 from lighthouse.core.checks.base import CheckContext
+from lighthouse.core.checks.runner import run_check
+from lighthouse.core.http_client import make_session
 from lighthouse.core.netguard import TargetGuard
-from lighthouse.core.scheduler import make_session, run_check
 from targets import Target
 
 

@@ -19,9 +19,10 @@ import pytest
 from aiohttp import web
 from lighthouse.core.checks.base import CheckContext, CheckResult
 from lighthouse.core.embedded import EmbeddedPostgres
+from lighthouse.core.http_client import make_session
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.netguard import TargetGuard
-from lighthouse.core.scheduler import Scheduler, make_session
+from lighthouse.core.scheduler import Scheduler
 from lighthouse.core.storage.database import create_pool, migrate
 from lighthouse.core.storage.results import Finished, ResultWriter
 from lighthouse.core.storage.schedule import claim_due

@@ -15,9 +15,9 @@ from lighthouse.core.errors import (
     TargetNotAllowedError,
     ValidationError,
 )
+from lighthouse.core.http_client import make_session
 from lighthouse.core.models import Identity, Provider
 from lighthouse.core.netguard import TargetGuard
-from lighthouse.core.scheduler import make_session
 from lighthouse.core.service import MonitorService
 from support.evm import LocalChain
 

@@ -13,10 +13,11 @@ from lighthouse.api.heartbeat import heartbeat_routes
 from lighthouse.core.alerts.render import render
 from lighthouse.core.checks import check_types
 from lighthouse.core.checks.base import CheckContext
+from lighthouse.core.http_client import make_session
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.models import Identity, Provider
 from lighthouse.core.netguard import TargetGuard
-from lighthouse.core.scheduler import Scheduler, make_session
+from lighthouse.core.scheduler import Scheduler
 from lighthouse.core.service import MonitorService
 from lighthouse.core.storage.database import create_pool
 from lighthouse.core.storage.results import ResultWriter
