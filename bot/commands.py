@@ -4,241 +4,68 @@ An adapter turns a platform event into a ``Ctx`` (who, where, the client's langu
 and calls one method here; it gets back a ``Reply`` (text, optional buttons and image)
 that it renders the platform's way. Every rule is in ``MonitorService``; every sentence
 is in ``texts``. Errors never escape: a ``LighthouseError`` becomes its localized
-message, anything else a short apology with a reference that is in the log.
+message, anything else a short apology with a reference that is in the log (how a
+command runs, and the types exchanged with the adapters, are in bot/plumbing.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import re
-import secrets
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-import asyncpg
 from lighthouse.bot import texts
 from lighthouse.bot.chart import latency_chart
-from lighthouse.core.checks import parse_shorthand, target_label
-from lighthouse.core.errors import LighthouseError, ValidationError
-from lighthouse.core.models import Identity, Monitor, Provider, UptimeWindow, User
-from lighthouse.core.service import MonitorService
+from lighthouse.bot.plumbing import (
+    _LANGUAGE_WORDS,
+    CALLBACK_PREFIX,
+    Button,
+    Chat,
+    CommandRunner,
+    Ctx,
+    Image,
+    Reply,
+    Style,
+    callback,
+    looks_like_interval,
+    parse_callback,
+    parse_interval,
+    target_of,
+    with_recent,
+)
+from lighthouse.core.checks import parse_shorthand
+from lighthouse.core.errors import ValidationError
+from lighthouse.core.models import Identity, Monitor, Provider, User
 from lighthouse.core.tiers import tier
 
-log = logging.getLogger(__name__)
+# Ctx, Reply and the parsing helpers live in bot/plumbing.py; adapters and tests keep
+# importing them from here, beside Commands.
+__all__ = [
+    "CALLBACK_PREFIX",
+    "LIST_CHARS",
+    "MAX_LIST",
+    "TEST_TIMEOUT_S",
+    "Button",
+    "Chat",
+    "Commands",
+    "Ctx",
+    "Image",
+    "Reply",
+    "Style",
+    "callback",
+    "looks_like_interval",
+    "parse_callback",
+    "parse_interval",
+    "target_of",
+    "with_recent",
+]
 
 TEST_TIMEOUT_S = 40.0
 MAX_LIST = 25
 LIST_CHARS = 1800  # Discord messages end at 2,000 characters
-CALLBACK_PREFIX = "lh"
-
-Style = Literal["primary", "secondary", "danger"]
 
 
-@dataclass(frozen=True)
-class Chat:
-    """Where a command was sent."""
-
-    provider: Provider
-    chat_id: str  # Discord channel id / Telegram chat id
-    private: bool  # a DM / private chat
-    guild_id: str | None = None  # Discord server, when in one
-    label: str | None = None  # how to name this chat in a reply (<#id>, group title)
-
-
-@dataclass(frozen=True)
-class Ctx:
-    who: Identity
-    chat: Chat
-    client_lang: str  # from the client (Discord locale, Telegram language_code), en/es
-
-
-@dataclass(frozen=True)
-class Button:
-    label: str
-    data: str  # "lh:<action>:<arg>", at most 64 bytes (Telegram callback_data)
-    style: Style = "secondary"
-
-
-@dataclass(frozen=True)
-class Image:
-    data: bytes
-    filename: str
-    caption: str
-
-
-@dataclass
-class Reply:
-    text: str
-    lang: str = "en"
-    buttons: list[list[Button]] = field(default_factory=list)
-    image: Image | None = None
-    error: str | None = None  # the error code when the command failed
-    private: bool = True  # Discord: ephemeral
-    notices: list[str] = field(default_factory=list)  # said before the answer
-
-    @property
-    def full_text(self) -> str:
-        return "\n\n".join([*self.notices, self.text])
-
-
-def callback(action: str, arg: str = "") -> str:
-    return f"{CALLBACK_PREFIX}:{action}:{arg}"
-
-
-def parse_callback(data: str) -> tuple[str, str] | None:
-    parts = data.split(":", 2)
-    if len(parts) != 3 or parts[0] != CALLBACK_PREFIX:
-        return None
-    return parts[1], parts[2]
-
-
-_INTERVAL = re.compile(
-    r"^(\d{1,6})\s*(s|sec|secs|seconds?|seg|segundos?|m|min|mins|minutes?|minutos?|"
-    r"h|hr|hrs|hours?|horas?|d|days?|d[ií]as?)?$",
-    re.IGNORECASE,
-)
-
-
-def parse_interval(text: str) -> int:
-    """'30s', '5m', '5 min', '1h', '1d', '10' (minutes) -> seconds."""
-    match = _INTERVAL.match(text.strip())
-    if not match:
-        raise ValidationError("unreadable interval", field="interval", reason="format",
-                              value=text)
-    n = int(match.group(1))
-    unit = (match.group(2) or "m").lower()
-    if unit.startswith("s"):
-        return n
-    if unit.startswith("h"):
-        return n * 3600
-    if unit.startswith("d"):
-        return n * 86400
-    return n * 60
-
-
-_LANGUAGE_WORDS = {
-    "english": "en", "inglés": "en", "ingles": "en",
-    "spanish": "es", "español": "es", "espanol": "es", "castellano": "es",
-}
-
-
-def looks_like_interval(text: str) -> bool:
-    return bool(_INTERVAL.match(text.strip()))
-
-
-def target_of(m: Monitor) -> str:
-    return target_label(m.type, m.config, fallback=m.target_host)
-
-
-def _percentile(values: list[int], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo = int(k)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-def with_recent(
-    windows: list[UptimeWindow], series: list[tuple[datetime, int | None, bool]]
-) -> list[UptimeWindow]:
-    """The last 24 h exactly, from raw checks (the hourly rollups lag by up to an hour);
-    longer windows from the rollups, or from the raw day while they hold nothing yet."""
-    latencies = [ms for _t, ms, ok in series if ok and ms is not None]
-    day = UptimeWindow(
-        "24h", len(series), sum(1 for _t, _ms, ok in series if ok),
-        sum(latencies) / len(latencies) if latencies else None,
-        _percentile(latencies, 0.5), _percentile(latencies, 0.95), _percentile(latencies, 0.99),
-    )
-    out = [day]
-    for w in windows:
-        if w.period == "24h":
-            continue
-        out.append(w if w.checks else replace(day, period=w.period))
-    return out
-
-
-class Commands:
-    def __init__(
-        self,
-        service: MonitorService,
-        *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        open_dm: Callable[[int], Awaitable[int | None]] | None = None,
-    ) -> None:
-        self.service = service
-        self._now = clock
-        # Discord: opens the DM channel when a monitor is added, so alerts need one
-        # request instead of two. Set by the Discord adapter.
-        self.open_dm = open_dm
-
-    # --- plumbing ------------------------------------------------------------------------
-    async def language(self, ctx: Ctx) -> tuple[str, User | None]:
-        user = await self.service.find_user(ctx.who)
-        override = user.language if user is not None else None
-        return (override or ctx.client_lang), user
-
-    async def run(
-        self, ctx: Ctx, action: Callable[[str, User | None], Awaitable[Reply]]
-    ) -> Reply:
-        """Resolve the language, run one command, turn every failure into a reply."""
-        names = texts.LOCALIZED_COMMAND_NAMES.set(ctx.chat.provider is Provider.DISCORD)
-        try:
-            return await self._run(ctx, action)
-        finally:
-            texts.LOCALIZED_COMMAND_NAMES.reset(names)
-
-    async def _run(
-        self, ctx: Ctx, action: Callable[[str, User | None], Awaitable[Reply]]
-    ) -> Reply:
-        lang = ctx.client_lang
-        try:
-            lang, user = await self.language(ctx)
-            reply = await action(lang, user)
-        except LighthouseError as exc:
-            reply = Reply(texts.error(lang, exc), error=exc.code)
-        except (TimeoutError, asyncpg.TooManyConnectionsError):
-            log.warning("command timed out", exc_info=True)
-            reply = Reply(texts.busy(lang), error="busy")
-        except Exception:
-            ref = secrets.token_hex(4)
-            log.exception("command failed", extra={"ref": ref, "provider": ctx.chat.provider})
-            reply = Reply(texts.internal_error(lang, ref), error="internal")
-        reply.lang = lang
-        try:
-            reply.notices = await self._notices(ctx, lang) + reply.notices
-        except Exception:
-            log.warning("could not read chat notices", exc_info=True)
-        return reply
-
-    async def _notices(self, ctx: Ctx, lang: str) -> list[str]:
-        """Things the user must hear about: refused DMs (Discord), alerts back on (Telegram)."""
-        if ctx.chat.provider is Provider.DISCORD:
-            rows = await self.service.chat_channels(
-                "discord_dm", {"user_id": ctx.who.subject}, owner=ctx.who)
-            refused = [r for r in rows if "dm_refused_at" in r["config"]
-                       or (not r["enabled"] and (r["disabled_reason"] or "").startswith(
-                           "dm_refused"))]
-            if not refused:
-                return []
-            await self.service.update_chat_channels(
-                [r["id"] for r in refused], enabled=True, drop_keys=("dm_refused_at",))
-            names = sorted({r["monitor_name"] or "?" for r in refused})
-            return [texts.dm_refused_notice(lang, names)]
-        if ctx.chat.provider is Provider.TELEGRAM:
-            rows = await self.service.chat_channels(
-                "telegram", {"chat_id": int(ctx.chat.chat_id)}, owner=ctx.who)
-            blocked = [r["id"] for r in rows if not r["enabled"]
-                       and (r["disabled_reason"] or "").startswith("bot_blocked")]
-            if not blocked:
-                return []
-            count = await self.service.update_chat_channels(blocked, enabled=True)
-            return [texts.alerts_resumed(lang, count)]
-        return []
+class Commands(CommandRunner):
+    """The commands, one method each; ``CommandRunner`` (bot/plumbing.py) runs them."""
 
     # --- commands --------------------------------------------------------------------------
     async def add(
