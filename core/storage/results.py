@@ -9,7 +9,8 @@ monitor's results on every retry. Text from targets is cleaned first (core/text.
 a row that still fails for its own data is found by splitting the batch and set aside
 in ``quarantined_results`` with its error, and the rest is written. A result stays in
 the buffer until both its history row and its state are written; the buffer is
-bounded, and what does not fit is dropped oldest first and counted.
+bounded, and what does not fit is dropped oldest first and counted. The alert rows a
+batch makes, and the statements that write them, are in core/storage/alerts_out.py.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from typing import Any
 import asyncpg
 from lighthouse.core.checks.base import CheckResult
 from lighthouse.core.metrics import Metrics
-from lighthouse.core.state import Event, EventKind, State, apply
+from lighthouse.core.state import State, apply
+from lighthouse.core.storage.alerts_out import PendingAlert, alerts_for, insert_alerts
 from lighthouse.core.storage.database import Pool
 from lighthouse.core.storage.schedule import ClaimedCheck
 from lighthouse.core.text import clean_text
@@ -35,8 +37,6 @@ log = logging.getLogger(__name__)
 HISTORY_COLUMNS = (
     "time", "monitor_id", "ok", "status_code", "latency_ms", "error_code", "error", "details",
 )
-SEVERITY = {EventKind.DOWN: "critical", EventKind.RECOVERY: "info", EventKind.REMINDER: "warning"}
-ALERT_TYPE = {EventKind.DOWN: "downtime", EventKind.RECOVERY: "recovery", EventKind.REMINDER: "downtime"}
 ERROR_TEXT_MAX = 500
 # Results kept while the database is unreachable. A check claims its monitor first, so
 # during an outage only what was already claimed arrives here; the cap guards memory
@@ -100,31 +100,6 @@ UPDATE monitors SET claimed_by = NULL, claimed_until = NULL,
 WHERE id = ANY($1::bigint[]) AND claimed_by = $2
 """
 
-_INSERT_ALERTS = """
-INSERT INTO alerts (monitor_id, idempotency_key, alert_type, severity, from_state, to_state,
-                    check_time, payload)
-SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::timestamptz[], $8::jsonb[])
-ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING id
-"""
-
-# Operator channels (owner NULL) get everything; an owner's channel gets its monitors'
-# alerts, or one monitor's when scoped. min_severity filters.
-FAN_OUT = """
-INSERT INTO alert_outbox (alert_id, channel_id, channel_kind)
-SELECT a.id, c.id, c.kind
-FROM alerts a
-JOIN monitors m ON m.id = a.monitor_id
-JOIN alert_channels c ON c.enabled
-    AND (c.owner_id IS NULL OR (c.owner_id = m.owner_id
-         AND (c.monitor_id IS NULL OR c.monitor_id = m.id)))
-    AND (CASE a.severity WHEN 'critical' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END)
-        >= (CASE c.min_severity WHEN 'critical' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END)
-WHERE a.id = ANY($1::bigint[])
-ON CONFLICT (alert_id, channel_id) DO NOTHING
-"""
-
 
 @dataclass
 class Finished:
@@ -138,38 +113,6 @@ class Finished:
     @property
     def done(self) -> bool:
         return self.history_written and self.state_written
-
-
-@dataclass
-class PendingAlert:
-    monitor_id: int
-    key: str
-    alert_type: str
-    severity: str
-    from_state: str | None
-    to_state: str | None
-    check_time: datetime
-    payload: dict[str, Any]
-
-
-def _event_payload(f: Finished, event: Event, error: str | None) -> dict[str, Any]:
-    r = f.result
-    return {
-        "kind": event.kind.value,
-        "monitor_id": f.claim.id,
-        "monitor_name": f.claim.name,
-        "monitor_type": f.claim.type,
-        "target": f.description,
-        "language": f.claim.language,
-        "error_code": r.error_code,
-        "error": error,
-        "status_code": r.status_code,
-        "latency_ms": None if r.latency_ms is None else round(r.latency_ms, 1),
-        "conditions": r.details.get("conditions"),
-        "incident_started_at": event.incident_started_at.isoformat()
-        if event.incident_started_at else None,
-        "checked_at": f.checked_at.isoformat(),
-    }
 
 
 def _evidence(f: Finished) -> dict[str, Any]:
@@ -336,16 +279,7 @@ class ResultWriter:
                 await conn.execute(_RELEASE_STALE, stale, self._worker_id)
             alerts = [a for mid in done for a in alerts_by_id.get(mid, ())]
             if alerts:
-                ids = [r["id"] for r in await conn.fetch(
-                    _INSERT_ALERTS,
-                    [a.monitor_id for a in alerts], [a.key for a in alerts],
-                    [a.alert_type for a in alerts], [a.severity for a in alerts],
-                    [a.from_state for a in alerts], [a.to_state for a in alerts],
-                    [a.check_time for a in alerts], [a.payload for a in alerts],
-                )]
-                if ids:
-                    await conn.execute(FAN_OUT, ids)
-                self.alerts_written += len(ids)
+                self.alerts_written += await insert_alerts(conn, alerts)
 
     async def _write(self, batch: list[Finished]) -> None:
         history: list[tuple[Any, ...]] = []
@@ -381,28 +315,8 @@ class ResultWriter:
                 new.incident_started_at, new.maintenance_until, f.checked_at, r.ok, error, latency,
             ), strict=True):
                 col.append(value)
-            pending: list[PendingAlert] = []
-            if event is not None:
-                version = c.state_version + (1 if changed else 0)
-                key = (
-                    f"m{c.id}:reminder:{int(f.checked_at.timestamp())}"
-                    if event.kind is EventKind.REMINDER else f"m{c.id}:v{version}:{event.kind}"
-                )
-                pending.append(PendingAlert(
-                    c.id, key, ALERT_TYPE[event.kind], SEVERITY[event.kind],
-                    event.from_state.value, event.to_state.value, f.checked_at,
-                    _event_payload(f, event, error),
-                ))
-            if new.state is not State.MAINTENANCE:
-                for sig in r.signals:
-                    pending.append(PendingAlert(
-                        c.id, f"m{c.id}:sig:{sig.dedupe_key}", sig.alert_type, sig.severity,
-                        None, None, f.checked_at,
-                        {"kind": sig.alert_type, "monitor_id": c.id, "monitor_name": c.name,
-                         "monitor_type": c.type, "target": f.description,
-                         "language": c.language, "checked_at": f.checked_at.isoformat(),
-                         **sig.params},
-                    ))
+            pending = alerts_for(f, event, c.state_version + (1 if changed else 0),
+                                 new.state is State.MAINTENANCE, error)
             if pending:
                 alerts_by_id.setdefault(c.id, []).extend(pending)
 
