@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import asyncpg
 import redis.asyncio as aioredis
 from aiohttp import web
 from lighthouse.api.health import health_routes
 from lighthouse.core.health import HealthMonitor
+from lighthouse.core.storage.database import Pool
 
 from lighthouse.wiring import AppHook, Middleware
 
 
 def make_app(
-    pool: asyncpg.Pool,
+    pool: Pool,
     redis: aioredis.Redis,
     *,
     hooks: list[AppHook] | None = None,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import asyncpg
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from lighthouse.core.errors import LighthouseError
+from lighthouse.core.storage.database import DATA_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             return error_response(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason,
                                   headers=kept)
         raise
-    except asyncpg.DataError as exc:
+    except DATA_ERRORS as exc:
         # PostgreSQL (or asyncpg encoding an argument) refused a value: out of range, NUL in
         # text, a malformed literal. Handlers validate what they know of; whatever slips
         # through came from the request, so it is the client's error, not an outage.

@@ -30,7 +30,6 @@ from lighthouse.bot.plumbing import (
     parse_callback,
     parse_interval,
     target_of,
-    with_recent,
 )
 from lighthouse.core.checks import parse_shorthand
 from lighthouse.core.errors import ValidationError
@@ -56,7 +55,6 @@ __all__ = [
     "parse_callback",
     "parse_interval",
     "target_of",
-    "with_recent",
 ]
 
 TEST_TIMEOUT_S = 40.0
@@ -146,7 +144,6 @@ class Commands(CommandRunner):
             m, windows = await self.service.uptime(ctx.who, ref)
             now = self._now()
             series = await self.service.latency_series(m, 24)
-            windows = with_recent(windows, series)
             reply = Reply(texts.status(lang, m, target_of(m), windows, now))
             if chart:
                 png = await asyncio.to_thread(latency_chart, series, now)

@@ -4,7 +4,7 @@ runs, and the small parsing both share.
 An adapter builds a ``Ctx`` (who, where, the client's language) for each command and gets
 back a ``Reply`` (text, optional buttons and image) to render the platform's way. Button
 presses come back as ``callback`` data. ``parse_interval`` and ``looks_like_interval`` read
-the intervals users type; ``target_of`` and ``with_recent`` shape what replies show.
+the intervals users type; ``target_of`` shapes how a target is shown.
 ``CommandRunner`` runs every command in the user's language and turns every failure into
 a reply. The commands themselves are in bot/commands.py.
 """
@@ -15,16 +15,18 @@ import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-import asyncpg
 from lighthouse.bot import texts
 from lighthouse.core.checks import target_label
 from lighthouse.core.errors import LighthouseError, ValidationError
-from lighthouse.core.models import Identity, Monitor, Provider, UptimeWindow, User
+from lighthouse.core.models import Identity, Monitor, Provider, User
 from lighthouse.core.service import MonitorService
+from lighthouse.core.storage.database import TRANSIENT_ERRORS
+
+BUSY_ERRORS: tuple[type[Exception], ...] = (TimeoutError, *TRANSIENT_ERRORS)
 
 log = logging.getLogger(__name__)
 
@@ -129,35 +131,6 @@ def target_of(m: Monitor) -> str:
     return target_label(m.type, m.config, fallback=m.target_host)
 
 
-def _percentile(values: list[int], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo = int(k)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-def with_recent(
-    windows: list[UptimeWindow], series: list[tuple[datetime, int | None, bool]]
-) -> list[UptimeWindow]:
-    """The last 24 h exactly, from raw checks (the hourly rollups lag by up to an hour);
-    longer windows from the rollups, or from the raw day while they hold nothing yet."""
-    latencies = [ms for _t, ms, ok in series if ok and ms is not None]
-    day = UptimeWindow(
-        "24h", len(series), sum(1 for _t, _ms, ok in series if ok),
-        sum(latencies) / len(latencies) if latencies else None,
-        _percentile(latencies, 0.5), _percentile(latencies, 0.95), _percentile(latencies, 0.99),
-    )
-    out = [day]
-    for w in windows:
-        if w.period == "24h":
-            continue
-        out.append(w if w.checks else replace(day, period=w.period))
-    return out
-
-
 class CommandRunner:
     """How every command runs: in the user's language, with every failure turned into a
     reply, after the notices the user must hear first. ``Commands`` adds the commands."""
@@ -199,7 +172,7 @@ class CommandRunner:
             reply = await action(lang, user)
         except LighthouseError as exc:
             reply = Reply(texts.error(lang, exc), error=exc.code)
-        except (TimeoutError, asyncpg.TooManyConnectionsError):
+        except BUSY_ERRORS:
             log.warning("command timed out", exc_info=True)
             reply = Reply(texts.busy(lang), error="busy")
         except Exception:

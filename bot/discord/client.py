@@ -23,6 +23,7 @@ from lighthouse.bot import texts
 from lighthouse.bot.commands import CALLBACK_PREFIX, Chat, Commands, Ctx, Reply
 from lighthouse.bot.discord.translator import BabelTranslator
 from lighthouse.core.i18n import to_lang
+from lighthouse.core.limits import MAX_NAME
 from lighthouse.core.models import Identity, Provider
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ class MonitorGroup(app_commands.Group):
         self,
         inter: discord.Interaction[Any],
         url: app_commands.Range[str, 1, 2048],
-        name: app_commands.Range[str, 1, 100] | None = None,
+        name: app_commands.Range[str, 1, MAX_NAME] | None = None,
         interval: Choice[int] | None = None,
     ) -> None:
         seconds = interval.value if interval is not None else None
@@ -126,7 +127,7 @@ class MonitorGroup(app_commands.Group):
     @app_commands.describe(monitor=texts.ARG_MONITOR)
     @app_commands.autocomplete(monitor=_monitor_autocomplete)
     async def status(self, inter: discord.Interaction[Any],
-                     monitor: app_commands.Range[str, 1, 100]) -> None:
+                     monitor: app_commands.Range[str, 1, MAX_NAME]) -> None:
         await self._run(inter, lambda ctx: self.bot.commands.status(ctx, monitor), defer=True)
 
     @app_commands.command(name=texts.NAME_PAUSE, description=texts.CMD_PAUSE)
@@ -134,7 +135,7 @@ class MonitorGroup(app_commands.Group):
     @app_commands.describe(monitor=texts.ARG_MONITOR)
     @app_commands.autocomplete(monitor=_monitor_autocomplete)
     async def pause(self, inter: discord.Interaction[Any],
-                    monitor: app_commands.Range[str, 1, 100]) -> None:
+                    monitor: app_commands.Range[str, 1, MAX_NAME]) -> None:
         await self._run(inter, lambda ctx: self.bot.commands.pause(ctx, monitor))
 
     @app_commands.command(name=texts.NAME_RESUME, description=texts.CMD_RESUME)
@@ -142,7 +143,7 @@ class MonitorGroup(app_commands.Group):
     @app_commands.describe(monitor=texts.ARG_MONITOR)
     @app_commands.autocomplete(monitor=_monitor_autocomplete)
     async def resume(self, inter: discord.Interaction[Any],
-                     monitor: app_commands.Range[str, 1, 100]) -> None:
+                     monitor: app_commands.Range[str, 1, MAX_NAME]) -> None:
         await self._run(inter, lambda ctx: self.bot.commands.resume(ctx, monitor))
 
     @app_commands.command(name=texts.NAME_REMOVE, description=texts.CMD_REMOVE)
@@ -150,7 +151,7 @@ class MonitorGroup(app_commands.Group):
     @app_commands.describe(monitor=texts.ARG_MONITOR)
     @app_commands.autocomplete(monitor=_monitor_autocomplete)
     async def remove(self, inter: discord.Interaction[Any],
-                     monitor: app_commands.Range[str, 1, 100]) -> None:
+                     monitor: app_commands.Range[str, 1, MAX_NAME]) -> None:
         await self._run(inter, lambda ctx: self.bot.commands.remove(ctx, monitor))
 
     @app_commands.command(name=texts.NAME_TEST, description=texts.CMD_TEST)
@@ -167,7 +168,7 @@ class MonitorGroup(app_commands.Group):
     async def channel(
         self,
         inter: discord.Interaction[Any],
-        monitor: app_commands.Range[str, 1, 100],
+        monitor: app_commands.Range[str, 1, MAX_NAME],
         channel: discord.TextChannel | None = None,
     ) -> None:
         ctx = make_ctx(inter)

@@ -23,6 +23,18 @@ _MIGRATION_LOCK = 7_263_411_902
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+?)(?:\.(timescaledb|plain))?\.sql$")
 
 
+# The database is there but cannot take this request now (connections exhausted, starting
+# up): adapters answer "busy, try again" instead of an apology with a reference.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.TooManyConnectionsError,
+    asyncpg.CannotConnectNowError,
+)
+
+# A value PostgreSQL (or asyncpg encoding an argument) refused: out of range, NUL in
+# text. Reaching an adapter, it came from the request: a 400, never a 500.
+DATA_ERRORS: tuple[type[Exception], ...] = (asyncpg.DataError,)
+
+
 def _json_text(value: Any) -> str:
     text = json.dumps(value, separators=(",", ":"))
     # json.dumps escapes every non-ASCII character, so a NUL or a lone surrogate shows as

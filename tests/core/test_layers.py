@@ -32,3 +32,18 @@ def test_core_imports_no_adapter_library() -> None:
     }
     assert {k: v for k, v in offenders.items() if v} == {}
     assert len(offenders) > 20  # the scan saw the package
+
+
+def test_adapters_hold_no_sql_and_no_database_driver() -> None:
+    """bot/ and api/ call MonitorService; statements and asyncpg live in core/storage/."""
+    root = CORE.parent
+    offenders: dict[str, list[str]] = {}
+    for folder in ("bot", "api"):
+        for path in (root / folder).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            found = sorted(m for m in imported_modules(path) if m == "asyncpg" or m.startswith("asyncpg."))
+            found += [word for word in ("SELECT ", "INSERT INTO", "UPDATE ", "DELETE FROM")
+                      if word in text]
+            if found:
+                offenders[str(path.relative_to(root))] = found
+    assert offenders == {}
