@@ -18,6 +18,8 @@ class Provider(StrEnum):
     API = "api"
     # A management token of one monitor bought over the API (never stored as a user).
     TOKEN = "token"
+    # The person who runs this instance (CLI, monitors-as-code file): subject "admin".
+    OPERATOR = "operator"
 
 
 @dataclass(frozen=True)
