@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from lighthouse.core.errors import ConfigurationError, LighthouseError
+from lighthouse.core.jsonsafe import safe_json_loads
 
 
 def _version() -> str:
@@ -64,8 +65,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     settings = _settings()
     type_name = args.type
     try:
-        raw: Any = json.loads(args.config) if args.config else {}
-    except json.JSONDecodeError as exc:
+        raw: Any = safe_json_loads(args.config) if args.config else {}
+    except ValueError as exc:
         print(json.dumps({"error": {"code": "invalid_input", "message": f"--config: {exc}"}}))
         return 2
     if args.url:
@@ -106,7 +107,7 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
         url = f"http://127.0.0.1:{settings.api_port}/health"
     try:
         with urllib.request.urlopen(url, timeout=args.timeout) as resp:
-            body = json.loads(resp.read())
+            body = safe_json_loads(resp.read())
     except urllib.error.HTTPError as exc:
         print(f"unhealthy: HTTP {exc.code} {exc.read()[:200]!r}", file=sys.stderr)
         return 1

@@ -7,10 +7,10 @@ payment stays ``pending`` with any tx hash we learnt, and the reconciler decides
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 import aiohttp
+from lighthouse.core.jsonsafe import safe_json_loads
 from lighthouse.core.payments.facilitator import SettleResult, VerifyResult
 from lighthouse.core.payments.verifier import Verified
 
@@ -38,7 +38,7 @@ class HttpFacilitator:
         async with self._http().post(self.base_url + path, json=body) as r:
             raw = await r.read()
         try:
-            return r.status, json.loads(raw)
+            return r.status, safe_json_loads(raw)
         except ValueError:
             return r.status, None
 

@@ -47,3 +47,22 @@ def test_adapters_hold_no_sql_and_no_database_driver() -> None:
             if found:
                 offenders[str(path.relative_to(root))] = found
     assert offenders == {}
+
+
+# Where json.loads may stand: the bounded parser itself, the database's own jsonb (written
+# by us through the cleaning encoder), pgserver's own pid list, and the condition
+# language, which bounds depth and size itself before parsing a body.
+JSON_LOADS_ALLOWED = {"core/jsonsafe.py", "core/storage/database.py", "core/embedded.py",
+                      "core/checks/conditions/values.py"}
+
+
+def test_outside_json_goes_through_the_bounded_parser() -> None:
+    root = CORE.parent
+    offenders = sorted(
+        str(path.relative_to(root))
+        for folder in ("core", "api", "bot", "lighthouse")
+        for path in (root / folder).rglob("*.py")
+        if "json.loads(" in path.read_text(encoding="utf-8")
+        and str(path.relative_to(root)) not in JSON_LOADS_ALLOWED
+    )
+    assert offenders == []
