@@ -57,7 +57,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             await writer.flush()
             writer_s += time.perf_counter() - t
             raw_rows.append([(at + timedelta(days=1), c.id, True, 200, 12, None, None,
-                              {"timings": {"total_ms": 12.5}}) for c in claims])
+                              {"timings": {"total_ms": 12.5}}, "bench") for c in claims])
         rows = args.monitors * args.batches
         raw_s = 0.0
         async with pool.acquire() as conn:

@@ -106,3 +106,4 @@ class CheckRecord:
     error_code: str | None
     error: str | None
     details: dict[str, Any] | None = field(default=None)
+    worker_id: str | None = None  # the process that ran it (None before sql/0012)

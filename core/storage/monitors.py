@@ -130,7 +130,7 @@ async def history(pool: Pool, monitor_id: int, *, before: datetime, since: datet
                   limit: int) -> list[Any]:
     return list(await pool.fetch(
         """
-        SELECT time, ok, status_code, latency_ms, error_code, error, details
+        SELECT time, ok, status_code, latency_ms, error_code, error, details, worker_id
         FROM check_history WHERE monitor_id = $1 AND time < $2 AND time >= $3
         ORDER BY time DESC LIMIT $4
         """,

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 HISTORY_COLUMNS = (
     "time", "monitor_id", "ok", "status_code", "latency_ms", "error_code", "error", "details",
+    "worker_id",
 )
 ERROR_TEXT_MAX = 500
 # Results kept while the database is unreachable. A check claims its monitor first, so
@@ -295,7 +296,7 @@ class ResultWriter:
                 in_history.append(f)
                 history.append((
                     f.checked_at, c.id, r.ok, r.status_code, latency, r.error_code, error,
-                    r.details or None,
+                    r.details or None, self._worker_id,
                 ))
             if f.state_written:
                 continue

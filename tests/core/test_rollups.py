@@ -13,6 +13,9 @@ from lighthouse.core.storage import rollups
 
 NOW = datetime(2026, 6, 10, 12, 30, tzinfo=UTC)
 
+# The columns the rows below fill (check_history has more, e.g. worker_id).
+ROW_COLUMNS = ("time", "monitor_id", "ok", "status_code", "latency_ms", "error_code", "error", "details")
+
 
 async def _monitor(pool: asyncpg.Pool) -> int:
     return int(await pool.fetchval(
@@ -32,7 +35,7 @@ async def _fill(pool: asyncpg.Pool, mid: int, minutes: int, seed: int = 1) -> li
         ok = rnd.random() > 0.02
         latency = int(rnd.lognormvariate(4.5, 0.6))  # ~90 ms median, long tail
         rows.append((t, mid, ok, 200 if ok else 500, latency, None, None, None))
-    await pool.copy_records_to_table("check_history", records=rows)
+    await pool.copy_records_to_table("check_history", records=rows, columns=ROW_COLUMNS)
     return rows
 
 
@@ -78,7 +81,7 @@ async def test_retention_deletes_only_expired_rows(pool: asyncpg.Pool) -> None:
            for i in range(300)]
     fresh = [(NOW - timedelta(days=89, minutes=i), mid, True, 200, 5, None, None, None)
              for i in range(10)]
-    await pool.copy_records_to_table("check_history", records=old + fresh)
+    await pool.copy_records_to_table("check_history", records=old + fresh, columns=ROW_COLUMNS)
     deleted = await rollups.delete_expired(pool, NOW)
     assert deleted == 300
     assert await pool.fetchval("SELECT count(*) FROM check_history") == 10
