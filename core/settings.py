@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     )
     tick_s: float = Field(default=0.25, gt=0, le=10, validation_alias="LIGHTHOUSE_TICK_S")
     instance_id: str | None = Field(default=None, validation_alias="LIGHTHOUSE_INSTANCE_ID")
+    # The Ed25519 key that signs check results (docs/signing.md): PEM, or base64 of PEM,
+    # PKCS#8 DER or the 32-byte seed. Unset: a key generated into the data dir.
+    signing_key: SecretStr | None = Field(default=None, validation_alias="LIGHTHOUSE_SIGNING_KEY")
 
     # --- chat bots (bot/) -------------------------------------------------------------
     # Telegram webhook mode: set the public HTTPS URL that reaches this server's
@@ -115,6 +118,16 @@ class Settings(BaseSettings):
             return None
         if not _PRIVATE_KEY.match(value.get_secret_value()):
             raise ValueError("expected a 32-byte hex private key")
+        return value
+
+    @field_validator("signing_key")
+    @classmethod
+    def _signing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        from lighthouse.core.signing import parse_private_key
+
+        parse_private_key(value.get_secret_value())  # its ValueError names what is expected
         return value
 
     @field_validator("database_url")
