@@ -1,4 +1,5 @@
-"""Discovery: /.well-known/x402, /openapi.json (+ /.well-known/openapi.json), /docs, agent card."""
+"""Discovery: /.well-known/x402, /openapi.json (+ /.well-known/openapi.json), /docs, agent card,
+and the keys that sign check results (/.well-known/lighthouse-keys.json, docs/signing.md)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from lighthouse.api.schemas import (
     MonitorEnvelope,
     PaymentRequiredV1,
     Pricing,
+    SigningKeys,
     SubscribeBody,
     Subscription,
     Uptime,
@@ -24,7 +26,9 @@ from lighthouse.api.schemas import (
 )
 from lighthouse.api.v1 import MAX_PAGE
 from lighthouse.api.x402.paywall import Paywall
+from lighthouse.core.signing import ResultSigner
 from lighthouse.core.tiers import ONE_OFF_CHECK_PRICE_ATOMIC, TIERS
+from lighthouse.core.verify import ALG, TYP
 from pydantic import BaseModel
 
 # Paid operations: (path, method, summary, price mode, request body model or None, 2xx).
@@ -38,10 +42,16 @@ PAID_OPERATIONS: list[tuple[str, str, str, str, type[BaseModel] | None, tuple[st
      ("201", Subscription)),
 ]
 PAID = [(path, method, summary, mode) for path, method, summary, mode, *_ in PAID_OPERATIONS]
+KEYS_PATH = "/.well-known/lighthouse-keys.json"
 
 
 def _base(paywall: Paywall) -> str:
     return paywall.public_base_url.rstrip("/")
+
+
+def signing_info(paywall: Paywall) -> dict[str, str]:
+    """Where a buyer finds the keys that sign its results (one shape in every document)."""
+    return {"keys": _base(paywall) + KEYS_PATH, "alg": ALG, "format": TYP}
 
 
 def well_known(paywall: Paywall) -> dict[str, Any]:
@@ -52,6 +62,7 @@ def well_known(paywall: Paywall) -> dict[str, Any]:
         "routes": [{"endpoint": path, "method": method.upper(), "x402_version": 2}
                    for path, method, *_ in PAID],
         "ownershipProofs": [],
+        "resultSigning": signing_info(paywall),
     }
 
 
@@ -150,6 +161,8 @@ def openapi(paywall: Paywall) -> dict[str, Any]:
     paths["/v1/monitors/{id}/checks"] = {"get": _managed("Check history, newest first", CheckHistory,
                                                          query=history_query)}
     paths["/v1/monitors/{id}/uptime"] = {"get": _managed("Uptime over 24 h, 7 d, 30 d", Uptime)}
+    paths[KEYS_PATH] = {"get": {"summary": "Public keys that sign check results, retired ones too",
+                                "responses": {"200": _json(ref(SigningKeys), "ok")}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Lighthouse x402 API", "version": "1"},
@@ -161,7 +174,7 @@ def openapi(paywall: Paywall) -> dict[str, Any]:
                 "type": "http", "scheme": "bearer",
                 "description": "The management_token returned when the monitor was bought"}},
         },
-        "x-discovery": {"ownershipProofs": []},
+        "x-discovery": {"ownershipProofs": [], "resultSigning": signing_info(paywall)},
     }
 
 
@@ -170,7 +183,8 @@ def agent_card(paywall: Paywall) -> dict[str, Any]:
         "name": "Lighthouse",
         "description": "Monitoring for websites, APIs and EVM infrastructure, paid per call in USDC (x402).",
         "url": _base(paywall), "version": "1",
-        "capabilities": {"x402": True},
+        "capabilities": {"x402": True, "signedResults": True},
+        "resultSigning": signing_info(paywall),
         "skills": [{"id": p.strip("/").replace("/", "-"), "name": s, "endpoint": p, "method": m.upper()}
                    for p, m, s, _ in PAID],
         "payment": {"protocol": "x402", "networks": [n.caip2 for n in paywall.networks],
@@ -182,14 +196,15 @@ DOCS_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>Lighthous
 <body><h1>Lighthouse x402 API</h1><p>Pay per call in USDC with x402. Machine-readable:
 <a href="/openapi.json">/openapi.json</a>, <a href="/.well-known/x402">/.well-known/x402</a>,
 <a href="/.well-known/agent-card">/.well-known/agent-card</a>,
-<a href="/v1/pricing">/v1/pricing</a>.</p>
+<a href="/v1/pricing">/v1/pricing</a>. Check results are signed (Ed25519):
+<a href="/.well-known/lighthouse-keys.json">/.well-known/lighthouse-keys.json</a>.</p>
 <ul><li>GET /v1/check?url=… — one check, 0.001 USDC</li><li>POST /v1/checks — one check of any type</li>
 <li>POST /v1/monitors — a monitor (tier × months); returns a management token</li>
 <li>GET|DELETE /v1/monitors/{id}, /checks, /uptime — Authorization: Bearer &lt;token&gt;</li>
 </ul></body></html>"""
 
 
-def register(app: web.Application, paywall: Paywall) -> None:
+def register(app: web.Application, paywall: Paywall, signer: ResultSigner) -> None:
     async def wk(request: web.Request) -> web.Response:
         return web.json_response(well_known(paywall))
 
@@ -199,6 +214,11 @@ def register(app: web.Application, paywall: Paywall) -> None:
     async def card(request: web.Request) -> web.Response:
         return web.json_response(agent_card(paywall))
 
+    async def keys(request: web.Request) -> web.Response:
+        # Short cache: a rotation must reach verifiers within minutes.
+        return web.json_response(SigningKeys.model_validate(signer.document()).model_dump(mode="json"),
+                                 headers={"Cache-Control": "public, max-age=300"})
+
     async def docs(request: web.Request) -> web.Response:
         return web.Response(text=DOCS_HTML, content_type="text/html")
 
@@ -207,3 +227,4 @@ def register(app: web.Application, paywall: Paywall) -> None:
     app.router.add_get("/.well-known/openapi.json", oa)
     app.router.add_get("/.well-known/agent-card", card)
     app.router.add_get("/docs", docs)
+    app.router.add_get(KEYS_PATH, keys)

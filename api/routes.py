@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +22,7 @@ from lighthouse.core.payments.requirements import BASE_SEPOLIA_USDC, FUJI_USDC, 
 from lighthouse.core.payments.store import PaymentStore
 from lighthouse.core.service import MonitorService
 from lighthouse.core.settings import Settings
+from lighthouse.core.signing import ResultSigner, load_signer
 
 from lighthouse.wiring import AppHooks, Component, Core, Middleware
 
@@ -49,11 +52,13 @@ class Api:
         from lighthouse.api.discovery import register as register_discovery
 
         self.v1.register(app)
-        register_discovery(app, self.paywall)
+        register_discovery(app, self.paywall, self.v1.signer)
 
 
 def build_api(settings: Settings, pool: Any, service: MonitorService, *, metrics: Any = None,
-              facilitator: Facilitator | None = None) -> Api:
+              facilitator: Facilitator | None = None, signer: ResultSigner | None = None,
+              worker_id: str | None = None) -> Api:
+    """``signer``: the process's (its keyring opened from the data dir when not given)."""
     nets = networks_from(settings)
     rpcs = {n.chain_id: n.rpc_url for n in nets if n.rpc_url}
     if facilitator is None and settings.facilitator_url:
@@ -68,7 +73,9 @@ def build_api(settings: Settings, pool: Any, service: MonitorService, *, metrics
     base = settings.public_base_url or f"http://127.0.0.1:{settings.api_port}"
     paywall = Paywall(store, facilitator, nets, settings.payment_address, base, metrics)
     reconciler = Reconciler(store, facilitator, nets) if facilitator else None
-    return Api(paywall, V1(service, paywall), facilitator, reconciler,
+    signer = signer or load_signer(settings.data_dir, settings.signing_key)
+    worker_id = worker_id or settings.instance_id or f"api:{socket.gethostname()}:{os.getpid()}"
+    return Api(paywall, V1(service, paywall, signer, worker_id), facilitator, reconciler,
                [error_middleware, paywall.middleware])
 
 
@@ -112,7 +119,8 @@ class ReconcilerComponent:
 
 def api_components(core: Core, http: AppHooks) -> list[Component]:
     """The x402 API on the process's HTTP server, and its settlement reconciler."""
-    api = build_api(core.settings, core.pool, core.service, metrics=core.metrics)
+    api = build_api(core.settings, core.pool, core.service, metrics=core.metrics,
+                    worker_id=core.worker_id)
     for middleware in api.middlewares:
         http.add_middleware(middleware)
     http.add_hook(api.hook)

@@ -114,6 +114,28 @@ class Pricing(BaseModel):
     pay_to: str | None
 
 
+class ConditionOut(BaseModel):
+    condition: str
+    ok: bool
+    actual: str | None
+    reason: str | None
+
+
+class ResultSignature(BaseModel):
+    """Ed25519 over RFC 8785 (JCS) JSON: docs/signing.md; a verifier to copy: core/verify.py."""
+
+    alg: Literal["Ed25519"]
+    kid: str = Field(description="Key id (16 hex digits); the key is in /.well-known/lighthouse-keys.json")
+    signed_at: datetime
+    digests: dict[str, str] = Field(description="Each covered field's name and the base64url SHA-256 "
+                                                "of its RFC 8785 encoding")
+    sig: str = Field(description="base64url Ed25519 signature of the RFC 8785 encoding of "
+                                 '{"typ": "lighthouse-result/1", "alg", "kid", "signed_at", "digests"}')
+
+
+_SIGNED = "Signed with the result (see signature)"
+
+
 class CheckResultOut(BaseModel):
     ok: bool
     latency_ms: float | None
@@ -121,6 +143,15 @@ class CheckResultOut(BaseModel):
     error_code: str | None
     error: str | None
     details: dict[str, Any]
+    # Present in every answer of the API; defaults keep the model usable before signing.
+    request_id: str | None = Field(default=None, json_schema_extra={"format": "uuid"})
+    type: str | None = None
+    target: str | None = None
+    conditions: list[ConditionOut] = Field(default_factory=list)
+    checked_at: datetime | None = None
+    worker_id: str | None = Field(default=None, description="The Lighthouse process that ran the check")
+    payment: PaymentOut | None = Field(default=None, description="The payment that bought this check")
+    signature: ResultSignature | None = Field(default=None, description=_SIGNED)
 
 
 class MonitorOut(BaseModel):
@@ -172,6 +203,15 @@ class CheckRecordOut(BaseModel):
     latency_ms: int | None
     error_code: str | None
     error: str | None
+    # Signed when served (core/signing.py); ``checked_at`` is ``time`` under the name the
+    # one-off results use.
+    monitor_id: str | None = Field(default=None, json_schema_extra={"format": "uuid"})
+    type: str | None = None
+    target: str | None = None
+    conditions: list[ConditionOut] = Field(default_factory=list)
+    checked_at: datetime | None = None
+    worker_id: str | None = None
+    signature: ResultSignature | None = Field(default=None, description=_SIGNED)
 
 
 class CheckHistory(BaseModel):
@@ -196,10 +236,31 @@ class Deleted(BaseModel):
     deleted: str = Field(json_schema_extra={"format": "uuid"})
 
 
+class SigningKeyOut(BaseModel):
+    """One key that signs results: a JWK (OKP, Ed25519) with its validity window."""
+
+    kid: str
+    alg: Literal["Ed25519"]
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    use: Literal["sig"]
+    x: str = Field(description="The raw 32-byte public key, base64url")
+    not_before: datetime | None = Field(description="Signatures made earlier do not verify; null: no bound")
+    not_after: datetime | None = Field(description="Signatures made later do not verify; null: still signing")
+    status: Literal["current", "retired"]
+
+
+class SigningKeys(BaseModel):
+    """/.well-known/lighthouse-keys.json: every key that signed results, retired ones too."""
+
+    format: str = Field(description="The signature format these keys sign (docs/signing.md)")
+    keys: list[SigningKeyOut]
+
+
 REQUESTS: tuple[type[BaseModel], ...] = (CheckBody, MonitorBody, SubscribeBody)
 RESPONSES: tuple[type[BaseModel], ...] = (
     ErrorResponse, PaymentRequiredV1, Pricing, CheckResultOut, MonitorEnvelope, MonitorCreated,
-    Subscription, CheckHistory, Uptime, Deleted,
+    Subscription, CheckHistory, Uptime, Deleted, SigningKeys,
 )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,12 +30,14 @@ from lighthouse.api.schemas import (
     UptimeWindowOut,
 )
 from lighthouse.api.x402.paywall import FINALIZE_KEY, PAID_KEY, Paywall
-from lighthouse.core.checks import parse_config
+from lighthouse.core.checks import parse_config, target_label
+from lighthouse.core.checks.base import CheckResult
 from lighthouse.core.errors import UnauthorizedError, ValidationError
 from lighthouse.core.jsonsafe import safe_json_loads
 from lighthouse.core.models import Identity, Monitor, Provider
 from lighthouse.core.payments.verifier import Verified
 from lighthouse.core.service import MonitorService
+from lighthouse.core.signing import CHECK_FIELDS, HISTORY_FIELDS, ResultSigner
 from lighthouse.core.streams import read_body
 from lighthouse.core.text import clean_text
 from lighthouse.core.tiers import (
@@ -144,10 +148,18 @@ def answer(model: BaseModel, status: int = 200) -> web.Response:
     return web.json_response(model.model_dump(mode="json"), status=status)
 
 
+# History pages longer than this are signed in a worker thread (about 0.1 ms each),
+# so a page of 1000 does not hold the event loop.
+SIGN_INLINE_MAX = 64
+
+
 class V1:
-    def __init__(self, service: MonitorService, paywall: Paywall) -> None:
+    def __init__(self, service: MonitorService, paywall: Paywall, signer: ResultSigner,
+                 worker_id: str) -> None:
         self.service = service
         self.paywall = paywall
+        self.signer = signer
+        self.worker_id = worker_id
 
     def register(self, app: web.Application) -> None:
         app.router.add_get("/v1/pricing", self.pricing)
@@ -202,13 +214,37 @@ class V1:
 
     # --- one-off checks ------------------------------------------------------------
     async def check_get(self, request: web.Request) -> web.Response:
-        result = await self.service.check_once("http", {"url": request.query["url"]})
-        return answer(CheckResultOut(**result.to_dict()))
+        config = {"url": request.query["url"]}
+        result = await self.service.check_once("http", config)
+        return self._signed_result(request, "http", config, result)
 
     async def check_post(self, request: web.Request) -> web.Response:
         body: CheckBody = await read_json(request, CheckBody)
         result = await self.service.check_once(body.type, body.config)
-        return answer(CheckResultOut(**result.to_dict()))
+        return self._signed_result(request, body.type, body.config, result)
+
+    def _signed_result(self, request: web.Request, type_name: str, config: dict[str, Any],
+                       result: CheckResult) -> web.Response:
+        """The result signed together with the payment that bought it. The transaction
+        exists only once the paywall has settled, after this handler: the signed answer
+        is therefore made by the paywall's finalizer (api/x402/paywall.py)."""
+        out = CheckResultOut(**result.to_dict(), request_id=str(uuid.uuid4()), type=type_name,
+                             target=target_label(type_name, config),
+                             conditions=result.details.get("conditions", []),
+                             checked_at=datetime.now(UTC), worker_id=self.worker_id)
+
+        def signed(payment: PaymentOut | None) -> web.Response:
+            body = out.model_copy(update={"payment": payment}).model_dump(mode="json")
+            return web.json_response(self.signer.sign(body, CHECK_FIELDS))
+
+        if PAID_KEY not in request:
+            return signed(None)
+
+        async def finalize(v: Verified, payment_id: int, tx: str) -> web.Response:
+            return signed(PaymentOut(transaction=tx, network=v.offer.network.caip2))
+
+        request[FINALIZE_KEY] = finalize
+        return web.json_response({"status": "accepted"}, status=202)
 
     # --- monitors --------------------------------------------------------------------
     async def _create(self, v: Verified, payment_id: int, *, type: str, config: dict[str, Any],
@@ -284,11 +320,21 @@ class V1:
         limit = _limit(request.query.get("limit", "50"))
         before = _before(request.query["before"]) if "before" in request.query else None
         records = await self.service.history_of(m, limit=limit, before=before)
+        target = target_label(m.type, m.config) or None
         items = [CheckRecordOut(time=r.time, ok=r.ok, status_code=r.status_code,
-                                latency_ms=r.latency_ms, error_code=r.error_code, error=r.error)
+                                latency_ms=r.latency_ms, error_code=r.error_code, error=r.error,
+                                monitor_id=str(m.public_id), type=m.type, target=target,
+                                conditions=(r.details or {}).get("conditions", []),
+                                checked_at=r.time, worker_id=r.worker_id)
                  for r in records]
         nxt = items[-1].time if len(items) == limit else None
-        return answer(CheckHistory(checks=items, next_before=nxt))
+        body = CheckHistory(checks=items, next_before=nxt).model_dump(mode="json")
+        key = self.signer.prepare()
+        if len(items) > SIGN_INLINE_MAX:
+            await asyncio.to_thread(self.signer.sign_with, key, body["checks"], HISTORY_FIELDS)
+        else:
+            self.signer.sign_with(key, body["checks"], HISTORY_FIELDS)
+        return web.json_response(body)
 
     async def get_uptime(self, request: web.Request) -> web.Response:
         m = await self._authorized(request)

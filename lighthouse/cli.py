@@ -1,4 +1,4 @@
-"""The `lighthouse` command: run, worker, migrate, check, healthcheck, version."""
+"""The `lighthouse` command: run, worker, migrate, check, healthcheck, verify, keys, version."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from lighthouse import verify_cli
 from lighthouse.core.errors import ConfigurationError, LighthouseError
 from lighthouse.core.jsonsafe import safe_json_loads
 
@@ -94,6 +95,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                # each condition's outcome up front (details keeps them too, as stored)
                "conditions": result.details.get("conditions", []),
                "signals": [asdict(s) for s in result.signals]}
+        if args.sign:
+            out = verify_cli.sign_check_output(out, settings)
         print(json.dumps(out, default=str, indent=2))
         return 0 if result.ok else 1
 
@@ -131,16 +134,20 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("url", nargs="?", help="URL to check (HTTP shorthand)")
     c.add_argument("--type", default="http", help="check type (http, tcp, dns, ...)")
     c.add_argument("--config", help="the check's config as JSON")
+    c.add_argument("--sign", action="store_true", help="sign the result (verify with `lighthouse verify`)")
     h = sub.add_parser("healthcheck", help="exit 0 when /health answers ok (container probe)")
     h.add_argument("--url", help="default http://127.0.0.1:$API_PORT/health")
     h.add_argument("--timeout", type=float, default=5.0)
     sub.add_parser("version", help="print the version")
+    verify_cli.register(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if hasattr(args, "handler"):  # subcommands registered by their own modules
+            return int(args.handler(args))
         if args.command == "run":
             return cmd_run(args, "all")
         if args.command == "worker":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -45,7 +46,7 @@ ServerFactory = Callable[..., Awaitable[Server]]
 
 @pytest.fixture
 async def make_server(pool: asyncpg.Pool, redis: aioredis.Redis, service: MonitorService,
-                      request: pytest.FixtureRequest) -> AsyncIterator[ServerFactory]:
+                      request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ServerFactory]:
     runners: list[web.AppRunner] = []
     apis: list[Api] = []
     session = aiohttp.ClientSession()
@@ -53,7 +54,8 @@ async def make_server(pool: asyncpg.Pool, redis: aioredis.Redis, service: Monito
     async def factory(chain: LocalChain | None = None, *, paid: bool = True,
                       facilitator: Any = None, **extra: Any) -> Server:
         pay_to = chain.new_account().address if chain else "0x" + "11" * 20
-        values: dict[str, Any] = {"API_PORT": 8080}
+        # The data dir holds the signing keyring (core/signing.py): one per test.
+        values: dict[str, Any] = {"API_PORT": 8080, "LIGHTHOUSE_DATA_DIR": str(tmp_path)}
         if paid:
             values["PAYMENT_ADDRESS"] = pay_to
         if chain is not None:

@@ -281,7 +281,8 @@ def test_secret_check_catches_literals() -> None:
 def test_named_volumes_and_persistence() -> None:
     doc = compose()
     assert volume_violations(doc) == []
-    assert set(doc["volumes"]) == {"timescaledb-data", "redis-data"}
+    assert set(doc["volumes"]) == {"timescaledb-data", "redis-data", "lighthouse-data"}
+    assert "lighthouse-data:/var/lib/lighthouse" in doc["services"]["backend"]["volumes"]
     assert "timescaledb-data:/var/lib/postgresql/data" in doc["services"]["timescaledb"]["volumes"]
     assert "redis-data:/data" in doc["services"]["redis"]["volumes"]
     assert "--appendonly yes" in " ".join(doc["services"]["redis"]["command"])
@@ -327,7 +328,8 @@ def test_app_environment_is_complete_and_valid() -> None:
     assert settings.database_url is not None and settings.redis_url is not None
     assert settings.allow_private_targets is False
     # Empty optional secrets must mean "not configured", never an empty credential.
-    for field in ("private_key", "discord_webhook_url", "discord_bot_token", "telegram_bot_token"):
+    for field in ("private_key", "discord_webhook_url", "discord_bot_token", "telegram_bot_token",
+                  "signing_key"):
         value = getattr(settings, field)
         assert value is None or value.get_secret_value() == "", field
 
