@@ -41,7 +41,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 import rfc8785
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -235,7 +235,11 @@ def _key_entry(entry: Any) -> PublicKey:
         raise Malformed(f"key id {kid!r} does not match its public key")
     not_before = entry.get("not_before")
     not_after = entry.get("not_after")
-    return PublicKey(kid, Ed25519PublicKey.from_public_bytes(raw),
+    try:
+        key = Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError as exc:
+        raise Malformed(f"key {kid}: {exc}") from None
+    return PublicKey(kid, key,
                      None if not_before is None else _instant(not_before, "not_before"),
                      None if not_after is None else _instant(not_after, "not_after"))
 
@@ -246,7 +250,7 @@ def load_keys(raw: bytes) -> dict[str, PublicKey]:
     if raw.lstrip().startswith(b"-----BEGIN"):
         try:
             key = serialization.load_pem_public_key(raw)
-        except ValueError as exc:
+        except (ValueError, UnsupportedAlgorithm) as exc:
             raise Malformed(f"not a PEM public key: {exc}") from None
         if not isinstance(key, Ed25519PublicKey):
             raise Malformed("the PEM key is not an Ed25519 key")

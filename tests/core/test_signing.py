@@ -321,3 +321,18 @@ def test_the_verifier_stands_alone(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=60, cwd=copy.parent)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.startswith("valid:")
+
+
+def test_a_pem_public_key_verifies_and_other_keys_are_refused(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    signer = load_signer(tmp_path, None)
+    signed = wire(signer.sign(result(), CHECK_FIELDS))
+    pem = signer.keyring.signing_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert verify_result(signed, load_keys(pem)).valid
+    other = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    for bad in (other, b"-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n"):
+        with pytest.raises(Malformed):
+            load_keys(bad)
