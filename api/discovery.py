@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from lighthouse.api.mcp_server import MCP_PATH, PAYMENT_META, RECEIPT_META, LighthouseTools
 from lighthouse.api.schemas import (
     CheckBody,
     CheckHistory,
@@ -44,7 +45,24 @@ def _base(paywall: Paywall) -> str:
     return paywall.public_base_url.rstrip("/")
 
 
-def well_known(paywall: Paywall) -> dict[str, Any]:
+def mcp_listing(paywall: Paywall, tools: LighthouseTools | None, *, schemas: bool = False) -> dict[str, Any]:
+    """The MCP endpoint (api/mcp_server.py) and its tools; paid ones name their x402
+    resource (``mcp://tool/<name>``, the x402 MCP transport's convention)."""
+    listed: list[dict[str, Any]] = []
+    for tool in tools.listing() if tools is not None else []:
+        is_paid = tools is not None and tools.is_paid(tool.name)
+        entry: dict[str, Any] = {"name": tool.name, "description": tool.description, "paid": is_paid}
+        if is_paid:
+            entry["resource"] = f"mcp://tool/{tool.name}"
+        if schemas:
+            entry["inputSchema"] = tool.input_schema
+        listed.append(entry)
+    return {"endpoint": _base(paywall) + MCP_PATH, "transport": "streamable-http",
+            "stdio": "lighthouse mcp", "x402": {"paymentMeta": PAYMENT_META, "receiptMeta": RECEIPT_META},
+            "tools": listed}
+
+
+def well_known(paywall: Paywall, tools: LighthouseTools | None = None) -> dict[str, Any]:
     base = _base(paywall)
     return {
         "version": 1,
@@ -52,6 +70,8 @@ def well_known(paywall: Paywall) -> dict[str, Any]:
         "routes": [{"endpoint": path, "method": method.upper(), "x402_version": 2}
                    for path, method, *_ in PAID],
         "ownershipProofs": [],
+        # Not an HTTP resource list entry (indexers probe those with HTTP): its own key.
+        "mcp": mcp_listing(paywall, tools),
     }
 
 
@@ -123,7 +143,7 @@ def _managed(summary: str, model: type[BaseModel], *,
             "responses": responses}
 
 
-def openapi(paywall: Paywall) -> dict[str, Any]:
+def openapi(paywall: Paywall, tools: LighthouseTools | None = None) -> dict[str, Any]:
     prices = sorted(t.price_atomic_per_month for t in TIERS.values() if t.price_atomic_per_month)
     paths: dict[str, Any] = {}
     for path, method, summary, mode, body, ok in PAID_OPERATIONS:
@@ -162,15 +182,22 @@ def openapi(paywall: Paywall) -> dict[str, Any]:
                 "description": "The management_token returned when the monitor was bought"}},
         },
         "x-discovery": {"ownershipProofs": []},
+        # MCP is one JSON-RPC endpoint, not REST operations: described here rather than as a
+        # path, with each tool's input schema (the same models as the bodies above).
+        "x-mcp": {"url": _base(paywall) + MCP_PATH, **{
+            k: v for k, v in mcp_listing(paywall, tools, schemas=True).items() if k != "endpoint"}},
     }
 
 
-def agent_card(paywall: Paywall) -> dict[str, Any]:
+def agent_card(paywall: Paywall, tools: LighthouseTools | None = None) -> dict[str, Any]:
+    mcp = mcp_listing(paywall, tools)
     return {
         "name": "Lighthouse",
         "description": "Monitoring for websites, APIs and EVM infrastructure, paid per call in USDC (x402).",
         "url": _base(paywall), "version": "1",
-        "capabilities": {"x402": True},
+        "capabilities": {"x402": True, "mcp": True},
+        "mcp": {"url": mcp["endpoint"], "transport": mcp["transport"], "stdio": mcp["stdio"],
+                "tools": [t["name"] for t in mcp["tools"]]},
         "skills": [{"id": p.strip("/").replace("/", "-"), "name": s, "endpoint": p, "method": m.upper()}
                    for p, m, s, _ in PAID],
         "payment": {"protocol": "x402", "networks": [n.caip2 for n in paywall.networks],
@@ -182,22 +209,22 @@ DOCS_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>Lighthous
 <body><h1>Lighthouse x402 API</h1><p>Pay per call in USDC with x402. Machine-readable:
 <a href="/openapi.json">/openapi.json</a>, <a href="/.well-known/x402">/.well-known/x402</a>,
 <a href="/.well-known/agent-card">/.well-known/agent-card</a>,
-<a href="/v1/pricing">/v1/pricing</a>.</p>
+<a href="/v1/pricing">/v1/pricing</a>. MCP (streamable HTTP): <code>/mcp</code>.</p>
 <ul><li>GET /v1/check?url=… — one check, 0.001 USDC</li><li>POST /v1/checks — one check of any type</li>
 <li>POST /v1/monitors — a monitor (tier × months); returns a management token</li>
 <li>GET|DELETE /v1/monitors/{id}, /checks, /uptime — Authorization: Bearer &lt;token&gt;</li>
 </ul></body></html>"""
 
 
-def register(app: web.Application, paywall: Paywall) -> None:
+def register(app: web.Application, paywall: Paywall, tools: LighthouseTools | None = None) -> None:
     async def wk(request: web.Request) -> web.Response:
-        return web.json_response(well_known(paywall))
+        return web.json_response(well_known(paywall, tools))
 
     async def oa(request: web.Request) -> web.Response:
-        return web.json_response(openapi(paywall))
+        return web.json_response(openapi(paywall, tools))
 
     async def card(request: web.Request) -> web.Response:
-        return web.json_response(agent_card(paywall))
+        return web.json_response(agent_card(paywall, tools))
 
     async def docs(request: web.Request) -> web.Response:
         return web.Response(text=DOCS_HTML, content_type="text/html")

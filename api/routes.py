@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 from lighthouse.api.errors import error_middleware
+from lighthouse.api.mcp_server import LighthouseTools, McpHttp
 from lighthouse.api.v1 import V1
 from lighthouse.api.x402.paywall import Paywall
 from lighthouse.core.payments.domains import check_domains
@@ -42,6 +43,7 @@ class Api:
     v1: V1
     facilitator: Facilitator | None
     reconciler: Reconciler | None
+    mcp: McpHttp
     middlewares: list[Middleware] = field(default_factory=list)
     domain_states: dict[str, str] = field(default_factory=dict)
 
@@ -49,7 +51,8 @@ class Api:
         from lighthouse.api.discovery import register as register_discovery
 
         self.v1.register(app)
-        register_discovery(app, self.paywall)
+        self.mcp.register(app)
+        register_discovery(app, self.paywall, self.mcp.tools)
 
 
 def build_api(settings: Settings, pool: Any, service: MonitorService, *, metrics: Any = None,
@@ -68,7 +71,8 @@ def build_api(settings: Settings, pool: Any, service: MonitorService, *, metrics
     base = settings.public_base_url or f"http://127.0.0.1:{settings.api_port}"
     paywall = Paywall(store, facilitator, nets, settings.payment_address, base, metrics)
     reconciler = Reconciler(store, facilitator, nets) if facilitator else None
-    return Api(paywall, V1(service, paywall), facilitator, reconciler,
+    mcp = McpHttp(LighthouseTools(service, paywall), base)
+    return Api(paywall, V1(service, paywall), facilitator, reconciler, mcp,
                [error_middleware, paywall.middleware])
 
 

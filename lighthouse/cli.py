@@ -12,6 +12,7 @@ from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from lighthouse import mcp_cli
 from lighthouse.core.errors import ConfigurationError, LighthouseError
 from lighthouse.core.jsonsafe import safe_json_loads
 
@@ -135,12 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--url", help="default http://127.0.0.1:$API_PORT/health")
     h.add_argument("--timeout", type=float, default=5.0)
     sub.add_parser("version", help="print the version")
+    mcp_cli.register(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if hasattr(args, "func"):  # subcommands that register themselves (lighthouse/mcp_cli.py)
+            return int(args.func(args))
         if args.command == "run":
             return cmd_run(args, "all")
         if args.command == "worker":

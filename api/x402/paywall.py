@@ -49,7 +49,7 @@ class Paywall:
     def paid(self, method: str, path: str, price: PriceFn) -> None:
         self.rules[(method.upper(), path)] = price
 
-    def _count(self, outcome: str) -> None:
+    def count(self, outcome: str) -> None:
         counter = getattr(self.metrics, "payments_total", None)
         if counter is not None:
             counter.labels(outcome=outcome).inc()
@@ -84,12 +84,12 @@ class Paywall:
         v2 = request.headers.get(V2_PAYMENT)
         v1 = request.headers.get(V1_PAYMENT)
         if request.method == "HEAD" or (v2 is None and v1 is None):
-            self._count("challenged")
+            self.count("challenged")
             return self.challenge(offers, "payment required")
         try:
             obj = decode_header(v2 if v2 is not None else v1 or "")
         except PaymentError as exc:
-            self._count("invalid")
+            self.count("invalid")
             return error_response(400, exc.reason, str(exc))
         version = 2 if v2 is not None else 1
 
@@ -117,7 +117,7 @@ class Paywall:
         """The shared payment step over this paywall's current store and facilitator (a
         test may swap the facilitator while the app runs)."""
         assert self.store is not None
-        return Charger(self.store, self.facilitator, self._count, self.clock)
+        return Charger(self.store, self.facilitator, self.count, self.clock)
 
     def unavailable(self) -> str | None:
         """Why paid calls cannot be taken at all, or None."""
