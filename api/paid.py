@@ -39,10 +39,11 @@ PERIOD_DAYS = 30
 MAX_URL = 2048
 BUYER_NOTE = (
     "Official x402 clients pay only assets they know unless the buyer allows more: Base "
-    "Sepolia USDC is known to them, the Fuji asset is not. To pay on Fuji, list the network's "
-    "allow_asset entry in the client's spend controls (@x402/fetch: spendControls.allowedAssets; "
-    "the Python x402Client: set_spend_controls({'allowed_assets': [...]})). Their default cap "
-    "is 1 USD per payment (maxAmountPerPayment / max_amount_per_payment raises it)."
+    "Sepolia USDC is known to them, the Fuji asset is not. To pay on Fuji, add the network's "
+    "allow_asset entry to the client's spend controls (@x402/fetch: spendControls.allowedAssets; "
+    "Python x402Client: set_spend_controls({'allowed_assets': [...]})), optionally with a "
+    "per-payment cap (maxAmountPerPayment / max_amount_per_payment, atomic units). Known "
+    "assets are capped at 1 USD per payment by default."
 )
 
 
@@ -93,7 +94,9 @@ def allow_asset(net: Network) -> dict[str, str] | None:
     clients do not know it by default."""
     if net.known_to_clients:
         return None
-    return {"network": net.caip2, "asset": net.asset, "maxAmountPerPayment": "1000000"}
+    # Only the two keys both clients read under the same names (a cap is
+    # maxAmountPerPayment in @x402/fetch, max_amount_per_payment in Python).
+    return {"network": net.caip2, "asset": net.asset}
 
 
 def pricing(paywall: Paywall) -> Pricing:
