@@ -16,6 +16,7 @@ import json
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -185,7 +186,6 @@ async def test_create_monitor_through_x402_mcp_client_then_manage_it_with_the_to
         assert structured(deleted) == {"deleted": mid}
         gone = await client.call_tool("get_monitor", managed)
         assert structured(gone)["error"]["code"] == "monitor_not_found"
-    # Over HTTP the same token reached the same monitor (one management model).
     assert await srv.pool.fetchval("SELECT count(*) FROM monitors") == 0
 
 
@@ -198,8 +198,6 @@ async def test_create_monitor_is_validated_before_payment(
     buyer_account = chain.new_account()
     await chain.mint(buyer_account.address, 5_000_000)
     who = Identity(Provider.WALLET, buyer_account.address)
-    from datetime import timedelta
-
     await service.upgrade_tier(who, "standard", timedelta(days=30))
     flow = {"steps": [{"action": "http", "url": target.url}]}
     for n in range(3):
