@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from lighthouse.api.mcp_server import MCP_PATH, PAYMENT_META, RECEIPT_META, LighthouseTools
 from lighthouse.api.schemas import (
     CheckBody,
     CheckHistory,
@@ -54,7 +55,24 @@ def signing_info(paywall: Paywall) -> dict[str, str]:
     return {"keys": _base(paywall) + KEYS_PATH, "alg": ALG, "format": TYP}
 
 
-def well_known(paywall: Paywall) -> dict[str, Any]:
+def mcp_listing(paywall: Paywall, tools: LighthouseTools | None, *, schemas: bool = False) -> dict[str, Any]:
+    """The MCP endpoint (api/mcp_server.py) and its tools; paid ones name their x402
+    resource (``mcp://tool/<name>``, the x402 MCP transport's convention)."""
+    listed: list[dict[str, Any]] = []
+    for tool in tools.listing() if tools is not None else []:
+        is_paid = tools is not None and tools.is_paid(tool.name)
+        entry: dict[str, Any] = {"name": tool.name, "description": tool.description, "paid": is_paid}
+        if is_paid:
+            entry["resource"] = f"mcp://tool/{tool.name}"
+        if schemas:
+            entry["inputSchema"] = tool.input_schema
+        listed.append(entry)
+    return {"endpoint": _base(paywall) + MCP_PATH, "transport": "streamable-http",
+            "stdio": "lighthouse mcp", "x402": {"paymentMeta": PAYMENT_META, "receiptMeta": RECEIPT_META},
+            "tools": listed}
+
+
+def well_known(paywall: Paywall, tools: LighthouseTools | None = None) -> dict[str, Any]:
     base = _base(paywall)
     return {
         "version": 1,
@@ -63,6 +81,8 @@ def well_known(paywall: Paywall) -> dict[str, Any]:
                    for path, method, *_ in PAID],
         "ownershipProofs": [],
         "resultSigning": signing_info(paywall),
+        # Not an HTTP resource list entry (indexers probe those with HTTP): its own key.
+        "mcp": mcp_listing(paywall, tools),
     }
 
 
@@ -134,7 +154,7 @@ def _managed(summary: str, model: type[BaseModel], *,
             "responses": responses}
 
 
-def openapi(paywall: Paywall) -> dict[str, Any]:
+def openapi(paywall: Paywall, tools: LighthouseTools | None = None) -> dict[str, Any]:
     prices = sorted(t.price_atomic_per_month for t in TIERS.values() if t.price_atomic_per_month)
     paths: dict[str, Any] = {}
     for path, method, summary, mode, body, ok in PAID_OPERATIONS:
@@ -175,16 +195,23 @@ def openapi(paywall: Paywall) -> dict[str, Any]:
                 "description": "The management_token returned when the monitor was bought"}},
         },
         "x-discovery": {"ownershipProofs": [], "resultSigning": signing_info(paywall)},
+        # MCP is one JSON-RPC endpoint, not REST operations: described here rather than as a
+        # path, with each tool's input schema (the same models as the bodies above).
+        "x-mcp": {"url": _base(paywall) + MCP_PATH, **{
+            k: v for k, v in mcp_listing(paywall, tools, schemas=True).items() if k != "endpoint"}},
     }
 
 
-def agent_card(paywall: Paywall) -> dict[str, Any]:
+def agent_card(paywall: Paywall, tools: LighthouseTools | None = None) -> dict[str, Any]:
+    mcp = mcp_listing(paywall, tools)
     return {
         "name": "Lighthouse",
         "description": "Monitoring for websites, APIs and EVM infrastructure, paid per call in USDC (x402).",
         "url": _base(paywall), "version": "1",
-        "capabilities": {"x402": True, "signedResults": True},
+        "capabilities": {"x402": True, "signedResults": True, "mcp": True},
         "resultSigning": signing_info(paywall),
+        "mcp": {"url": mcp["endpoint"], "transport": mcp["transport"], "stdio": mcp["stdio"],
+                "tools": [t["name"] for t in mcp["tools"]]},
         "skills": [{"id": p.strip("/").replace("/", "-"), "name": s, "endpoint": p, "method": m.upper()}
                    for p, m, s, _ in PAID],
         "payment": {"protocol": "x402", "networks": [n.caip2 for n in paywall.networks],
@@ -197,22 +224,24 @@ DOCS_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>Lighthous
 <a href="/openapi.json">/openapi.json</a>, <a href="/.well-known/x402">/.well-known/x402</a>,
 <a href="/.well-known/agent-card">/.well-known/agent-card</a>,
 <a href="/v1/pricing">/v1/pricing</a>. Check results are signed (Ed25519):
-<a href="/.well-known/lighthouse-keys.json">/.well-known/lighthouse-keys.json</a>.</p>
+<a href="/.well-known/lighthouse-keys.json">/.well-known/lighthouse-keys.json</a>.
+MCP (streamable HTTP): <code>/mcp</code>.</p>
 <ul><li>GET /v1/check?url=… — one check, 0.001 USDC</li><li>POST /v1/checks — one check of any type</li>
 <li>POST /v1/monitors — a monitor (tier × months); returns a management token</li>
 <li>GET|DELETE /v1/monitors/{id}, /checks, /uptime — Authorization: Bearer &lt;token&gt;</li>
 </ul></body></html>"""
 
 
-def register(app: web.Application, paywall: Paywall, signer: ResultSigner) -> None:
+def register(app: web.Application, paywall: Paywall, signer: ResultSigner,
+             tools: LighthouseTools | None = None) -> None:
     async def wk(request: web.Request) -> web.Response:
-        return web.json_response(well_known(paywall))
+        return web.json_response(well_known(paywall, tools))
 
     async def oa(request: web.Request) -> web.Response:
-        return web.json_response(openapi(paywall))
+        return web.json_response(openapi(paywall, tools))
 
     async def card(request: web.Request) -> web.Response:
-        return web.json_response(agent_card(paywall))
+        return web.json_response(agent_card(paywall, tools))
 
     async def keys(request: web.Request) -> web.Response:
         # Short cache: a rotation must reach verifiers within minutes.

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 from lighthouse.api.errors import error_middleware
+from lighthouse.api.mcp_server import LighthouseTools, McpHttp
 from lighthouse.api.v1 import V1
 from lighthouse.api.x402.paywall import Paywall
 from lighthouse.core.payments.domains import check_domains
@@ -45,6 +46,7 @@ class Api:
     v1: V1
     facilitator: Facilitator | None
     reconciler: Reconciler | None
+    mcp: McpHttp
     middlewares: list[Middleware] = field(default_factory=list)
     domain_states: dict[str, str] = field(default_factory=dict)
 
@@ -52,7 +54,8 @@ class Api:
         from lighthouse.api.discovery import register as register_discovery
 
         self.v1.register(app)
-        register_discovery(app, self.paywall, self.v1.signer)
+        self.mcp.register(app)
+        register_discovery(app, self.paywall, self.v1.signer, self.mcp.tools)
 
 
 def build_api(settings: Settings, pool: Any, service: MonitorService, *, metrics: Any = None,
@@ -75,7 +78,8 @@ def build_api(settings: Settings, pool: Any, service: MonitorService, *, metrics
     reconciler = Reconciler(store, facilitator, nets) if facilitator else None
     signer = signer or load_signer(settings.data_dir, settings.signing_key)
     worker_id = worker_id or settings.instance_id or f"api:{socket.gethostname()}:{os.getpid()}"
-    return Api(paywall, V1(service, paywall, signer, worker_id), facilitator, reconciler,
+    mcp = McpHttp(LighthouseTools(service, paywall), base)
+    return Api(paywall, V1(service, paywall, signer, worker_id), facilitator, reconciler, mcp,
                [error_middleware, paywall.middleware])
 
 

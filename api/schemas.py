@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from lighthouse.core.checks import check_types
 from lighthouse.core.limits import MAX_NAME, Language
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 REF = "#/components/schemas/{model}"
@@ -53,6 +53,34 @@ class SubscribeBody(_Strict):
     tier: str = Field(default="basic", max_length=32)
     alert_channels: list[dict[str, Any]] = Field(default_factory=list, max_length=5)
     payment_signature: str | None = None
+
+
+# --- MCP tool arguments (api/mcp_server.py) ---------------------------------------------
+# The paid tools take CheckBody and MonitorBody above; these are the arguments of the rest,
+# the management token standing where HTTP has the Authorization header.
+class NoArgs(_Strict):
+    """No arguments."""
+
+
+class CheckUrlArgs(_Strict):
+    """One HTTP check of a URL (the MCP form of GET /v1/check?url=)."""
+
+    url: str = Field(min_length=1, max_length=2048, description="http:// or https:// URL to check")
+
+
+class ManagedArgs(_Strict):
+    """A monitor bought over the API, reached with the token returned when it was bought."""
+
+    id: str = Field(max_length=64, description="The monitor's id", json_schema_extra={"format": "uuid"})
+    management_token: str = Field(min_length=1, max_length=200,
+                                  description="The management_token returned by create_monitor")
+
+
+class HistoryArgs(ManagedArgs):
+    limit: int = Field(default=50, ge=1, le=1000, description="Rows per page, newest first")
+    before: AwareDatetime | None = Field(
+        default=None, description="Only checks before this instant (RFC 3339 with an offset); "
+                                  "next_before of the previous page")
 
 
 # --- responses -------------------------------------------------------------------------
@@ -102,6 +130,11 @@ class TierOut(BaseModel):
 class NetworkOut(BaseModel):
     network: str
     asset: str
+    known_to_clients: bool = Field(description="Official x402 clients pay this asset with their "
+                                   "default spend controls")
+    allow_asset: dict[str, str] | None = Field(
+        description="When they do not: the entry a buyer adds to the client's allowed assets "
+                    "(@x402/fetch spendControls.allowedAssets) to pay here")
 
 
 class Pricing(BaseModel):
@@ -112,6 +145,7 @@ class Pricing(BaseModel):
     one_off_check_atomic: str
     networks: list[NetworkOut]
     pay_to: str | None
+    buyer_note: str = Field(description="How a buyer with default client settings pays each network")
 
 
 class ConditionOut(BaseModel):
@@ -280,3 +314,39 @@ def component_schemas() -> dict[str, Any]:
 
 def ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": REF.format(model=model.__name__)}
+
+
+MCP_REF = "#/$defs/{model}"
+
+
+def tool_input_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """An MCP tool's inputSchema: ``model``'s JSON Schema, self-contained (``$defs``). A model
+    with ``type`` and ``config`` fields gets each registered check type's config schema,
+    chosen by ``type`` (``http`` when absent), so a client sees the same fields the API
+    validates."""
+    fields = model.model_fields
+    configs = sorted(check_types().items()) if "config" in fields and "type" in fields else []
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(model, "validation")]
+    models += [(c.config_model, "validation") for _, c in configs]
+    refs, doc = models_json_schema(models, ref_template=MCP_REF)
+    defs: dict[str, Any] = dict(doc.get("$defs", {}))
+    schema: dict[str, Any] = defs.pop(model.__name__)
+    if configs:
+        schema["properties"]["type"]["enum"] = [name for name, _ in configs]
+        default = fields["type"].default
+        rules: list[dict[str, Any]] = [
+            {"if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+             "then": {"properties": {"config": refs[(c.config_model, "validation")]}}}
+            for name, c in configs]
+        rules.append({"if": {"not": {"required": ["type"]}},
+                      "then": {"properties": {"config": refs[(check_types()[default].config_model,
+                                                                "validation")]}}})
+        schema["allOf"] = rules
+    if defs:
+        schema["$defs"] = defs
+    return schema
+
+
+def tool_output_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """An MCP tool's outputSchema: what its structuredContent holds on success."""
+    return model.model_json_schema(mode="serialization", ref_template=MCP_REF)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+from lighthouse.api import paid
+from lighthouse.api.paid import PERIOD_DAYS, monitor_out, storable
 from lighthouse.api.schemas import (
     CheckBody,
     CheckHistory,
@@ -17,42 +18,29 @@ from lighthouse.api.schemas import (
     CheckResultOut,
     Deleted,
     MonitorBody,
-    MonitorCreated,
     MonitorEnvelope,
-    MonitorOut,
-    NetworkOut,
     PaymentOut,
-    Pricing,
     SubscribeBody,
     Subscription,
-    TierOut,
-    Uptime,
-    UptimeWindowOut,
 )
 from lighthouse.api.x402.paywall import FINALIZE_KEY, PAID_KEY, Paywall
 from lighthouse.core.checks import parse_config, target_label
 from lighthouse.core.checks.base import CheckResult
 from lighthouse.core.errors import UnauthorizedError, ValidationError
 from lighthouse.core.jsonsafe import safe_json_loads
-from lighthouse.core.models import Identity, Monitor, Provider
+from lighthouse.core.models import Identity, Monitor
 from lighthouse.core.payments.verifier import Verified
 from lighthouse.core.service import MonitorService
 from lighthouse.core.signing import CHECK_FIELDS, HISTORY_FIELDS, ResultSigner
 from lighthouse.core.streams import read_body
-from lighthouse.core.text import clean_text
-from lighthouse.core.tiers import (
-    ONE_OFF_CHECK_PRICE_ATOMIC,
-    TIERS,
-    TierName,
-    tier,
-)
+from lighthouse.core.tiers import tier
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticError
 
 MAX_BODY = 64 * 1024
 MAX_PAGE = 1000  # rows of history per page (MonitorService.history_of refuses more)
 _DIGITS = re.compile(r"[0-9]{1,4}")
-PERIOD_DAYS = 30
+__all__ = ["MAX_PAGE", "PERIOD_DAYS", "V1", "answer", "monitor_out", "read_json"]
 RAW_KEY: web.RequestKey[bytes] = web.RequestKey("lh_raw_body", bytes)
 BODY_KEY: web.RequestKey[BaseModel] = web.RequestKey("lh_json_body", BaseModel)
 
@@ -74,35 +62,12 @@ async def read_json(request: web.Request, model: type[BaseModel]) -> Any:
         body = model.model_validate(data)
     except (ValueError, PydanticError) as exc:
         raise ValidationError(f"invalid JSON body: {str(exc)[:300]}", field="body", reason="json") from exc
-    if not _storable(data):
+    if not storable(data):
         # Refused before payment: PostgreSQL would refuse it when the paid monitor is stored.
         raise ValidationError("the body holds text with NUL or a lone surrogate, or a number "
                               "that is NaN or infinite", field="body", reason="unstorable")
     request[BODY_KEY] = body
     return body
-
-
-def _storable(value: Any) -> bool:
-    """Whether PostgreSQL text/jsonb can hold every string and number in a JSON value."""
-    if isinstance(value, str):
-        return clean_text(value) is value
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(_storable(k) and _storable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_storable(v) for v in value)
-    return True
-
-
-def _paid_tier(name: str) -> TierName:
-    try:
-        t = TierName(name)
-    except ValueError as exc:
-        raise ValidationError("unknown tier", field="tier", reason="choice") from exc
-    if tier(t).price_atomic_per_month <= 0:
-        raise ValidationError("the free tier is not sold over the API", field="tier", reason="choice")
-    return t
 
 
 def _limit(text: str) -> int:
@@ -132,15 +97,6 @@ def _before(text: str) -> datetime:
         return value.astimezone(UTC)
     except OverflowError:
         raise ValidationError("before is out of range", field="before", reason="range") from None
-
-
-def monitor_out(m: Monitor) -> MonitorOut:
-    return MonitorOut(
-        id=str(m.public_id), name=m.name, type=m.type, config=m.config, interval_s=m.interval_s,
-        tier=m.tier, state=m.state.value, created_at=m.created_at, next_due=m.next_due,
-        expires_at=m.expires_at, last_check_at=m.last_check_at, last_ok=m.last_ok,
-        last_latency_ms=m.last_latency_ms, last_error=m.last_error,
-    )
 
 
 def answer(model: BaseModel, status: int = 200) -> web.Response:
@@ -178,37 +134,21 @@ class V1:
 
     # --- pricing -----------------------------------------------------------------
     async def pricing(self, request: web.Request) -> web.Response:
-        return answer(Pricing(
-            currency="USDC", decimals=6, period_days=PERIOD_DAYS,
-            tiers=[TierOut(name=t.name.value, price_atomic_per_month=str(t.price_atomic_per_month),
-                           interval_s=t.interval_s, max_monitors=t.max_monitors,
-                           retention_days=t.retention_days) for t in TIERS.values()],
-            one_off_check_atomic=str(ONE_OFF_CHECK_PRICE_ATOMIC),
-            networks=[NetworkOut(network=n.caip2, asset=n.asset) for n in self.paywall.networks],
-            pay_to=self.paywall.pay_to,
-        ))
+        return answer(paid.pricing(self.paywall))
 
     async def price_check_get(self, request: web.Request) -> tuple[int, str]:
-        url = request.query.get("url")
-        if not url or len(url) > 2048:
-            raise ValidationError("query parameter url is required", field="url", reason="required")
-        parse_config("http", {"url": url})
-        return ONE_OFF_CHECK_PRICE_ATOMIC, "One HTTP check of a URL, result returned at once"
+        return paid.check_url_price(request.query.get("url"))
 
     async def price_check_post(self, request: web.Request) -> tuple[int, str]:
         body: CheckBody = await read_json(request, CheckBody)
-        parse_config(body.type, body.config)
-        return ONE_OFF_CHECK_PRICE_ATOMIC, f"One {body.type} check, result returned at once"
+        return paid.check_price(body.type, body.config)
 
     async def price_monitor(self, request: web.Request) -> tuple[int, str]:
-        body: MonitorBody = await read_json(request, MonitorBody)
-        t = _paid_tier(body.tier)
-        parse_config(body.type, body.config)
-        return tier(t).price_atomic_per_month * body.months, f"{t.value} monitor, {body.months} x 30 days"
+        return paid.monitor_price(await read_json(request, MonitorBody))
 
     async def price_subscribe(self, request: web.Request) -> tuple[int, str]:
         body: SubscribeBody = await read_json(request, SubscribeBody)
-        t = _paid_tier(body.tier)
+        t = paid.paid_tier(body.tier)
         parse_config(body.target_type, body.target_config)
         return tier(t).price_atomic_per_month, f"{t.value} subscription, 30 days"
 
@@ -247,24 +187,12 @@ class V1:
         return web.json_response({"status": "accepted"}, status=202)
 
     # --- monitors --------------------------------------------------------------------
-    async def _create(self, v: Verified, payment_id: int, *, type: str, config: dict[str, Any],
-                      tier_name: str, months: int, name: str | None, interval_s: int | None,
-                      language: str | None) -> tuple[Monitor, str]:
-        who = Identity(Provider.WALLET, v.auth.from_)
-        await self.service.upgrade_tier(who, tier_name, timedelta(days=PERIOD_DAYS * months))
-        m = await self.service.create_monitor(who, config=config, type=type, name=name,
-                                              interval_s=interval_s, language=language)
-        return m, await self.service.issue_management_token(m, payment_id)
-
     async def _precheck(self, request: web.Request, *, type: str, config: dict[str, Any],
                         tier_name: str, interval_s: int | None, name: str | None = None,
                         language: str | None = None) -> None:
-        """Refuse before settlement what creation would refuse after it (nothing is charged):
-        the service's own rules, judged with the tier being bought."""
-        payer = request[PAID_KEY].auth.from_
-        await self.service.validate_monitor(
-            Identity(Provider.WALLET, payer), type=type, config=config, name=name,
-            interval_s=interval_s, language=language, tier_name=tier_name)
+        await paid.precheck_monitor(self.service, request[PAID_KEY].auth.from_, type=type,
+                                    config=config, tier_name=tier_name, interval_s=interval_s,
+                                    name=name, language=language)
 
     async def create_monitor(self, request: web.Request) -> web.Response:
         body: MonitorBody = await read_json(request, MonitorBody)
@@ -272,12 +200,8 @@ class V1:
                              interval_s=body.interval_s, name=body.name, language=body.language)
 
         async def finalize(v: Verified, payment_id: int, tx: str) -> web.Response:
-            m, token = await self._create(v, payment_id, type=body.type, config=body.config,
-                                          tier_name=body.tier, months=body.months, name=body.name,
-                                          interval_s=body.interval_s, language=body.language)
-            return answer(MonitorCreated(
-                monitor=monitor_out(m), management_token=token,
-                payment=PaymentOut(transaction=tx, network=v.offer.network.caip2)), status=201)
+            return answer(await paid.create_monitor_answer(self.service, body, v, payment_id, tx),
+                          status=201)
 
         request[FINALIZE_KEY] = finalize
         return web.json_response({"status": "accepted"}, status=202)
@@ -288,9 +212,9 @@ class V1:
                              tier_name=body.tier, interval_s=None)
 
         async def finalize(v: Verified, payment_id: int, tx: str) -> web.Response:
-            m, token = await self._create(v, payment_id, type=body.target_type,
-                                          config=body.target_config, tier_name=body.tier, months=1,
-                                          name=None, interval_s=None, language=None)
+            m, token = await paid.create_paid_monitor(
+                self.service, v, payment_id, type=body.target_type, config=body.target_config,
+                tier_name=body.tier, months=1, name=None, interval_s=None, language=None)
             return answer(Subscription(
                 subscription_id=str(m.public_id), status="active", next_check_at=m.next_due,
                 check_frequency=m.interval_s, payment_tx=tx, payment_chain=v.offer.network.caip2,
@@ -306,7 +230,7 @@ class V1:
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or len(auth) > 200:
             raise UnauthorizedError("management token required (Authorization: Bearer …)")
-        return Identity(Provider.TOKEN, auth[7:].strip())
+        return paid.manager(auth[7:])
 
     async def _authorized(self, request: web.Request) -> Monitor:
         return await self.service.get_monitor(self._manager(request), request.match_info["id"])
@@ -338,11 +262,7 @@ class V1:
 
     async def get_uptime(self, request: web.Request) -> web.Response:
         m = await self._authorized(request)
-        windows = await self.service.uptime_of(m)
-        return answer(Uptime(uptime=[
-            UptimeWindowOut(period=w.period, checks=w.checks, ok_checks=w.ok_checks, uptime=w.uptime,
-                            avg_latency_ms=w.avg_latency_ms, p95_latency_ms=w.p95_latency_ms)
-            for w in windows]))
+        return answer(await paid.uptime(self.service, m))
 
     async def delete_monitor(self, request: web.Request) -> web.Response:
         m = await self.service.remove(self._manager(request), request.match_info["id"])

@@ -1,8 +1,10 @@
-"""x402 paywall benchmark: 402 challenges/s, verify+reserve latency, paid calls/s end to end.
+"""x402 paywall benchmark: 402 challenges/s, verify+reserve latency, paid calls/s end to end,
+over HTTP and over MCP (the check_url tool at /mcp, api/mcp_server.py) in the same run.
 
 Runs everything on 127.0.0.1: an embedded PostgreSQL, a LocalChain (py-evm over HTTP JSON-RPC,
 chain id 43113) and the API app with the local facilitator. Bounded in time (``--seconds`` per
-phase). The last line is one JSON object.
+phase). The last line is one JSON object; ``mcp_vs_http`` holds the MCP/HTTP latency ratios
+of the paid call (target: p50 and p99 <= 1.2) and of a free call (the transport alone).
 
     .venv/bin/python bench/x402.py [--seconds 3] [--concurrency 32]
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import sys
 import time
@@ -32,6 +35,7 @@ from lighthouse.core.netguard import TargetGuard  # noqa: E402
 from lighthouse.core.payments.verifier import decode_header, verify_payload  # noqa: E402
 from lighthouse.core.service import MonitorService  # noqa: E402
 from lighthouse.core.settings import Settings  # noqa: E402
+from mcp import Client  # noqa: E402
 from support.evm import LocalChain  # noqa: E402
 
 
@@ -39,12 +43,41 @@ def b64(obj: Any) -> str:
     return base64.b64encode(json.dumps(obj).encode()).decode()
 
 
-def signed_header(chain: LocalChain, buyer: Any, req: dict[str, Any]) -> str:
+def signed_payload(chain: LocalChain, buyer: Any, req: dict[str, Any]) -> dict[str, Any]:
     accepted = req["accepts"][0]
     auth = chain.sign_authorization(buyer, to=accepted["payTo"], value=int(accepted["amount"]),
                                     valid_before=int(time.time()) + 60)
-    return b64({"x402Version": 2, "resource": req["resource"], "accepted": accepted,
-                "payload": auth.to_x402(), "extensions": {}})
+    return {"x402Version": 2, "resource": req["resource"], "accepted": accepted,
+            "payload": auth.to_x402(), "extensions": {}}
+
+
+def signed_header(chain: LocalChain, buyer: Any, req: dict[str, Any]) -> str:
+    return b64(signed_payload(chain, buyer, req))
+
+
+def summary(values: list[float]) -> dict[str, Any]:
+    return {"n": len(values), "p50": round(percentile(values, 0.5) or 0, 2),
+            "p99": round(percentile(values, 0.99) or 0, 2)}
+
+
+async def free_calls(client: aiohttp.ClientSession, mcp: Client, base: str,
+                     seconds: float) -> tuple[list[float], list[float]]:
+    """GET /v1/pricing and the pricing tool, alternately, one at a time: the transports'
+    own cost with no payment and no check behind it."""
+    http: list[float] = []
+    over_mcp: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline and len(http) < 2000:
+        t = time.perf_counter()
+        async with client.get(base + "/v1/pricing") as r:
+            await r.read()
+            assert r.status == 200
+        t1 = time.perf_counter()
+        result = await mcp.call_tool("pricing", {})
+        assert not result.is_error
+        http.append((t1 - t) * 1000)
+        over_mcp.append((time.perf_counter() - t1) * 1000)
+    return http, over_mcp
 
 
 async def run(seconds: float, concurrency: int) -> dict[str, Any]:
@@ -70,7 +103,20 @@ async def run(seconds: float, concurrency: int) -> dict[str, Any]:
                             USDC_CONTRACT_ADDRESS=chain.token_address,
                             PRIVATE_KEY="0x" + bytes(chain.relayer.key).hex())
         api = build_api(settings, pool, service)
-        app = make_app(pool, None, hooks=[api.hook], middlewares=api.middlewares)  # type: ignore[arg-type]
+        server_ms: dict[str, list[float]] = {"http": [], "mcp": []}
+
+        @web.middleware
+        async def timed(request: web.Request, handler: Any) -> web.StreamResponse:
+            """Time in the server for each transport: the client libraries' own cost (the
+            MCP SDK's client is heavier than aiohttp's) runs in this process too."""
+            t = time.perf_counter()
+            response: web.StreamResponse = await handler(request)
+            kind = "mcp" if request.path == "/mcp" else "http"
+            server_ms[kind].append((time.perf_counter() - t) * 1000)
+            return response
+
+        app = make_app(pool, None, hooks=[api.hook],  # type: ignore[arg-type]
+                       middlewares=[timed, *api.middlewares])
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -151,7 +197,69 @@ async def run(seconds: float, concurrency: int) -> dict[str, Any]:
             moved = await chain.token_balance(pay_to) - before
             figures["paid_calls"] = paid
             figures["balance_moved_exactly"] = moved == paid * 1000
-            figures["targets"] = {"challenges_per_s": 3000, "verify_reserve_p99_ms": 15}
+
+            # Phase 4: the same paid call over HTTP and as an MCP tool (check_url), in one
+            # phase: half the payers on each transport at once, so both meet the same load
+            # (the machine is shared; two phases in a row would compare two moments). Each
+            # MCP payer has its own SDK client (streamable HTTP to /mcp on the same app).
+            workers = max(1, min(concurrency, 8) // 2)
+            async with contextlib.AsyncExitStack() as stack:
+                mcps = [await stack.enter_async_context(Client(base + "/mcp", read_timeout_seconds=60))
+                        for _ in range(workers)]
+                for mcp in mcps:  # the SDK client lists tools once, for their output schemas
+                    await mcp.list_tools()
+                unpaid = await mcps[0].call_tool("check_url", {"url": target_url})
+                assert unpaid.is_error and isinstance(unpaid.structured_content, dict)
+                mcp_req = unpaid.structured_content
+                before = await chain.token_balance(pay_to)
+                mixed: dict[str, list[float]] = {"http": [], "mcp": []}
+                for kept in server_ms.values():
+                    kept.clear()
+                deadline = time.perf_counter() + 2 * seconds
+
+                async def http_payer() -> None:
+                    while time.perf_counter() < deadline:
+                        header = signed_header(chain, buyer, req)
+                        t = time.perf_counter()
+                        async with client.get(base + path, headers={"PAYMENT-SIGNATURE": header}) as r:
+                            await r.read()
+                            assert r.status == 200, r.status
+                        mixed["http"].append((time.perf_counter() - t) * 1000)
+
+                async def mcp_payer(mcp: Client) -> None:
+                    while time.perf_counter() < deadline:
+                        meta = {"x402/payment": signed_payload(chain, buyer, mcp_req)}
+                        t = time.perf_counter()
+                        result = await mcp.call_tool("check_url", {"url": target_url}, meta=meta)
+                        assert not result.is_error, result
+                        mixed["mcp"].append((time.perf_counter() - t) * 1000)
+
+                t0 = time.perf_counter()
+                await asyncio.gather(*(http_payer() for _ in mcps), *(mcp_payer(m) for m in mcps))
+                took = time.perf_counter() - t0
+                both = len(mixed["http"]) + len(mixed["mcp"])
+                figures["mixed_paid_calls_per_s"] = {k: round(len(v) / took, 1) for k, v in mixed.items()}
+                figures["mixed_paid_call_ms"] = {k: summary(v) for k, v in mixed.items()}
+                figures["mixed_server_ms"] = {k: summary(server_ms[k]) for k in ("http", "mcp")}
+                figures["mixed_balance_moved_exactly"] = (
+                    await chain.token_balance(pay_to) - before == both * 1000)
+
+                # Phase 5: a free call each way, alternately, one at a time (the transports
+                # alone: no payment, no check behind them).
+                for kept in server_ms.values():
+                    kept.clear()
+                http_free, mcp_free = await free_calls(client, mcps[0], base, seconds)
+            figures["free_call_ms"] = {"http": summary(http_free), "mcp": summary(mcp_free)}
+            figures["free_server_ms"] = {k: summary(server_ms[k]) for k in ("http", "mcp")}
+            paid_ms = figures["mixed_paid_call_ms"]
+            ratio = {f"paid_{q}": round(paid_ms["mcp"][q] / paid_ms["http"][q], 2)
+                     for q in ("p50", "p99") if paid_ms["http"][q]}
+            for name, key in (("free_p50", "free_call_ms"), ("free_server_p50", "free_server_ms")):
+                http_p50, mcp_p50 = (figures[key][k]["p50"] for k in ("http", "mcp"))
+                ratio[name] = round(mcp_p50 / http_p50, 2) if http_p50 else 0
+            figures["mcp_vs_http"] = ratio
+            figures["targets"] = {"challenges_per_s": 3000, "verify_reserve_p99_ms": 15,
+                                  "mcp_vs_http_paid": 1.2}
         finally:
             await client.close()
             await runner.cleanup()

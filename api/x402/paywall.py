@@ -1,15 +1,14 @@
-"""The paywall middleware (notes/x402.md §5).
+"""The paywall middleware (notes/x402.md §5): x402 over HTTP headers.
 
-verify (pure, steps 1-6) -> reserve the nonce in PostgreSQL -> on-chain checks (7-9) ->
-handler (a complete ``web.Response``) -> not 2xx: release, no settle -> settle ->
-success: ``settled``, run the route's finalizer (paid side effects go live only now), add
-``PAYMENT-RESPONSE``; failure: ``failed``, 402; unknown: ``pending``, 402, reconciled later.
-A repeated payload gets the recorded outcome, never a second handler run.
+The payment step itself (verify, reserve the nonce, run, settle after success, fulfil) is
+``Charger.charge`` in core/payments/charge.py, shared with the MCP tools
+(api/mcp_server.py); this module reads the payment from ``PAYMENT-SIGNATURE`` or
+``X-PAYMENT``, runs the route's handler through that step and turns its outcome into HTTP:
+the challenge (402 + ``PAYMENT-REQUIRED``), the receipt header, the error bodies.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,13 +18,11 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from lighthouse.api.errors import error_response
 from lighthouse.api.x402.codec import V1_PAYMENT, V1_RESPONSE, V2_PAYMENT, V2_REQUIRED, V2_RESPONSE, encode
+from lighthouse.core.payments.charge import RETRY_AFTER_S, UNAVAILABLE, Charger, Declined, Refused
 from lighthouse.core.payments.facilitator import Facilitator
 from lighthouse.core.payments.requirements import Network, Offer, payment_required
 from lighthouse.core.payments.store import PaymentStore
-from lighthouse.core.payments.verifier import PaymentError, Verified, decode_header, verify_payload
-from lighthouse.core.text import clean_text
-
-log = logging.getLogger(__name__)
+from lighthouse.core.payments.verifier import PaymentError, Verified, decode_header
 
 # (amount in atomic USDC, description); may raise LighthouseError for a bad request.
 PriceFn = Callable[[web.Request], Awaitable[tuple[int, str]]]
@@ -33,8 +30,7 @@ Finalizer = Callable[[Verified, int, str], Awaitable[web.Response]]
 FINALIZE_KEY: web.RequestKey[Finalizer] = web.RequestKey("x402_finalize", Finalizer)  # type: ignore[arg-type]
 EXPOSE = "PAYMENT-REQUIRED, PAYMENT-RESPONSE, X-PAYMENT-RESPONSE"
 PAID_KEY: web.RequestKey[Verified] = web.RequestKey("x402_verified", Verified)
-UNAVAILABLE = "facilitator_unavailable"  # VerifyResult reason for "could not ask"
-RETRY_AFTER_S = 10
+__all__ = ["EXPOSE", "FINALIZE_KEY", "PAID_KEY", "RETRY_AFTER_S", "UNAVAILABLE", "Paywall", "PriceFn"]
 
 
 @dataclass
@@ -53,7 +49,7 @@ class Paywall:
     def paid(self, method: str, path: str, price: PriceFn) -> None:
         self.rules[(method.upper(), path)] = price
 
-    def _count(self, outcome: str) -> None:
+    def count(self, outcome: str) -> None:
         counter = getattr(self.metrics, "payments_total", None)
         if counter is not None:
             counter.labels(outcome=outcome).inc()
@@ -80,100 +76,77 @@ class Paywall:
         price = self.rules.get((method, path))
         if price is None:
             return await handler(request)
-        if not self.pay_to or not self.networks or self.store is None:
-            return error_response(503, "payments_unavailable",
-                                  "paid routes are disabled: PAYMENT_ADDRESS (and a network: "
-                                  "RPC_URL_FUJI, RPC_URL_BASE_SEPOLIA or FACILITATOR_URL) not configured")
+        why = self.unavailable()
+        if why is not None:
+            return error_response(503, "payments_unavailable", why)
         amount, description = await price(request)
         offers = self.offers(request, amount, description)
         v2 = request.headers.get(V2_PAYMENT)
         v1 = request.headers.get(V1_PAYMENT)
         if request.method == "HEAD" or (v2 is None and v1 is None):
-            self._count("challenged")
+            self.count("challenged")
             return self.challenge(offers, "payment required")
         try:
             obj = decode_header(v2 if v2 is not None else v1 or "")
-            verified = verify_payload(obj, header_version=2 if v2 is not None else 1,
-                                      offers=offers, now=int(self.clock()))
         except PaymentError as exc:
-            self._count("invalid")
-            if exc.status == 400:
-                return error_response(400, exc.reason, str(exc))
-            return self.challenge(offers, exc.reason)
-        if self.facilitator is None:
-            return error_response(503, "payments_unavailable",
-                                  "no facilitator configured "
-                                  "(FACILITATOR_URL, or PRIVATE_KEY with an RPC URL)")
-        return await self._paid(request, handler, verified, offers, method, path)
+            self.count("invalid")
+            return error_response(400, exc.reason, str(exc))
+        version = 2 if v2 is not None else 1
 
-    async def _paid(self, request: web.Request, handler: Handler, verified: Verified,
-                    offers: list[Offer], method: str, path: str) -> web.StreamResponse:
-        assert self.store is not None and self.facilitator is not None
-        # The resource URL holds the request's decoded path and query: a NUL in it would fail
-        # the reservation's INSERT.
-        resource = clean_text(f"{method} {verified.offer.resource}")
-        payment_id, existing = await self.store.reserve(verified, resource)
-        if payment_id is None:
-            self._count("replay")
-            state = (existing or {}).get("state", "reserved")
-            tx = (existing or {}).get("tx_hash") or ""
-            reason = "settlement_pending" if state in ("pending", "reserved") else "invalid_transaction_state"
-            return self.challenge(offers, f"{reason}: authorization already {state}"
-                                  + (f" (tx {tx})" if tx else ""))
-        check = await self.facilitator.verify(verified)
-        if not check.is_valid and check.invalid_reason == UNAVAILABLE:
-            # The chain or facilitator could not be asked: the payment may well be good, so
-            # a 402 ("pay again") would be wrong. The nonce is released: the same signed
-            # payment can be sent again once the outage is over.
-            self._count("unavailable")
-            await self.store.mark(payment_id, "released", error=UNAVAILABLE)
-            return error_response(503, UNAVAILABLE,
-                                  "payment verification is unavailable (chain RPC or facilitator "
-                                  "unreachable); retry the same payment later",
-                                  headers={"Retry-After": str(RETRY_AFTER_S)})
-        if not check.is_valid:
-            self._count("invalid")
-            final = check.invalid_reason == "invalid_transaction_state"
-            await self.store.mark(payment_id, "failed" if final else "released",
-                                  error=check.invalid_reason)
-            return self.challenge(offers, check.invalid_reason or "invalid_payment")
-        request[PAID_KEY] = verified
-        try:
-            response = await handler(request)
-        except BaseException:
-            await self.store.mark(payment_id, "released", error="handler_error")
-            raise
-        if not isinstance(response, web.Response) or response.prepared or not 200 <= response.status < 300:
-            await self.store.mark(payment_id, "released", error=f"handler_status_{response.status}")
-            return response
-        result = await self.facilitator.settle(verified)
-        network = verified.offer.network
-        receipt: dict[str, Any] = {"success": result.outcome == "success",
-                                   "transaction": result.transaction, "payer": verified.auth.from_,
-                                   "network": network.caip2 if verified.version == 2 else network.v1_name}
-        if result.outcome != "success":
-            state = "failed" if result.outcome == "failed" else "pending"
-            await self.store.mark(payment_id, state, tx_hash=result.transaction or None, error=result.error)
-            self._count(state)
-            reason = result.error or "settlement_failed"
-            if state == "pending":
-                reason = "settlement_pending" + (f" (tx {result.transaction})" if result.transaction else "")
-            receipt["errorReason"] = reason
-            name = V2_RESPONSE if verified.version == 2 else V1_RESPONSE
-            return self.challenge(offers, reason, extra_headers={name: encode(receipt)})
-        await self.store.mark(payment_id, "settled", tx_hash=result.transaction)
-        self._count("settled")
-        finalize: Finalizer | None = request.get(FINALIZE_KEY)
-        if finalize is not None:
-            try:
-                response = await finalize(verified, payment_id, result.transaction)
-            except Exception:
-                log.exception("paid side effect failed after settlement",
-                              extra={"payment_id": payment_id, "tx": result.transaction})
-                response = error_response(500, "fulfilment_failed",
-                                          "payment settled but the action failed; contact support",
-                                          payment_id=payment_id, transaction=result.transaction)
-        response.headers[V2_RESPONSE if verified.version == 2 else V1_RESPONSE] = encode(receipt)
+        async def run(verified: Verified) -> web.StreamResponse:
+            request[PAID_KEY] = verified
+            return await handler(request)
+
+        async def fulfil(response: web.StreamResponse, verified: Verified, payment_id: int,
+                         tx: str) -> web.StreamResponse:
+            finalize: Finalizer | None = request.get(FINALIZE_KEY)
+            return response if finalize is None else await finalize(verified, payment_id, tx)
+
+        outcome = await self.charger.charge(offers, obj, version=version, label=method, run=run,
+                                            declined=_not_2xx, fulfil=fulfil)
+        if isinstance(outcome, Declined):
+            return outcome.value
+        if isinstance(outcome, Refused):
+            return self._refused(outcome, offers, version)
+        response = outcome.value
+        self._add_receipt(response, outcome.receipt, version)
+        return response
+
+    @property
+    def charger(self) -> Charger:
+        """The shared payment step over this paywall's current store and facilitator (a
+        test may swap the facilitator while the app runs)."""
+        assert self.store is not None
+        return Charger(self.store, self.facilitator, self.count, self.clock)
+
+    def unavailable(self) -> str | None:
+        """Why paid calls cannot be taken at all, or None."""
+        if not self.pay_to or not self.networks or self.store is None:
+            return ("paid routes are disabled: PAYMENT_ADDRESS (and a network: RPC_URL_FUJI, "
+                    "RPC_URL_BASE_SEPOLIA or FACILITATOR_URL) not configured")
+        return None
+
+    @staticmethod
+    def _add_receipt(response: web.StreamResponse, receipt: dict[str, Any], version: int) -> None:
+        response.headers[V2_RESPONSE if version == 2 else V1_RESPONSE] = encode(receipt)
         response.headers["Cache-Control"] = "private, no-store"
         response.headers["Access-Control-Expose-Headers"] = EXPOSE
+
+    def _refused(self, refused: Refused, offers: list[Offer], version: int) -> web.Response:
+        if refused.status == 402:
+            name = V2_RESPONSE if version == 2 else V1_RESPONSE
+            extra = {name: encode(refused.receipt)} if refused.receipt is not None else None
+            return self.challenge(offers, refused.reason, extra_headers=extra)
+        headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after is not None else None
+        response = error_response(refused.status, refused.reason, refused.message or refused.reason,
+                                  headers=headers, **refused.params)
+        if refused.receipt is not None:  # settled, then the paid action failed
+            self._add_receipt(response, refused.receipt, version)
         return response
+
+
+def _not_2xx(response: web.StreamResponse) -> str | None:
+    """Why a handler's answer is not charged: anything but a complete 2xx response."""
+    if isinstance(response, web.Response) and not response.prepared and 200 <= response.status < 300:
+        return None
+    return f"handler_status_{response.status}"

@@ -8,6 +8,10 @@ from typing import Any
 FUJI_USDC = "0x5425890298aed601595a70AB815c96711a31Bc65"
 BASE_SEPOLIA_USDC = "0x036CbD53842c5426634e7929541eC2318f3dCF7e"
 V1_NAMES = {43113: "avalanche-fuji", 84532: "base-sepolia"}
+# Assets the official x402 clients (Python x402Client, @x402/fetch) pay with their default
+# spend controls; any other asset they refuse until the buyer lists it. Of our networks only
+# Base Sepolia USDC is among them, which is why it is offered beside Fuji.
+KNOWN_TO_CLIENTS = frozenset({(84532, BASE_SEPOLIA_USDC.lower())})
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,10 @@ class Network:
     @property
     def caip2(self) -> str:
         return f"eip155:{self.chain_id}"
+
+    @property
+    def known_to_clients(self) -> bool:
+        return (self.chain_id, self.asset.lower()) in KNOWN_TO_CLIENTS
 
     @property
     def v1_name(self) -> str:

@@ -851,7 +851,8 @@ def _locked(method: Callable[..., _T]) -> Callable[..., _T]:
 class _Node:
     """The chain and its JSON-RPC dispatcher. Thread-safe: every entry point takes ``lock``."""
 
-    def __init__(self, chain_id: int, accounts: Sequence[LocalAccount], balance_wei: int) -> None:
+    def __init__(self, chain_id: int, accounts: Sequence[LocalAccount], balance_wei: int,
+                 contracts: Mapping[bytes, Any] | None = None) -> None:
         if not 0 < chain_id < 2**64:
             raise ValueError(f"chain id must be in (0, 2**64), got {chain_id}")
         from eth_keys import keys as eth_keys
@@ -867,6 +868,7 @@ class _Node:
             bytes.fromhex(acct.address[2:]): {"balance": balance_wei, "nonce": 0, "code": b"", "storage": {}}
             for acct in accounts
         }
+        genesis.update(contracts or {})
         keys = [eth_keys.PrivateKey(bytes(acct.key)) for acct in accounts]
         self._signers = {acct.address.lower(): acct for acct in accounts}
         # Transactions waiting while auto-mine is off or the chain is stalled, in arrival order.
@@ -1425,6 +1427,26 @@ class _RpcServer:
 # --------------------------------------------------------------------------- public API
 
 
+def _short_string_slot(text: str) -> int:
+    """A Solidity ``string`` state variable of under 32 bytes, as its one storage word: the
+    bytes left-aligned, twice the length in the lowest byte."""
+    raw = text.encode()
+    if len(raw) > 31:
+        raise ValueError("only strings under 32 bytes fit one storage slot")
+    return int.from_bytes(raw.ljust(31, b"\0") + bytes([2 * len(raw)]), "big")
+
+
+def _token_genesis(name: str, symbol: str, version: str, owner: LocalAccount) -> dict[str, Any]:
+    """The token as a genesis account: its runtime code and the storage its constructor
+    would have written (slots in declaration order: name, symbol, version, totalSupply,
+    owner; contracts/EIP3009Token.sol). Lets a test put it at a real token's address."""
+    artifact = load_token_artifact()
+    code = bytes.fromhex(artifact["deployedBytecode"].removeprefix("0x"))
+    storage = {0: _short_string_slot(name), 1: _short_string_slot(symbol),
+               2: _short_string_slot(version), 4: int(owner.address, 16)}
+    return {"balance": 0, "nonce": 1, "code": code, "storage": storage}
+
+
 @dataclass(frozen=True)
 class DeployedToken:
     address: str
@@ -1448,6 +1470,7 @@ class LocalChain:
         token_name: str | None = None,
         token_version: str | None = None,
         token_symbol: str = "USDC",
+        token_at: str | None = None,
         deploy_token: bool = True,
         accounts: int = 10,
         balance_eth: int = 10_000,
@@ -1461,6 +1484,7 @@ class LocalChain:
         self._token_name = token_name if token_name is not None else default_name
         self._token_version = token_version if token_version is not None else default_version
         self._token_symbol = token_symbol
+        self._token_at = to_checksum_address(token_at) if token_at is not None else None
         self._deploy_token = deploy_token
         self._account_count = accounts
         self._balance_wei = balance_eth * ETHER
@@ -1486,11 +1510,15 @@ class LocalChain:
         keys = _mnemonic_accounts(self._account_count + 1)
         self.accounts = list(keys[: self._account_count])
         self._faucet = keys[self._account_count]
-        self._node = _Node(self.chain_id, list(keys), self._balance_wei)
+        name, version, symbol = self._token_name, self._token_version, self._token_symbol
+        placed: dict[bytes, Any] = {}
+        if self._deploy_token and self._token_at is not None:
+            token = _token_genesis(name, symbol, version, self.deployer)
+            placed = {bytes.fromhex(self._token_at[2:]): token}
+        self._node = _Node(self.chain_id, list(keys), self._balance_wei, placed)
         try:
             if self._deploy_token:
-                name, version, symbol = self._token_name, self._token_version, self._token_symbol
-                address = self._deploy_token_sync(name, version, symbol)
+                address = self._token_at or self._deploy_token_sync(name, version, symbol)
                 self.token = DeployedToken(
                     address=address,
                     domain=TokenDomain(name, version, self.chain_id, address),

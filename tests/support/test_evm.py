@@ -133,6 +133,28 @@ def test_offline_domain_separator_reproduces_the_real_usdc_domains() -> None:
 # --------------------------------------------------------------------------- deploy and domain
 
 
+async def test_token_placed_at_the_real_base_sepolia_usdc_address() -> None:
+    """token_at: the token lives at a real asset's address (clients that pay only assets
+    they know pay it), with the real contract's EIP-712 domain, and works as deployed."""
+    real = "0x036CbD53842c5426634e7929541eC2318f3dCF7e"
+    async with LocalChain(chain_id=84532, token_at=real) as chain:
+        assert chain.token_address == real
+        token = token_contract(chain.web3(), chain)
+        assert await token.functions.name().call() == "USDC"
+        assert await token.functions.symbol().call() == "USDC"
+        assert await token.functions.version().call() == "2"
+        assert await token.functions.owner().call() == chain.deployer.address
+        assert bytes(await token.functions.DOMAIN_SEPARATOR().call()).hex() == (
+            "71f17a3b2ff373b803d70a5a07c046c1a2bc8e89c09ef722fcb047abe94c9818")
+        buyer = await funded_buyer(chain, 5_000)
+        payee = chain.new_account().address
+        receipt = await chain.transfer_with_authorization(
+            chain.sign_authorization(buyer, to=payee, value=2_000))
+        assert int(receipt["status"], 16) == 1
+        assert await chain.token_balance(payee) == 2_000
+        assert await chain.token_balance(buyer.address) == 3_000
+
+
 async def test_deployed_token_and_domain_over_http(either: LocalChain) -> None:
     chain = either
     chain_id = chain.chain_id
