@@ -43,6 +43,7 @@ from lighthouse.api.schemas import (
     MonitorCreated,
     MonitorEnvelope,
     NoArgs,
+    PaymentOut,
     Pricing,
     Uptime,
     tool_input_schema,
@@ -55,6 +56,7 @@ from lighthouse.core.payments.charge import Declined, Refused
 from lighthouse.core.payments.requirements import Offer, payment_required
 from lighthouse.core.payments.verifier import Verified
 from lighthouse.core.service import MonitorService
+from lighthouse.core.signing import ResultSigner
 from lighthouse.core.storage.database import DATA_ERRORS
 from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -84,6 +86,9 @@ class Answer:
 
     model: BaseModel | None = None
     error: dict[str, Any] | None = None
+    # A signed answer, sent exactly as signed (a round trip through its model could
+    # re-render a value the signature covers).
+    signed: dict[str, Any] | None = None
 
     @classmethod
     def failed(cls, exc: LighthouseError) -> Answer:
@@ -97,7 +102,7 @@ def _declined(answer: Answer) -> str | None:
 
 Run = Callable[[Any], Awaitable[Answer]]
 PaidRun = Callable[[Any, Verified], Awaitable[Answer]]
-Fulfil = Callable[[Any, Verified, int, str], Awaitable[Answer]]
+Fulfil = Callable[[Any, Answer, Verified, int, str], Awaitable[Answer]]
 Price = Callable[[Any], tuple[int, str]]
 
 
@@ -127,9 +132,12 @@ class LighthouseTools:
     """The tools, their listing and their dispatch; transport-free (the server below and
     the tests call ``call`` the same way)."""
 
-    def __init__(self, service: MonitorService, paywall: Paywall) -> None:
+    def __init__(self, service: MonitorService, paywall: Paywall, signer: ResultSigner | None = None,
+                 worker_id: str = "") -> None:
         self.service = service
         self.paywall = paywall
+        self.signer = signer
+        self.worker_id = worker_id
         price = "0.001 USDC"
         paid_note = " Paid with x402 (see the server's instructions)."
         self.tools: dict[str, Tool] = {t.name: t for t in (
@@ -138,11 +146,12 @@ class LighthouseTools:
                  run=self._pricing),
             Tool("check_url", f"Run one HTTP check of a URL now and return the result. {price}."
                  + paid_note, CheckUrlArgs, CheckResultOut, _PROBE,
-                 price=lambda a: paid.check_url_price(a.url), run_paid=self._check_url),
+                 price=lambda a: paid.check_url_price(a.url), run_paid=self._check_url,
+                 fulfil=self._sign_paid_check),
             Tool("check", f"Run one check of any registered type (http, tcp, dns, tls, evm_rpc, ...) "
                  f"with its config now and return the result. {price}." + paid_note, CheckBody,
                  CheckResultOut, _PROBE, price=lambda a: paid.check_price(a.type, a.config),
-                 run_paid=self._check),
+                 run_paid=self._check, fulfil=self._sign_paid_check),
             Tool("create_monitor", "Create a monitor of any check type, paid by tier and months; "
                  "returns the monitor and its management_token." + paid_note, MonitorBody,
                  MonitorCreated, types.ToolAnnotations(read_only_hint=False, destructive_hint=False,
@@ -222,7 +231,7 @@ class LighthouseTools:
         outcome = await self.paywall.charger.charge(
             offers, payment, version=2, label=PAID_LABEL, run=lambda v: run_paid(args, v),
             declined=_declined, fulfil=None if fulfil is None else (
-                lambda answer, v, payment_id, tx: fulfil(args, v, payment_id, tx)))
+                lambda answer, v, payment_id, tx: fulfil(args, answer, v, payment_id, tx)))
         if isinstance(outcome, Declined):
             return _answer(outcome.value)
         if isinstance(outcome, Refused):
@@ -246,7 +255,7 @@ class LighthouseTools:
 
     async def _probe(self, type_name: str, config: dict[str, Any]) -> Answer:
         try:
-            return Answer(await paid.check_once(self.service, type_name, config))
+            return Answer(await paid.check_once(self.service, type_name, config, self.worker_id))
         except LighthouseError as exc:  # e.g. the guard refused the target: not charged
             return Answer.failed(exc)
 
@@ -265,7 +274,16 @@ class LighthouseTools:
             return Answer.failed(exc)
         return Answer()
 
-    async def _create_monitor(self, args: MonitorBody, v: Verified, payment_id: int, tx: str) -> Answer:
+    async def _sign_paid_check(self, args: Any, answer: Answer, v: Verified, payment_id: int,
+                               tx: str) -> Answer:
+        """As over HTTP: the result signed with the transaction that paid for it."""
+        if self.signer is None or not isinstance(answer.model, CheckResultOut):
+            return answer
+        return Answer(signed=paid.signed_check(self.signer, answer.model, PaymentOut(
+            transaction=tx, network=v.offer.network.caip2)))
+
+    async def _create_monitor(self, args: MonitorBody, answer: Answer, v: Verified, payment_id: int,
+                              tx: str) -> Answer:
         return Answer(await paid.create_monitor_answer(self.service, args, v, payment_id, tx))
 
     async def _get_monitor(self, args: ManagedArgs) -> Answer:
@@ -306,6 +324,8 @@ def _error(error: dict[str, Any], *, meta: Meta = None) -> types.CallToolResult:
 def _answer(answer: Answer, *, meta: Meta = None) -> types.CallToolResult:
     if answer.error is not None:
         return _error(answer.error, meta=meta)
+    if answer.signed is not None:
+        return _result(answer.signed, error=False, meta=meta)
     assert answer.model is not None
     return _result(answer.model.model_dump(mode="json"), error=False, meta=meta)
 

@@ -8,7 +8,8 @@ here, over ``MonitorService``, so the same request costs and means the same over
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lighthouse.api.schemas import (
@@ -26,12 +27,14 @@ from lighthouse.api.schemas import (
     UptimeWindowOut,
 )
 from lighthouse.api.x402.paywall import Paywall
-from lighthouse.core.checks import parse_config
+from lighthouse.core.checks import parse_config, target_label
+from lighthouse.core.checks.base import CheckResult
 from lighthouse.core.errors import ValidationError
 from lighthouse.core.models import Identity, Monitor, Provider
 from lighthouse.core.payments.requirements import Network
 from lighthouse.core.payments.verifier import Verified
 from lighthouse.core.service import MonitorService
+from lighthouse.core.signing import CHECK_FIELDS, ResultSigner
 from lighthouse.core.text import clean_text
 from lighthouse.core.tiers import ONE_OFF_CHECK_PRICE_ATOMIC, TIERS, TierName, tier
 
@@ -113,9 +116,27 @@ def pricing(paywall: Paywall) -> Pricing:
     )
 
 
-async def check_once(service: MonitorService, type_name: str, config: dict[str, Any]) -> CheckResultOut:
+async def check_once(service: MonitorService, type_name: str, config: dict[str, Any],
+                     worker_id: str = "") -> CheckResultOut:
     result = await service.check_once(type_name, config)
-    return CheckResultOut(**result.to_dict())
+    return check_out(result, type_name, config, worker_id)
+
+
+def check_out(result: CheckResult, type_name: str, config: dict[str, Any], worker_id: str
+              ) -> CheckResultOut:
+    """A one-off result with what its signature covers (core/signing.py CHECK_FIELDS)."""
+    return CheckResultOut(**result.to_dict(), request_id=str(uuid.uuid4()), type=type_name,
+                          target=target_label(type_name, config),
+                          conditions=result.details.get("conditions", []),
+                          checked_at=datetime.now(UTC), worker_id=worker_id)
+
+
+def signed_check(signer: ResultSigner, out: CheckResultOut, payment: PaymentOut | None
+                 ) -> dict[str, Any]:
+    """The result signed together with the payment that bought it (known only once the
+    payment settled, so both transports sign in their after-settlement step)."""
+    body = out.model_copy(update={"payment": payment}).model_dump(mode="json")
+    return signer.sign(body, CHECK_FIELDS)
 
 
 def monitor_out(m: Monitor) -> MonitorOut:

@@ -78,7 +78,7 @@ def build_api(settings: Settings, pool: Any, service: MonitorService, *, metrics
     reconciler = Reconciler(store, facilitator, nets) if facilitator else None
     signer = signer or load_signer(settings.data_dir, settings.signing_key)
     worker_id = worker_id or settings.instance_id or f"api:{socket.gethostname()}:{os.getpid()}"
-    mcp = McpHttp(LighthouseTools(service, paywall), base)
+    mcp = McpHttp(LighthouseTools(service, paywall, signer, worker_id), base)
     return Api(paywall, V1(service, paywall, signer, worker_id), facilitator, reconciler, mcp,
                [error_middleware, paywall.middleware])
 

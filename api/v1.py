@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +14,6 @@ from lighthouse.api.schemas import (
     CheckBody,
     CheckHistory,
     CheckRecordOut,
-    CheckResultOut,
     Deleted,
     MonitorBody,
     MonitorEnvelope,
@@ -31,7 +29,7 @@ from lighthouse.core.jsonsafe import safe_json_loads
 from lighthouse.core.models import Identity, Monitor
 from lighthouse.core.payments.verifier import Verified
 from lighthouse.core.service import MonitorService
-from lighthouse.core.signing import CHECK_FIELDS, HISTORY_FIELDS, ResultSigner
+from lighthouse.core.signing import HISTORY_FIELDS, ResultSigner
 from lighthouse.core.streams import read_body
 from lighthouse.core.tiers import tier
 from pydantic import BaseModel
@@ -168,14 +166,10 @@ class V1:
         """The result signed together with the payment that bought it. The transaction
         exists only once the paywall has settled, after this handler: the signed answer
         is therefore made by the paywall's finalizer (api/x402/paywall.py)."""
-        out = CheckResultOut(**result.to_dict(), request_id=str(uuid.uuid4()), type=type_name,
-                             target=target_label(type_name, config),
-                             conditions=result.details.get("conditions", []),
-                             checked_at=datetime.now(UTC), worker_id=self.worker_id)
+        out = paid.check_out(result, type_name, config, self.worker_id)
 
         def signed(payment: PaymentOut | None) -> web.Response:
-            body = out.model_copy(update={"payment": payment}).model_dump(mode="json")
-            return web.json_response(self.signer.sign(body, CHECK_FIELDS))
+            return web.json_response(paid.signed_check(self.signer, out, payment))
 
         if PAID_KEY not in request:
             return signed(None)

@@ -34,7 +34,7 @@ async def serve_stdio(settings: Any) -> int:
 
     from mcp.server.stdio import stdio_server
 
-    from lighthouse.api.mcp_server import LighthouseTools, build_server
+    from lighthouse.api.mcp_server import build_server
     from lighthouse.api.routes import build_api, verify_domains
     from lighthouse.runtime import open_core
 
@@ -46,7 +46,7 @@ async def serve_stdio(settings: Any) -> int:
         api = build_api(settings, core.pool, core.service, metrics=core.metrics)
         try:
             await verify_domains(api)  # a network whose EIP-712 domain is wrong is not offered
-            server = build_server(LighthouseTools(core.service, api.paywall), version=release)
+            server = build_server(api.mcp.tools, version=release)  # the HTTP app's tools
             async with stdio_server() as (read, write):
                 await server.run(read, write, server.create_initialization_options())
         finally:

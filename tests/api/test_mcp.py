@@ -101,6 +101,15 @@ async def test_streamable_http_lists_tools_pays_and_refuses_a_replay(
         assert paid.meta is not None
         assert paid.meta["x402/payment-response"]["payer"] == buyer_account.address.lower()
         assert await chain.token_balance(srv.pay_to) == 1000
+        # Signed as over HTTP, with the transaction that paid for it.
+        from lighthouse.core.verify import load_keys, verify_result
+
+        async with srv.session.get(srv.url + "/.well-known/lighthouse-keys.json") as r:
+            keys = load_keys(await r.read())
+        result = structured(paid)
+        verdict = verify_result(result, keys)
+        assert verdict.valid, verdict.reason
+        assert result["payment"]["transaction"] == settled.transaction and result["type"] == "http"
 
         replay = await client.call_tool("check_url", args, meta=meta)
         required = assert_payment_required(replay, "check_url", 1000)
