@@ -28,9 +28,18 @@ from lighthouse.core.errors import (
     TierFeatureError,
     ValidationError,
 )
-from lighthouse.core.models import CheckRecord, Identity, Monitor, Provider, UptimeWindow, User
+from lighthouse.core.models import (
+    CheckRecord,
+    Identity,
+    Incident,
+    Monitor,
+    Provider,
+    UptimeWindow,
+    User,
+)
 from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.state import State
+from lighthouse.core.storage import incidents as incident_rows
 from lighthouse.core.storage import monitors as monitor_rows
 from lighthouse.core.storage import rollups, tokens
 from lighthouse.core.storage import users as user_rows
@@ -40,6 +49,10 @@ from lighthouse.core.tiers import Tier, TierName, tier
 from lighthouse.core.uptime import with_exact_day
 
 MANAGEMENT_TOKEN_PREFIX = "lhm_"
+# A window longer than this is a pause by another name (and far-future instants are
+# where date arithmetic and PostgreSQL's range end).
+MAX_MAINTENANCE = timedelta(days=366)
+MAX_INCIDENTS = 200  # per read
 
 
 @dataclass(frozen=True)
@@ -245,8 +258,10 @@ class MonitorsMixin:
         m = await self.get_monitor(who, ref)
         if m.state is State.PAUSED:
             raise InvalidStateError("monitor is already paused", state=m.state.value, name=m.name)
+        # A paused monitor is not checked, so nothing would ever end its incident.
         return await self._set_state(m, "state = 'paused', consecutive_failures = 0, "
-                                        "consecutive_successes = 0")
+                                        "consecutive_successes = 0, incident_started_at = NULL, "
+                                        "incident_failures = 0", end_incident="paused")
 
     async def resume(self, who: Identity, ref: str) -> Monitor:
         m = await self.get_monitor(who, ref)
@@ -254,24 +269,43 @@ class MonitorsMixin:
             raise InvalidStateError("monitor is not paused", state=m.state.value, name=m.name)
         return await self._set_state(
             m, "state = 'pending', consecutive_failures = 0, consecutive_successes = 0, "
-               "incident_started_at = NULL, next_due = now()"
+               "incident_started_at = NULL, incident_failures = 0, next_due = now()"
         )
 
     async def set_maintenance(self, who: Identity, ref: str, until: datetime | None) -> Monitor:
-        """Enter maintenance until a time (results recorded, no alerts), or end it (None)."""
+        """Enter maintenance until a time (results recorded, no alerts), or end it (None).
+
+        Ending sets the window's end to now; the next check leaves maintenance and sends
+        the note that it is over (core/state.py). Entering ends an incident in progress:
+        failures inside the window are expected, not part of it."""
         m = await self.get_monitor(who, ref)
         if until is None:
             if m.state is not State.MAINTENANCE:
                 raise InvalidStateError("monitor is not in maintenance", state=m.state.value)
-            return await self._set_state(m, "maintenance_until = now()")
-        if until <= self._now():
+            # Checked at once, so the note that the window is over does not wait an interval.
+            return await self._set_state(m, "maintenance_until = now(), "
+                                            "next_due = least(next_due, now())")
+        if until.tzinfo is None:
+            raise ValidationError("until needs a time zone", field="until", reason="naive")
+        now = self._now()
+        if until <= now:
             raise ValidationError("maintenance must end in the future", field="until", reason="past")
+        if until - now > MAX_MAINTENANCE:
+            raise ValidationError("maintenance may last at most 366 days (pause the monitor "
+                                  "instead)", field="until", reason="too_far",
+                                  max_days=MAX_MAINTENANCE.days)
         if m.state is State.PAUSED:
             raise InvalidStateError("monitor is paused", state=m.state.value)
-        return await self._set_state(m, "state = 'maintenance', maintenance_until = $2", until)
+        return await self._set_state(
+            m, "state = 'maintenance', maintenance_until = $2, incident_started_at = NULL, "
+               "incident_failures = 0", until, end_incident="maintenance")
 
-    async def _set_state(self, m: Monitor, assignments: str, *args: Any) -> Monitor:
-        row = await monitor_rows.set_state(self._pool, m.id, assignments, *args)
+    async def _set_state(self, m: Monitor, assignments: str, *args: Any,
+                         end_incident: incident_rows.EndReason | None = None) -> Monitor:
+        async with self._pool.acquire() as conn, conn.transaction():
+            if end_incident is not None:
+                await incident_rows.close_open(conn, m.id, end_incident)
+            row = await monitor_rows.set_state(conn, m.id, assignments, *args)
         if row is None:
             raise MonitorNotFoundError("no such monitor", ref=str(m.public_id))
         return Monitor.from_row(row)
@@ -302,6 +336,22 @@ class MonitorsMixin:
         rows = await monitor_rows.history(self._pool, m.id, before=before or now + timedelta(seconds=1),
                                           since=since, limit=limit)
         return [CheckRecord(**dict(r)) for r in rows]
+
+    async def incidents(self, who: Identity, ref: str, *, limit: int = 50) -> list[Incident]:
+        """The monitor's incidents, newest first (an open one first of all)."""
+        if not 1 <= limit <= MAX_INCIDENTS:
+            raise ValidationError(f"limit must be 1..{MAX_INCIDENTS}", field="limit", reason="range",
+                                  min=1, max=MAX_INCIDENTS)
+        m = await self.get_monitor(who, ref)
+        now = self._now()
+        return [
+            Incident(id=r["id"], started_at=r["started_at"], ended_at=r["ended_at"],
+                     end_reason=r["end_reason"],
+                     duration=max((r["ended_at"] or now) - r["started_at"], timedelta(0)),
+                     first_error_code=r["first_error_code"], first_error=r["first_error"],
+                     checks_failed=r["checks_failed"])
+            for r in await incident_rows.of_monitor(self._pool, m.id, limit)
+        ]
 
     async def uptime(self, who: Identity, ref: str) -> tuple[Monitor, list[UptimeWindow]]:
         m = await self.get_monitor(who, ref)
