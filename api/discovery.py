@@ -113,8 +113,10 @@ def _paid_operation(summary: str, mode: str, body: type[BaseModel] | None,
                       **{"Retry-After": _RETRY_AFTER}),
     }
     if status == "201":  # creation: checked against the tier, fulfilled after settlement
-        responses["403"] = _error("Monitor limit or tier feature")
-        responses["500"] = _error("Payment settled but the monitor could not be created")
+        responses["403"] = _error("Monitor limit or tier feature (before payment; after it, "
+                                  "code fulfilment_failed with the refund in params.refund)")
+        responses["500"] = _error("Payment settled but the monitor could not be created: "
+                                  "fulfilment_failed, params.refund says where the refund stands")
     op: dict[str, Any] = {"summary": summary, "x-payment-info": info,
                           "parameters": list(_PAYMENT_HEADERS), "responses": responses}
     if body is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import re
 import uuid
@@ -36,7 +37,7 @@ from lighthouse.core.errors import UnauthorizedError, ValidationError
 from lighthouse.core.jsonsafe import safe_json_loads
 from lighthouse.core.models import Identity, Monitor, Provider
 from lighthouse.core.payments.verifier import Verified
-from lighthouse.core.service import MonitorService
+from lighthouse.core.service import MonitorService, Purchase
 from lighthouse.core.signing import CHECK_FIELDS, HISTORY_FIELDS, ResultSigner
 from lighthouse.core.streams import read_body
 from lighthouse.core.text import clean_text
@@ -250,11 +251,20 @@ class V1:
     async def _create(self, v: Verified, payment_id: int, *, type: str, config: dict[str, Any],
                       tier_name: str, months: int, name: str | None, interval_s: int | None,
                       language: str | None) -> tuple[Monitor, str]:
+        """The paid monitor, its tier period (stored together, or neither) and its token.
+        Raising here after settlement makes the payment a refund (api/x402/paywall.py), so
+        a monitor already stored is removed first: it must not outlive its refund."""
         who = Identity(Provider.WALLET, v.auth.from_)
-        await self.service.upgrade_tier(who, tier_name, timedelta(days=PERIOD_DAYS * months))
+        purchase = Purchase(tier_name, timedelta(days=PERIOD_DAYS * months))
         m = await self.service.create_monitor(who, config=config, type=type, name=name,
-                                              interval_s=interval_s, language=language)
-        return m, await self.service.issue_management_token(m, payment_id)
+                                              interval_s=interval_s, language=language,
+                                              purchase=purchase)
+        try:
+            return m, await self.service.issue_management_token(m, payment_id)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.service.remove(who, str(m.public_id))
+            raise
 
     async def _precheck(self, request: web.Request, *, type: str, config: dict[str, Any],
                         tier_name: str, interval_s: int | None, name: str | None = None,

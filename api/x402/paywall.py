@@ -5,6 +5,10 @@ handler (a complete ``web.Response``) -> not 2xx: release, no settle -> settle -
 success: ``settled``, run the route's finalizer (paid side effects go live only now), add
 ``PAYMENT-RESPONSE``; failure: ``failed``, 402; unknown: ``pending``, 402, reconciled later.
 A repeated payload gets the recorded outcome, never a second handler run.
+
+A finalizer that fails after settlement (a race the pre-payment dry run could not see)
+leaves the payment ``refund_due`` and answers ``fulfilment_failed`` naming the refund,
+with the status of the error that stopped it (core/payments/refunds.py).
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from lighthouse.api.errors import error_response
 from lighthouse.api.x402.codec import V1_PAYMENT, V1_RESPONSE, V2_PAYMENT, V2_REQUIRED, V2_RESPONSE, encode
+from lighthouse.core.errors import LighthouseError
 from lighthouse.core.payments.facilitator import Facilitator
+from lighthouse.core.payments.refunds import Refunds, RefundStatus
 from lighthouse.core.payments.requirements import Network, Offer, payment_required
 from lighthouse.core.payments.store import PaymentStore
 from lighthouse.core.payments.verifier import PaymentError, Verified, decode_header, verify_payload
@@ -46,6 +52,7 @@ class Paywall:
     public_base_url: str
     metrics: Any = None
     clock: Callable[[], float] = time.time
+    refunds: Refunds | None = None
 
     def __post_init__(self) -> None:
         self.rules: dict[tuple[str, str], PriceFn] = {}
@@ -167,13 +174,52 @@ class Paywall:
         if finalize is not None:
             try:
                 response = await finalize(verified, payment_id, result.transaction)
-            except Exception:
-                log.exception("paid side effect failed after settlement",
-                              extra={"payment_id": payment_id, "tx": result.transaction})
-                response = error_response(500, "fulfilment_failed",
-                                          "payment settled but the action failed; contact support",
-                                          payment_id=payment_id, transaction=result.transaction)
+            except Exception as exc:
+                response = await self._unfulfilled(payment_id, result.transaction, exc)
         response.headers[V2_RESPONSE if verified.version == 2 else V1_RESPONSE] = encode(receipt)
         response.headers["Cache-Control"] = "private, no-store"
         response.headers["Access-Control-Expose-Headers"] = EXPOSE
         return response
+
+    async def _unfulfilled(self, payment_id: int, tx: str, exc: Exception) -> web.Response:
+        """The answer to a paid request whose action failed after settlement: the error
+        that stopped it (its status and code as ``reason``) and where the refund stands."""
+        assert self.store is not None
+        if isinstance(exc, LighthouseError):
+            status, reason, detail = exc.http_status, exc.code, str(exc)
+            log.warning("paid action refused after settlement; refund owed",
+                        extra={"payment_id": payment_id, "tx": tx, "reason": reason})
+        else:
+            status, reason, detail = 500, "internal_error", "internal error"
+            log.error("paid action failed after settlement; refund owed",
+                      extra={"payment_id": payment_id, "tx": tx}, exc_info=exc)
+        self._count("refund_due")
+        try:
+            if self.refunds is not None:
+                refund = await self.refunds.owe(payment_id, f"{reason}: {detail}")
+            else:
+                await self.store.refund_due(payment_id, f"{reason}: {detail}")
+                refund = RefundStatus("refund_due", None, automatic=False)
+        except Exception:
+            log.exception("could not record the refund", extra={"payment_id": payment_id})
+            return error_response(500, "fulfilment_failed",
+                                  f"payment settled (tx {tx}) but the action failed and the "
+                                  f"refund could not be recorded; contact the operator with "
+                                  f"payment {payment_id}", payment_id=payment_id,
+                                  transaction=tx, reason=reason, refund={"state": "unknown"})
+        if refund.state == "refunded":
+            told = f"the payment was refunded (tx {refund.transaction})"
+        elif refund.state == "refunding":
+            told = "the refund has been sent" + (f" (tx {refund.transaction})"
+                                                 if refund.transaction else "")
+        elif refund.automatic:
+            told = "the payment will be refunded automatically"
+        else:
+            told = f"the payment is owed back: the operator refunds it (payment {payment_id})"
+        return error_response(
+            status, "fulfilment_failed",
+            f"payment settled but the action failed ({reason}: {detail}); {told}",
+            payment_id=payment_id, transaction=tx, reason=reason,
+            refund={"state": refund.state, "transaction": refund.transaction,
+                    "automatic": refund.automatic},
+        )

@@ -56,6 +56,16 @@ MAX_INCIDENTS = 200  # per read
 
 
 @dataclass(frozen=True)
+class Purchase:
+    """A paid tier period bought together with a monitor (the x402 API). It is applied in
+    the transaction that stores the monitor, so a creation refused there (a limit reached
+    by a concurrent request) extends nothing: the buyer is refunded, not half-served."""
+
+    tier_name: str
+    period: timedelta
+
+
+@dataclass(frozen=True)
 class MonitorDraft:
     """A monitor that passed every rule and is ready to be stored (``validate_monitor``)."""
 
@@ -97,7 +107,35 @@ class MonitorsMixin:
         """Every rule ``create_monitor`` applies, without writing anything.
 
         ``tier_name``: judge by this tier instead of the owner's current one (a paid request
-        checks what it is about to buy, before the payment)."""
+        checks what it is about to buy, before the payment). For type ``heartbeat`` with no
+        ``token_hash``, the rules ``create_heartbeat`` applies (it makes the ping URL)."""
+        if type == "heartbeat" and "token_hash" not in config:
+            from lighthouse.core.checks import heartbeat as hb
+
+            return await self._validate(
+                who, config={**config, "token_hash": hb.hash_token(hb.new_token())}, type=type,
+                name=name, interval_s=interval_s, language=language,
+                failure_threshold=failure_threshold, success_threshold=success_threshold,
+                tier_name=tier_name, preflight=False)
+        return await self._validate(
+            who, config=config, type=type, name=name, interval_s=interval_s, language=language,
+            failure_threshold=failure_threshold, success_threshold=success_threshold,
+            tier_name=tier_name)
+
+    async def _validate(
+        self,
+        who: Identity,
+        *,
+        config: dict[str, Any],
+        type: str,
+        name: str | None,
+        interval_s: int | None,
+        language: str | None,
+        failure_threshold: int,
+        success_threshold: int,
+        tier_name: str | None,
+        preflight: bool = True,
+    ) -> MonitorDraft:
         check = get_check_type(type)
         parsed = parse_config(type, config)
         user = await self.find_user(who)
@@ -110,7 +148,8 @@ class MonitorsMixin:
         limits.threshold("success_threshold", success_threshold)
         clean_name = limits.monitor_name(name)
         limits.language(language)
-        await self.preflight(check, parsed)
+        if preflight:
+            await self.preflight(check, parsed)
         if user is not None:
             async with self._pool.acquire() as conn:
                 await self._check_room(conn, user.id, check, plan)
@@ -143,19 +182,27 @@ class MonitorsMixin:
         language: str | None = None,
         failure_threshold: int = 3,
         success_threshold: int = 2,
+        purchase: Purchase | None = None,
     ) -> Monitor:
-        draft = await self.validate_monitor(
+        """``purchase``: a tier period paid with this monitor, applied with it or not at all."""
+        draft = await self._validate(
             who, config=config, type=type, name=name, interval_s=interval_s, language=language,
             failure_threshold=failure_threshold, success_threshold=success_threshold,
+            tier_name=purchase.tier_name if purchase else None,
         )
         user = await self.ensure_user(who)
         plan = tier(user.tier)
+        expires_at = user.tier_expires_at
         described = draft.check.describe(draft.config)[:limits.MAX_NAME]
         now = self._now()
         first_due = now + timedelta(seconds=random.uniform(0, min(draft.interval_s, 30)))
         async with self._pool.acquire() as conn, conn.transaction():
             # The owner is locked, so concurrent creates cannot pass a limit together.
             await user_rows.lock(conn, user.id)
+            if purchase is not None:
+                bought = await user_rows.extend_tier_on(conn, user.id, purchase.tier_name,
+                                                        purchase.period)
+                plan, expires_at = tier(purchase.tier_name), bought["tier_expires_at"]
             await self._check_room(conn, user.id, draft.check, plan)
             label = await monitor_rows.unique_name(conn, user.id, draft.name or described)
             row = await monitor_rows.insert(
@@ -165,7 +212,7 @@ class MonitorsMixin:
                 tier=plan.name.value, failure_threshold=draft.failure_threshold,
                 success_threshold=draft.success_threshold,
                 language=language or user.language or "en", next_due=first_due,
-                expires_at=user.tier_expires_at,
+                expires_at=expires_at,
             )
         return Monitor.from_row(row)
 
@@ -179,6 +226,7 @@ class MonitorsMixin:
         language: str | None = None,
         failure_threshold: int = 1,
         success_threshold: int = 1,
+        purchase: Purchase | None = None,
     ) -> tuple[Monitor, str]:
         """A heartbeat monitor and its secret ping token, returned only here (only its hash
         is stored). ``config``: period_s, grace_s, max_run_s (core/checks/heartbeat.py)."""
@@ -196,6 +244,7 @@ class MonitorsMixin:
                 who, type="heartbeat", config={**config, "token_hash": token_hash}, name=name,
                 interval_s=interval_s, language=language,
                 failure_threshold=failure_threshold, success_threshold=success_threshold,
+                purchase=purchase,
             )
         finally:
             await hb.attach_heartbeat(self._pool, token_hash, monitor.id if monitor else None)
