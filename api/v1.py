@@ -7,22 +7,33 @@ import contextlib
 import math
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
+from lighthouse.api.heartbeat import ping_path
 from lighthouse.api.schemas import (
+    ChannelCreated,
+    ChannelDeleted,
+    ChannelIn,
+    ChannelList,
+    ChannelOut,
     CheckBody,
     CheckHistory,
     CheckRecordOut,
     CheckResultOut,
     Deleted,
+    IncidentOut,
+    Incidents,
+    MaintenanceBody,
     MonitorBody,
     MonitorCreated,
     MonitorEnvelope,
     MonitorOut,
     NetworkOut,
     PaymentOut,
+    PingUrl,
     Pricing,
     SubscribeBody,
     Subscription,
@@ -31,13 +42,14 @@ from lighthouse.api.schemas import (
     UptimeWindowOut,
 )
 from lighthouse.api.x402.paywall import FINALIZE_KEY, PAID_KEY, Paywall
-from lighthouse.core.checks import parse_config, target_label
+from lighthouse.core.checks import heartbeat, parse_config, target_label
 from lighthouse.core.checks.base import CheckResult
-from lighthouse.core.errors import UnauthorizedError, ValidationError
+from lighthouse.core.errors import ChannelNotFoundError, UnauthorizedError, ValidationError
 from lighthouse.core.jsonsafe import safe_json_loads
 from lighthouse.core.models import Identity, Monitor, Provider
 from lighthouse.core.payments.verifier import Verified
 from lighthouse.core.service import MonitorService, Purchase
+from lighthouse.core.service.monitors import MAX_INCIDENTS
 from lighthouse.core.signing import CHECK_FIELDS, HISTORY_FIELDS, ResultSigner
 from lighthouse.core.streams import read_body
 from lighthouse.core.text import clean_text
@@ -53,6 +65,8 @@ from pydantic import ValidationError as PydanticError
 MAX_BODY = 64 * 1024
 MAX_PAGE = 1000  # rows of history per page (MonitorService.history_of refuses more)
 _DIGITS = re.compile(r"[0-9]{1,4}")
+_CHANNEL_ID = re.compile(r"[0-9]{1,19}")
+MAX_BIGINT = 2**63 - 1
 PERIOD_DAYS = 30
 RAW_KEY: web.RequestKey[bytes] = web.RequestKey("lh_raw_body", bytes)
 BODY_KEY: web.RequestKey[BaseModel] = web.RequestKey("lh_json_body", BaseModel)
@@ -106,12 +120,12 @@ def _paid_tier(name: str) -> TierName:
     return t
 
 
-def _limit(text: str) -> int:
+def _limit(text: str, most: int = MAX_PAGE) -> int:
     # ASCII digits only: int() also reads " 5", "1_0" and other scripts' digits, and gives up
     # past 4300 digits with a ValueError of its own.
-    if not _DIGITS.fullmatch(text) or not 1 <= int(text) <= MAX_PAGE:
-        raise ValidationError(f"limit must be an integer from 1 to {MAX_PAGE}", field="limit",
-                              reason="range", min=1, max=MAX_PAGE)
+    if not _DIGITS.fullmatch(text) or not 1 <= int(text) <= most:
+        raise ValidationError(f"limit must be an integer from 1 to {most}", field="limit",
+                              reason="range", min=1, max=most)
     return int(text)
 
 
@@ -141,6 +155,7 @@ def monitor_out(m: Monitor) -> MonitorOut:
         tier=m.tier, state=m.state.value, created_at=m.created_at, next_due=m.next_due,
         expires_at=m.expires_at, last_check_at=m.last_check_at, last_ok=m.last_ok,
         last_latency_ms=m.last_latency_ms, last_error=m.last_error,
+        maintenance_until=m.maintenance_until,
     )
 
 
@@ -172,6 +187,13 @@ class V1:
         app.router.add_get("/v1/monitors/{id}/checks", self.get_checks)
         app.router.add_get("/v1/monitors/{id}/uptime", self.get_uptime)
         app.router.add_delete("/v1/monitors/{id}", self.delete_monitor)
+        app.router.add_post("/v1/monitors/{id}/token", self.rotate_token)
+        app.router.add_put("/v1/monitors/{id}/maintenance", self.start_maintenance)
+        app.router.add_delete("/v1/monitors/{id}/maintenance", self.end_maintenance)
+        app.router.add_get("/v1/monitors/{id}/incidents", self.get_incidents)
+        app.router.add_get("/v1/monitors/{id}/channels", self.get_channels)
+        app.router.add_post("/v1/monitors/{id}/channels", self.add_channel)
+        app.router.add_delete("/v1/monitors/{id}/channels/{channel_id}", self.delete_channel)
         self.paywall.paid("GET", "/v1/check", self.price_check_get)
         self.paywall.paid("POST", "/v1/checks", self.price_check_post)
         self.paywall.paid("POST", "/v1/monitors", self.price_monitor)
@@ -204,14 +226,23 @@ class V1:
     async def price_monitor(self, request: web.Request) -> tuple[int, str]:
         body: MonitorBody = await read_json(request, MonitorBody)
         t = _paid_tier(body.tier)
-        parse_config(body.type, body.config)
+        self._check_input(body.type, body.config, body.alert_channels)
         return tier(t).price_atomic_per_month * body.months, f"{t.value} monitor, {body.months} x 30 days"
 
     async def price_subscribe(self, request: web.Request) -> tuple[int, str]:
         body: SubscribeBody = await read_json(request, SubscribeBody)
         t = _paid_tier(body.tier)
-        parse_config(body.target_type, body.target_config)
+        self._check_input(body.target_type, body.target_config, body.alert_channels)
         return tier(t).price_atomic_per_month, f"{t.value} subscription, 30 days"
+
+    def _check_input(self, type: str, config: dict[str, Any], channels: list[ChannelIn]) -> None:
+        """What can be judged before the buyer signs anything (no payer yet): the config by
+        its type's model, each alert channel by the service's own rules (untrusted: no
+        chat-only kinds). The payer's limits come after, still before settlement."""
+        parse_config(type, heartbeat.draft_config(config) if type == "heartbeat" else config)
+        for ch in channels:
+            self.service.validate_channel(ch.channel_kind, ch.config, language=ch.language,
+                                          min_severity=ch.min_severity)
 
     # --- one-off checks ------------------------------------------------------------
     async def check_get(self, request: web.Request) -> web.Response:
@@ -250,21 +281,38 @@ class V1:
     # --- monitors --------------------------------------------------------------------
     async def _create(self, v: Verified, payment_id: int, *, type: str, config: dict[str, Any],
                       tier_name: str, months: int, name: str | None, interval_s: int | None,
-                      language: str | None) -> tuple[Monitor, str]:
-        """The paid monitor, its tier period (stored together, or neither) and its token.
-        Raising here after settlement makes the payment a refund (api/x402/paywall.py), so
-        a monitor already stored is removed first: it must not outlive its refund."""
+                      language: str | None, channels: list[ChannelIn]) -> Created:
+        """The paid monitor, its tier period (stored together, or neither), its token, its
+        ping URL (heartbeats) and alert channels. Raising here after settlement makes the
+        payment a refund (api/x402/paywall.py), so a monitor already stored is removed
+        first: it must not outlive its refund."""
         who = Identity(Provider.WALLET, v.auth.from_)
         purchase = Purchase(tier_name, timedelta(days=PERIOD_DAYS * months))
-        m = await self.service.create_monitor(who, config=config, type=type, name=name,
-                                              interval_s=interval_s, language=language,
-                                              purchase=purchase)
+        ping: str | None = None
+        if type == "heartbeat":
+            m, ping_token = await self.service.create_heartbeat(
+                who, config=config, name=name, interval_s=interval_s, language=language,
+                purchase=purchase)
+            ping = self._ping_url(ping_token)
+        else:
+            m = await self.service.create_monitor(who, config=config, type=type, name=name,
+                                                  interval_s=interval_s, language=language,
+                                                  purchase=purchase)
         try:
-            return m, await self.service.issue_management_token(m, payment_id)
+            token = await self.service.issue_management_token(m, payment_id)
+            ref = str(m.public_id)
+            for ch in channels:
+                await self.service.add_channel(who, ch.channel_kind, ch.config, monitor_ref=ref,
+                                               language=ch.language, min_severity=ch.min_severity)
+            shown = await self.service.monitor_channels(who, ref) if channels else []
         except BaseException:
             with contextlib.suppress(Exception):
                 await self.service.remove(who, str(m.public_id))
             raise
+        return Created(m, token, ping, [channel_out(c) for c in shown])
+
+    def _ping_url(self, token: str) -> str:
+        return self.paywall.public_base_url.rstrip("/") + ping_path(token)
 
     async def _precheck(self, request: web.Request, *, type: str, config: dict[str, Any],
                         tier_name: str, interval_s: int | None, name: str | None = None,
@@ -282,12 +330,14 @@ class V1:
                              interval_s=body.interval_s, name=body.name, language=body.language)
 
         async def finalize(v: Verified, payment_id: int, tx: str) -> web.Response:
-            m, token = await self._create(v, payment_id, type=body.type, config=body.config,
-                                          tier_name=body.tier, months=body.months, name=body.name,
-                                          interval_s=body.interval_s, language=body.language)
+            made = await self._create(v, payment_id, type=body.type, config=body.config,
+                                      tier_name=body.tier, months=body.months, name=body.name,
+                                      interval_s=body.interval_s, language=body.language,
+                                      channels=body.alert_channels)
             return answer(MonitorCreated(
-                monitor=monitor_out(m), management_token=token,
-                payment=PaymentOut(transaction=tx, network=v.offer.network.caip2)), status=201)
+                monitor=monitor_out(made.monitor), management_token=made.token,
+                payment=PaymentOut(transaction=tx, network=v.offer.network.caip2),
+                ping_url=made.ping_url, alert_channels=made.channels), status=201)
 
         request[FINALIZE_KEY] = finalize
         return web.json_response({"status": "accepted"}, status=202)
@@ -298,13 +348,16 @@ class V1:
                              tier_name=body.tier, interval_s=None)
 
         async def finalize(v: Verified, payment_id: int, tx: str) -> web.Response:
-            m, token = await self._create(v, payment_id, type=body.target_type,
-                                          config=body.target_config, tier_name=body.tier, months=1,
-                                          name=None, interval_s=None, language=None)
+            made = await self._create(v, payment_id, type=body.target_type,
+                                      config=body.target_config, tier_name=body.tier, months=1,
+                                      name=None, interval_s=None, language=None,
+                                      channels=body.alert_channels)
+            m = made.monitor
             return answer(Subscription(
                 subscription_id=str(m.public_id), status="active", next_check_at=m.next_due,
                 check_frequency=m.interval_s, payment_tx=tx, payment_chain=v.offer.network.caip2,
-                management_token=token), status=201)
+                management_token=made.token, ping_url=made.ping_url,
+                alert_channels=made.channels), status=201)
 
         request[FINALIZE_KEY] = finalize
         return web.json_response({"status": "accepted"}, status=202)
@@ -357,3 +410,72 @@ class V1:
     async def delete_monitor(self, request: web.Request) -> web.Response:
         m = await self.service.remove(self._manager(request), request.match_info["id"])
         return answer(Deleted(deleted=str(m.public_id)))
+
+    # --- heartbeats, maintenance, incidents (management token) --------------------------
+    async def rotate_token(self, request: web.Request) -> web.Response:
+        m, token = await self.service.rotate_heartbeat_token(self._manager(request),
+                                                             request.match_info["id"])
+        return answer(PingUrl(monitor_id=str(m.public_id), ping_url=self._ping_url(token)))
+
+    async def start_maintenance(self, request: web.Request) -> web.Response:
+        body: MaintenanceBody = await read_json(request, MaintenanceBody)
+        m = await self.service.set_maintenance(self._manager(request), request.match_info["id"],
+                                               body.until)
+        return answer(MonitorEnvelope(monitor=monitor_out(m)))
+
+    async def end_maintenance(self, request: web.Request) -> web.Response:
+        m = await self.service.set_maintenance(self._manager(request), request.match_info["id"], None)
+        return answer(MonitorEnvelope(monitor=monitor_out(m)))
+
+    async def get_incidents(self, request: web.Request) -> web.Response:
+        limit = _limit(request.query.get("limit", "50"), MAX_INCIDENTS)
+        found = await self.service.incidents(self._manager(request), request.match_info["id"],
+                                             limit=limit)
+        return answer(Incidents(incidents=[
+            IncidentOut(id=i.id, started_at=i.started_at, ended_at=i.ended_at,
+                        end_reason=i.end_reason,
+                        duration_s=round(i.duration.total_seconds(), 3),
+                        first_error_code=i.first_error_code, first_error=i.first_error,
+                        checks_failed=i.checks_failed)
+            for i in found]))
+
+    # --- alert channels of a monitor (management token) ---------------------------------
+    async def get_channels(self, request: web.Request) -> web.Response:
+        rows = await self.service.monitor_channels(self._manager(request), request.match_info["id"])
+        return answer(ChannelList(channels=[channel_out(r) for r in rows]))
+
+    async def add_channel(self, request: web.Request) -> web.Response:
+        who, ref = self._manager(request), request.match_info["id"]
+        body: ChannelIn = await read_json(request, ChannelIn)
+        channel_id = await self.service.add_channel(who, body.channel_kind, body.config,
+                                                    monitor_ref=ref, language=body.language,
+                                                    min_severity=body.min_severity)
+        [row] = [r for r in await self.service.monitor_channels(who, ref) if r["id"] == channel_id]
+        return answer(ChannelCreated(channel=channel_out(row)), status=201)
+
+    async def delete_channel(self, request: web.Request) -> web.Response:
+        who, ref = self._manager(request), request.match_info["id"]
+        channel_id = _channel_id(request.match_info["channel_id"])
+        await self.service.remove_channel(who, ref, channel_id)
+        return answer(ChannelDeleted(deleted=channel_id))
+
+
+@dataclass(frozen=True)
+class Created:
+    monitor: Monitor
+    token: str
+    ping_url: str | None
+    channels: list[ChannelOut]
+
+
+def channel_out(row: dict[str, Any]) -> ChannelOut:
+    return ChannelOut(id=row["id"], kind=row["kind"], config=row["config"],
+                      language=row["language"], min_severity=row["min_severity"],
+                      enabled=row["enabled"], disabled_reason=row["disabled_reason"])
+
+
+def _channel_id(text: str) -> int:
+    # Not a channel id is no channel, the same 404 as another monitor's channel.
+    if not _CHANNEL_ID.fullmatch(text) or int(text) > MAX_BIGINT:
+        raise ChannelNotFoundError("no such alert channel on this monitor", channel=text[:40])
+    return int(text)

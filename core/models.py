@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from lighthouse.core.state import State
@@ -118,7 +118,7 @@ class Incident:
     id: int
     started_at: datetime
     ended_at: datetime | None
-    end_reason: str | None  # recovered | paused | maintenance; None while open
+    end_reason: Literal["recovered", "paused", "maintenance"] | None  # None while open
     duration: timedelta
     first_error_code: str | None
     first_error: str | None

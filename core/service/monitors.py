@@ -113,7 +113,7 @@ class MonitorsMixin:
             from lighthouse.core.checks import heartbeat as hb
 
             return await self._validate(
-                who, config={**config, "token_hash": hb.hash_token(hb.new_token())}, type=type,
+                who, config=hb.draft_config(config), type=type,
                 name=name, interval_s=interval_s, language=language,
                 failure_threshold=failure_threshold, success_threshold=success_threshold,
                 tier_name=tier_name, preflight=False)
@@ -232,9 +232,7 @@ class MonitorsMixin:
         is stored). ``config``: period_s, grace_s, max_run_s (core/checks/heartbeat.py)."""
         from lighthouse.core.checks import heartbeat as hb
 
-        if "token_hash" in config:
-            raise ValidationError("token_hash is set by the server", field="token_hash",
-                                  reason="read_only")
+        hb.draft_config(config)  # refuses a token_hash sent in
         token = hb.new_token()
         token_hash = hb.hash_token(token)
         await hb.reserve_heartbeat(self._pool, token_hash)
