@@ -149,7 +149,7 @@ class MonitorsMixin:
         clean_name = limits.monitor_name(name)
         limits.language(language)
         if preflight:
-            await self.preflight(check, parsed)
+            await self._preflight(check, parsed)
         if user is not None:
             async with self._pool.acquire() as conn:
                 await self._check_room(conn, user.id, check, plan)
@@ -414,7 +414,7 @@ class MonitorsMixin:
         rows = await monitor_rows.latency_series(self._pool, m.id, self._now() - timedelta(hours=hours))
         return [(r["time"], r["latency_ms"], r["ok"]) for r in rows]
 
-    async def preflight(self, check: CheckType[Any], parsed: CheckConfig) -> None:
+    async def _preflight(self, check: CheckType[Any], parsed: CheckConfig) -> None:
         """A type's validation at creation that needs I/O (the guard refuses a private
         target; the database, a heartbeat row not reserved for the new monitor). The API
         runs it before settling a payment, so what creation refuses is never charged."""
@@ -427,5 +427,5 @@ class MonitorsMixin:
             raise RuntimeError("MonitorService was built without a check context")
         check = get_check_type(type)
         parsed = parse_config(type, config)
-        await self.preflight(check, parsed)
+        await self._preflight(check, parsed)
         return await run_parsed(check, parsed, self._ctx)
