@@ -8,15 +8,22 @@ from typing import Any
 from aiohttp import web
 from lighthouse.api.mcp_server import MCP_PATH, PAYMENT_META, RECEIPT_META, LighthouseTools
 from lighthouse.api.schemas import (
+    ChannelCreated,
+    ChannelDeleted,
+    ChannelIn,
+    ChannelList,
     CheckBody,
     CheckHistory,
     CheckResultOut,
     Deleted,
     ErrorResponse,
+    Incidents,
+    MaintenanceBody,
     MonitorBody,
     MonitorCreated,
     MonitorEnvelope,
     PaymentRequiredV1,
+    PingUrl,
     Pricing,
     SigningKeys,
     SubscribeBody,
@@ -25,8 +32,9 @@ from lighthouse.api.schemas import (
     component_schemas,
     ref,
 )
-from lighthouse.api.v1 import MAX_PAGE
+from lighthouse.api.v1 import MAX_BIGINT, MAX_PAGE
 from lighthouse.api.x402.paywall import Paywall
+from lighthouse.core.service.monitors import MAX_INCIDENTS
 from lighthouse.core.signing import ResultSigner
 from lighthouse.core.tiers import ONE_OFF_CHECK_PRICE_ATOMIC, TIERS
 from lighthouse.core.verify import ALG, TYP
@@ -133,8 +141,10 @@ def _paid_operation(summary: str, mode: str, body: type[BaseModel] | None,
                       **{"Retry-After": _RETRY_AFTER}),
     }
     if status == "201":  # creation: checked against the tier, fulfilled after settlement
-        responses["403"] = _error("Monitor limit or tier feature")
-        responses["500"] = _error("Payment settled but the monitor could not be created")
+        responses["403"] = _error("Monitor limit or tier feature (before payment; after it, "
+                                  "code fulfilment_failed with the refund in params.refund)")
+        responses["500"] = _error("Payment settled but the monitor could not be created: "
+                                  "fulfilment_failed, params.refund says where the refund stands")
     op: dict[str, Any] = {"summary": summary, "x-payment-info": info,
                           "parameters": list(_PAYMENT_HEADERS), "responses": responses}
     if body is not None:
@@ -144,14 +154,24 @@ def _paid_operation(summary: str, mode: str, body: type[BaseModel] | None,
 
 
 def _managed(summary: str, model: type[BaseModel], *,
-             query: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    responses: dict[str, Any] = {"200": _json(ref(model), "ok")}
+             query: list[dict[str, Any]] | None = None, body: type[BaseModel] | None = None,
+             status: str = "200", errors: dict[str, str] | None = None,
+             path: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """An operation behind the management token; ``errors``: further status -> meaning."""
+    responses: dict[str, Any] = {status: _json(ref(model), "ok")}
     if query:
         responses["400"] = _error("Invalid query parameter")
+    if body is not None:
+        responses["400"] = _error("Invalid body")
     responses["401"] = _error("No management token")
     responses["404"] = _error("No such monitor for this token")
-    return {"summary": summary, "security": _TOKEN, "parameters": [_ID, *(query or [])],
-            "responses": responses}
+    responses.update({code: _error(text) for code, text in (errors or {}).items()})
+    op: dict[str, Any] = {"summary": summary, "security": _TOKEN,
+                          "parameters": [_ID, *(path or []), *(query or [])], "responses": responses}
+    if body is not None:
+        op["requestBody"] = {"required": True,
+                             "content": {"application/json": {"schema": ref(body)}}}
+    return op
 
 
 def openapi(paywall: Paywall, tools: LighthouseTools | None = None) -> dict[str, Any]:
@@ -183,6 +203,30 @@ def openapi(paywall: Paywall, tools: LighthouseTools | None = None) -> dict[str,
     paths["/v1/monitors/{id}/uptime"] = {"get": _managed("Uptime over 24 h, 7 d, 30 d", Uptime)}
     paths[KEYS_PATH] = {"get": {"summary": "Public keys that sign check results, retired ones too",
                                 "responses": {"200": _json(ref(SigningKeys), "ok")}}}
+    paths["/v1/monitors/{id}/token"] = {"post": _managed(
+        "A new ping URL for a heartbeat monitor (the old one stops working)", PingUrl,
+        errors={"400": "Not a heartbeat monitor"})}
+    paths["/v1/monitors/{id}/maintenance"] = {
+        "put": _managed("Maintenance until a time: checks go on, alerts stop", MonitorEnvelope,
+                        body=MaintenanceBody, errors={"409": "The monitor is paused"}),
+        "delete": _managed("End maintenance now (a note follows the next check)", MonitorEnvelope,
+                           errors={"409": "The monitor is not in maintenance"}),
+    }
+    paths["/v1/monitors/{id}/incidents"] = {"get": _managed(
+        "Outages, newest first: first failing check to recovery", Incidents,
+        query=[{"name": "limit", "in": "query", "required": False, "description": "Incidents",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_INCIDENTS,
+                           "default": 50}}])}
+    paths["/v1/monitors/{id}/channels"] = {
+        "get": _managed("The monitor's alert channels (secrets masked)", ChannelList),
+        "post": _managed("Send the monitor's alerts to a channel too", ChannelCreated,
+                         body=ChannelIn, status="201"),
+    }
+    paths["/v1/monitors/{id}/channels/{channel_id}"] = {"delete": _managed(
+        "Remove one of the monitor's alert channels", ChannelDeleted,
+        path=[{"name": "channel_id", "in": "path", "required": True,
+               "description": "The channel's id", "schema": {"type": "integer", "minimum": 0,
+                                                             "maximum": MAX_BIGINT}}])}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Lighthouse x402 API", "version": "1"},
@@ -228,7 +272,9 @@ DOCS_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>Lighthous
 MCP (streamable HTTP): <code>/mcp</code>.</p>
 <ul><li>GET /v1/check?url=… — one check, 0.001 USDC</li><li>POST /v1/checks — one check of any type</li>
 <li>POST /v1/monitors — a monitor (tier × months); returns a management token</li>
-<li>GET|DELETE /v1/monitors/{id}, /checks, /uptime — Authorization: Bearer &lt;token&gt;</li>
+<li>GET|DELETE /v1/monitors/{id}, /checks, /uptime, /incidents — Authorization: Bearer &lt;token&gt;</li>
+<li>PUT|DELETE /v1/monitors/{id}/maintenance, GET|POST /v1/monitors/{id}/channels,
+POST /v1/monitors/{id}/token (heartbeats: a new ping URL)</li>
 </ul></body></html>"""
 
 

@@ -156,7 +156,8 @@ class LighthouseTools:
                  "returns the monitor and its management_token." + paid_note, MonitorBody,
                  MonitorCreated, types.ToolAnnotations(read_only_hint=False, destructive_hint=False,
                                                        idempotent_hint=False, open_world_hint=True),
-                 price=paid.monitor_price, run_paid=self._precheck_monitor, fulfil=self._create_monitor),
+                 price=lambda a: paid.monitor_price(self.service, a),
+                 run_paid=self._precheck_monitor, fulfil=self._create_monitor),
             Tool("get_monitor", "Read a monitor bought over the API (management token). Free.",
                  ManagedArgs, MonitorEnvelope, _READ, run=self._get_monitor),
             Tool("list_checks", "A monitor's check history, newest first, paged with before. Free.",
@@ -284,7 +285,8 @@ class LighthouseTools:
 
     async def _create_monitor(self, args: MonitorBody, answer: Answer, v: Verified, payment_id: int,
                               tx: str) -> Answer:
-        return Answer(await paid.create_monitor_answer(self.service, args, v, payment_id, tx))
+        return Answer(await paid.create_monitor_answer(self.service, args, v, payment_id, tx,
+                                                       self.paywall.public_base_url))
 
     async def _get_monitor(self, args: ManagedArgs) -> Answer:
         m = await self.service.get_monitor(paid.manager(args.management_token), args.id)

@@ -7,12 +7,17 @@ here, over ``MonitorService``, so the same request costs and means the same over
 
 from __future__ import annotations
 
+import contextlib
 import math
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from lighthouse.api.heartbeat import ping_path
 from lighthouse.api.schemas import (
+    ChannelIn,
+    ChannelOut,
     CheckHistory,
     CheckRecordOut,
     CheckResultOut,
@@ -27,13 +32,13 @@ from lighthouse.api.schemas import (
     UptimeWindowOut,
 )
 from lighthouse.api.x402.paywall import Paywall
-from lighthouse.core.checks import parse_config, target_label
+from lighthouse.core.checks import heartbeat, parse_config, target_label
 from lighthouse.core.checks.base import CheckResult
 from lighthouse.core.errors import ValidationError
 from lighthouse.core.models import Identity, Monitor, Provider
 from lighthouse.core.payments.requirements import Network
 from lighthouse.core.payments.verifier import Verified
-from lighthouse.core.service import MonitorService
+from lighthouse.core.service import MonitorService, Purchase
 from lighthouse.core.signing import CHECK_FIELDS, ResultSigner
 from lighthouse.core.text import clean_text
 from lighthouse.core.tiers import ONE_OFF_CHECK_PRICE_ATOMIC, TIERS, TierName, tier
@@ -86,10 +91,21 @@ def check_price(type_name: str, config: dict[str, Any]) -> tuple[int, str]:
     return ONE_OFF_CHECK_PRICE_ATOMIC, f"One {type_name} check, result returned at once"
 
 
-def monitor_price(body: MonitorBody) -> tuple[int, str]:
+def monitor_price(service: MonitorService, body: MonitorBody) -> tuple[int, str]:
     t = paid_tier(body.tier)
-    parse_config(body.type, body.config)
+    check_input(service, body.type, body.config, body.alert_channels)
     return tier(t).price_atomic_per_month * body.months, f"{t.value} monitor, {body.months} x 30 days"
+
+
+def check_input(service: MonitorService, type: str, config: dict[str, Any],
+                channels: list[ChannelIn]) -> None:
+    """What can be judged before the buyer signs anything (no payer yet): the config by
+    its type's model, each alert channel by the service's own rules (untrusted: no
+    chat-only kinds). The payer's limits come after, still before settlement."""
+    parse_config(type, heartbeat.draft_config(config) if type == "heartbeat" else config)
+    for ch in channels:
+        service.validate_channel(ch.channel_kind, ch.config, language=ch.language,
+                                 min_severity=ch.min_severity)
 
 
 def allow_asset(net: Network) -> dict[str, str] | None:
@@ -145,6 +161,7 @@ def monitor_out(m: Monitor) -> MonitorOut:
         tier=m.tier, state=m.state.value, created_at=m.created_at, next_due=m.next_due,
         expires_at=m.expires_at, last_check_at=m.last_check_at, last_ok=m.last_ok,
         last_latency_ms=m.last_latency_ms, last_error=m.last_error,
+        maintenance_until=m.maintenance_until,
     )
 
 
@@ -158,25 +175,67 @@ async def precheck_monitor(service: MonitorService, payer: str, *, type: str, co
         interval_s=interval_s, language=language, tier_name=tier_name)
 
 
-async def create_paid_monitor(service: MonitorService, v: Verified, payment_id: int, *, type: str,
-                              config: dict[str, Any], tier_name: str, months: int, name: str | None,
-                              interval_s: int | None, language: str | None) -> tuple[Monitor, str]:
-    """The paid side effect, run only once the payment is settled: the payer's tier for the
-    period bought, the monitor, and its management token."""
+@dataclass(frozen=True)
+class Created:
+    monitor: Monitor
+    token: str
+    ping_url: str | None
+    channels: list[ChannelOut]
+
+
+def ping_url(public_base_url: str, token: str) -> str:
+    return public_base_url.rstrip("/") + ping_path(token)
+
+
+async def create_paid_monitor(service: MonitorService, v: Verified, payment_id: int,
+                              public_base_url: str, *, type: str, config: dict[str, Any],
+                              tier_name: str, months: int, name: str | None, interval_s: int | None,
+                              language: str | None, channels: list[ChannelIn]) -> Created:
+    """The paid side effect, run only once the payment is settled: the monitor with its tier
+    period (stored together, or neither), its token, its ping URL (heartbeats) and alert
+    channels. Raising here after settlement makes the payment a refund
+    (core/payments/charge.py), so a monitor already stored is removed first: it must not
+    outlive its refund."""
     who = Identity(Provider.WALLET, v.auth.from_)
-    await service.upgrade_tier(who, tier_name, timedelta(days=PERIOD_DAYS * months))
-    m = await service.create_monitor(who, config=config, type=type, name=name,
-                                     interval_s=interval_s, language=language)
-    return m, await service.issue_management_token(m, payment_id)
+    purchase = Purchase(tier_name, timedelta(days=PERIOD_DAYS * months))
+    ping: str | None = None
+    if type == "heartbeat":
+        m, ping_token = await service.create_heartbeat(
+            who, config=config, name=name, interval_s=interval_s, language=language,
+            purchase=purchase)
+        ping = ping_url(public_base_url, ping_token)
+    else:
+        m = await service.create_monitor(who, config=config, type=type, name=name,
+                                         interval_s=interval_s, language=language, purchase=purchase)
+    try:
+        token = await service.issue_management_token(m, payment_id)
+        ref = str(m.public_id)
+        for ch in channels:
+            await service.add_channel(who, ch.channel_kind, ch.config, monitor_ref=ref,
+                                      language=ch.language, min_severity=ch.min_severity)
+        shown = await service.monitor_channels(who, ref) if channels else []
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await service.remove(who, str(m.public_id))
+        raise
+    return Created(m, token, ping, [channel_out(c) for c in shown])
 
 
 async def create_monitor_answer(service: MonitorService, body: MonitorBody, v: Verified,
-                                payment_id: int, tx: str) -> MonitorCreated:
-    m, token = await create_paid_monitor(
-        service, v, payment_id, type=body.type, config=body.config, tier_name=body.tier,
-        months=body.months, name=body.name, interval_s=body.interval_s, language=body.language)
-    return MonitorCreated(monitor=monitor_out(m), management_token=token,
-                          payment=PaymentOut(transaction=tx, network=v.offer.network.caip2))
+                                payment_id: int, tx: str, public_base_url: str) -> MonitorCreated:
+    made = await create_paid_monitor(
+        service, v, payment_id, public_base_url, type=body.type, config=body.config,
+        tier_name=body.tier, months=body.months, name=body.name, interval_s=body.interval_s,
+        language=body.language, channels=body.alert_channels)
+    return MonitorCreated(monitor=monitor_out(made.monitor), management_token=made.token,
+                          payment=PaymentOut(transaction=tx, network=v.offer.network.caip2),
+                          ping_url=made.ping_url, alert_channels=made.channels)
+
+
+def channel_out(row: dict[str, Any]) -> ChannelOut:
+    return ChannelOut(id=row["id"], kind=row["kind"], config=row["config"],
+                      language=row["language"], min_severity=row["min_severity"],
+                      enabled=row["enabled"], disabled_reason=row["disabled_reason"])
 
 
 def manager(token: str) -> Identity:

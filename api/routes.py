@@ -19,6 +19,7 @@ from lighthouse.core.payments.domains import check_domains
 from lighthouse.core.payments.facilitator import Facilitator, LocalFacilitator
 from lighthouse.core.payments.http_facilitator import HttpFacilitator
 from lighthouse.core.payments.reconciler import Reconciler
+from lighthouse.core.payments.refunds import Refunds
 from lighthouse.core.payments.requirements import BASE_SEPOLIA_USDC, FUJI_USDC, Network
 from lighthouse.core.payments.store import PaymentStore
 from lighthouse.core.service import MonitorService
@@ -48,6 +49,7 @@ class Api:
     reconciler: Reconciler | None
     mcp: McpHttp
     middlewares: list[Middleware] = field(default_factory=list)
+    refunds: Refunds | None = None
     domain_states: dict[str, str] = field(default_factory=dict)
 
     def hook(self, app: web.Application) -> None:
@@ -74,13 +76,15 @@ def build_api(settings: Settings, pool: Any, service: MonitorService, *, metrics
         facilitator = LocalFacilitator(rpcs, settings.private_key.get_secret_value())
     store = PaymentStore(pool)
     base = settings.public_base_url or f"http://127.0.0.1:{settings.api_port}"
-    paywall = Paywall(store, facilitator, nets, settings.payment_address, base, metrics)
+    refunds = Refunds(store, facilitator)
+    paywall = Paywall(store, facilitator, nets, settings.payment_address, base, metrics,
+                      refunds=refunds)
     reconciler = Reconciler(store, facilitator, nets) if facilitator else None
     signer = signer or load_signer(settings.data_dir, settings.signing_key)
     worker_id = worker_id or settings.instance_id or f"api:{socket.gethostname()}:{os.getpid()}"
     mcp = McpHttp(LighthouseTools(service, paywall, signer, worker_id), base)
     return Api(paywall, V1(service, paywall, signer, worker_id), facilitator, reconciler, mcp,
-               [error_middleware, paywall.middleware])
+               [error_middleware, paywall.middleware], refunds=refunds)
 
 
 async def verify_domains(api: Api) -> dict[str, str]:
@@ -106,6 +110,11 @@ class ReconcilerComponent:
                     await self.api.reconciler.run_once()
                 except Exception:
                     log.exception("reconciler pass failed")
+            if self.api.refunds is not None and self.api.facilitator is not None:
+                try:
+                    await self.api.refunds.run_once()
+                except Exception:
+                    log.exception("refund pass failed")
             await asyncio.sleep(self.interval_s)
 
     async def start(self) -> None:
@@ -117,6 +126,8 @@ class ReconcilerComponent:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self.api.refunds is not None:
+            await self.api.refunds.drain()
         if self.api.facilitator is not None:
             await self.api.facilitator.close()
 

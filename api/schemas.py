@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from lighthouse.core.alerts.channels import channel_config_model, channel_kinds
 from lighthouse.core.checks import check_types
 from lighthouse.core.limits import MAX_NAME, Language
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 REF = "#/components/schemas/{model}"
@@ -25,6 +26,39 @@ class _Strict(BaseModel):
 
 
 # --- requests --------------------------------------------------------------------------
+MAX_CHANNELS = 5  # alert channels created with one monitor
+_KIND_DOC = "An alert channel kind the API may create (webhook, discord_webhook, ...)"
+
+
+class ChannelIn(_Strict):
+    """An alert channel for one monitor: its alerts go there too. ``type`` is the seed's
+    name for ``kind`` (POST /subscribe); give either."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "anyOf": [{"required": ["kind"]}, {"required": ["type"]}]})
+
+    kind: str | None = Field(default=None, min_length=1, max_length=32, description=_KIND_DOC)
+    type: str | None = Field(default=None, min_length=1, max_length=32, description="Alias of kind")
+    config: dict[str, Any] = Field(description="The kind's config; its schema is "
+                                   "components.schemas.<Kind>Config (WebhookConfig for webhook)")
+    language: Language | None = Field(default=None, description="The monitor's language by default")
+    min_severity: Literal["info", "warning", "critical"] = "info"
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ChannelIn:
+        if self.kind is None and self.type is None:
+            raise ValueError("kind is required")
+        if self.kind is not None and self.type is not None and self.kind != self.type:
+            raise ValueError("kind and type name different channel kinds")
+        return self
+
+    @property
+    def channel_kind(self) -> str:
+        kind = self.kind or self.type
+        assert kind is not None  # _one_kind
+        return kind
+
+
 class CheckBody(_Strict):
     """POST /v1/checks: one check of any registered type, run now."""
 
@@ -33,7 +67,8 @@ class CheckBody(_Strict):
 
 
 class MonitorBody(_Strict):
-    """POST /v1/monitors: a monitor paid for ``months`` periods of 30 days."""
+    """POST /v1/monitors: a monitor paid for ``months`` periods of 30 days. Type
+    ``heartbeat`` (config period_s, grace_s, max_run_s) answers with its ping URL."""
 
     type: str = Field(default="http", max_length=32)
     config: dict[str, Any] = Field(description=_CONFIG_DOC)
@@ -42,6 +77,8 @@ class MonitorBody(_Strict):
     name: str | None = Field(default=None, max_length=MAX_NAME)
     interval_s: int | None = Field(default=None, description="Seconds between checks; the tier's by default")
     language: Language | None = None
+    alert_channels: list[ChannelIn] = Field(default_factory=list, max_length=MAX_CHANNELS,
+                                            description="Where this monitor's alerts go")
 
 
 class SubscribeBody(_Strict):
@@ -51,7 +88,7 @@ class SubscribeBody(_Strict):
     target_type: str = Field(default="http", max_length=32)
     target_config: dict[str, Any] = Field(description=_CONFIG_DOC)
     tier: str = Field(default="basic", max_length=32)
-    alert_channels: list[dict[str, Any]] = Field(default_factory=list, max_length=5)
+    alert_channels: list[ChannelIn] = Field(default_factory=list, max_length=MAX_CHANNELS)
     payment_signature: str | None = None
 
 
@@ -81,6 +118,12 @@ class HistoryArgs(ManagedArgs):
     before: AwareDatetime | None = Field(
         default=None, description="Only checks before this instant (RFC 3339 with an offset); "
                                   "next_before of the previous page")
+
+
+class MaintenanceBody(_Strict):
+    """PUT /v1/monitors/{id}/maintenance: checks go on, alerts stop until ``until``."""
+
+    until: AwareDatetime = Field(description="The end of the window, with its offset; at most 366 days ahead")
 
 
 # --- responses -------------------------------------------------------------------------
@@ -203,6 +246,7 @@ class MonitorOut(BaseModel):
     last_ok: bool | None
     last_latency_ms: int | None
     last_error: str | None
+    maintenance_until: datetime | None = None
 
 
 class MonitorEnvelope(BaseModel):
@@ -214,10 +258,26 @@ class PaymentOut(BaseModel):
     network: str
 
 
+class ChannelOut(BaseModel):
+    id: int
+    kind: str
+    config: dict[str, Any] = Field(description="Secrets are shown as a hint only, never in full")
+    language: str
+    min_severity: str
+    enabled: bool
+    disabled_reason: str | None
+
+
+_PING_DOC = ("Heartbeat monitors only: the secret URL the job calls (append /fail, /start or "
+             "/<exit status>). Shown once; POST /v1/monitors/{id}/token makes a new one")
+
+
 class MonitorCreated(BaseModel):
     monitor: MonitorOut
     management_token: str = Field(description="Authorization: Bearer <token> for /v1/monitors/{id}")
     payment: PaymentOut
+    ping_url: str | None = Field(default=None, description=_PING_DOC)
+    alert_channels: list[ChannelOut] = Field(default_factory=list)
 
 
 class Subscription(BaseModel):
@@ -228,6 +288,40 @@ class Subscription(BaseModel):
     payment_tx: str
     payment_chain: str
     management_token: str
+    ping_url: str | None = Field(default=None, description=_PING_DOC)
+    alert_channels: list[ChannelOut] = Field(default_factory=list)
+
+
+class PingUrl(BaseModel):
+    monitor_id: str = Field(json_schema_extra={"format": "uuid"})
+    ping_url: str = Field(description="The new secret ping URL (the old one stops working); shown once")
+
+
+class ChannelList(BaseModel):
+    channels: list[ChannelOut]
+
+
+class ChannelCreated(BaseModel):
+    channel: ChannelOut
+
+
+class ChannelDeleted(BaseModel):
+    deleted: int
+
+
+class IncidentOut(BaseModel):
+    id: int
+    started_at: datetime = Field(description="The first failing check")
+    ended_at: datetime | None = Field(description="The check that confirmed recovery; null while open")
+    end_reason: Literal["recovered", "paused", "maintenance"] | None
+    duration_s: float = Field(description="To the end, or to now while open")
+    first_error_code: str | None
+    first_error: str | None
+    checks_failed: int
+
+
+class Incidents(BaseModel):
+    incidents: list[IncidentOut] = Field(description="Newest first")
 
 
 class CheckRecordOut(BaseModel):
@@ -291,11 +385,19 @@ class SigningKeys(BaseModel):
     keys: list[SigningKeyOut]
 
 
-REQUESTS: tuple[type[BaseModel], ...] = (CheckBody, MonitorBody, SubscribeBody)
+REQUESTS: tuple[type[BaseModel], ...] = (CheckBody, MonitorBody, SubscribeBody, MaintenanceBody,
+                                         ChannelIn)
 RESPONSES: tuple[type[BaseModel], ...] = (
     ErrorResponse, PaymentRequiredV1, Pricing, CheckResultOut, MonitorEnvelope, MonitorCreated,
-    Subscription, CheckHistory, Uptime, Deleted, SigningKeys,
+    Subscription, CheckHistory, Uptime, Deleted, SigningKeys, PingUrl, ChannelList, ChannelCreated,
+    ChannelDeleted, Incidents,
 )
+
+
+def api_channel_models() -> list[type[BaseModel]]:
+    """Config models of the channel kinds an API body may create (not the chat-only ones)."""
+    models = (channel_config_model(kind) for kind in channel_kinds())
+    return [m for m in models if not m.chat_only]
 
 
 def component_schemas() -> dict[str, Any]:
@@ -307,6 +409,7 @@ def component_schemas() -> dict[str, Any]:
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(m, "validation") for m in REQUESTS]
     models += [(m, "serialization") for m in RESPONSES]
     models += [(c.config_model, "validation") for _, c in sorted(check_types().items())]
+    models += [(m, "validation") for m in api_channel_models()]
     _, doc = models_json_schema(models, ref_template=REF)
     schemas: dict[str, Any] = doc.get("$defs", {})
     return schemas

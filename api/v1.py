@@ -9,36 +9,50 @@ from typing import Any
 
 from aiohttp import web
 from lighthouse.api import paid
-from lighthouse.api.paid import PERIOD_DAYS, monitor_out, storable
+from lighthouse.api.paid import channel_out, monitor_out, storable
 from lighthouse.api.schemas import (
+    ChannelCreated,
+    ChannelDeleted,
+    ChannelIn,
+    ChannelList,
     CheckBody,
     CheckHistory,
     CheckRecordOut,
     Deleted,
+    IncidentOut,
+    Incidents,
+    MaintenanceBody,
     MonitorBody,
     MonitorEnvelope,
     PaymentOut,
+    PingUrl,
     SubscribeBody,
     Subscription,
+    Uptime,
+    UptimeWindowOut,
 )
 from lighthouse.api.x402.paywall import FINALIZE_KEY, PAID_KEY, Paywall
-from lighthouse.core.checks import parse_config, target_label
+from lighthouse.core.checks import target_label
 from lighthouse.core.checks.base import CheckResult
-from lighthouse.core.errors import UnauthorizedError, ValidationError
+from lighthouse.core.errors import ChannelNotFoundError, UnauthorizedError, ValidationError
 from lighthouse.core.jsonsafe import safe_json_loads
-from lighthouse.core.models import Identity, Monitor
+from lighthouse.core.models import Identity, Monitor, Provider
 from lighthouse.core.payments.verifier import Verified
 from lighthouse.core.service import MonitorService
+from lighthouse.core.service.monitors import MAX_INCIDENTS
 from lighthouse.core.signing import HISTORY_FIELDS, ResultSigner
 from lighthouse.core.streams import read_body
-from lighthouse.core.tiers import tier
+from lighthouse.core.tiers import (
+    tier,
+)
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticError
 
 MAX_BODY = 64 * 1024
 MAX_PAGE = 1000  # rows of history per page (MonitorService.history_of refuses more)
 _DIGITS = re.compile(r"[0-9]{1,4}")
-__all__ = ["MAX_PAGE", "PERIOD_DAYS", "V1", "answer", "monitor_out", "read_json"]
+_CHANNEL_ID = re.compile(r"[0-9]{1,19}")
+MAX_BIGINT = 2**63 - 1
 RAW_KEY: web.RequestKey[bytes] = web.RequestKey("lh_raw_body", bytes)
 BODY_KEY: web.RequestKey[BaseModel] = web.RequestKey("lh_json_body", BaseModel)
 
@@ -68,12 +82,12 @@ async def read_json(request: web.Request, model: type[BaseModel]) -> Any:
     return body
 
 
-def _limit(text: str) -> int:
+def _limit(text: str, most: int = MAX_PAGE) -> int:
     # ASCII digits only: int() also reads " 5", "1_0" and other scripts' digits, and gives up
     # past 4300 digits with a ValueError of its own.
-    if not _DIGITS.fullmatch(text) or not 1 <= int(text) <= MAX_PAGE:
-        raise ValidationError(f"limit must be an integer from 1 to {MAX_PAGE}", field="limit",
-                              reason="range", min=1, max=MAX_PAGE)
+    if not _DIGITS.fullmatch(text) or not 1 <= int(text) <= most:
+        raise ValidationError(f"limit must be an integer from 1 to {most}", field="limit",
+                              reason="range", min=1, max=most)
     return int(text)
 
 
@@ -125,6 +139,13 @@ class V1:
         app.router.add_get("/v1/monitors/{id}/checks", self.get_checks)
         app.router.add_get("/v1/monitors/{id}/uptime", self.get_uptime)
         app.router.add_delete("/v1/monitors/{id}", self.delete_monitor)
+        app.router.add_post("/v1/monitors/{id}/token", self.rotate_token)
+        app.router.add_put("/v1/monitors/{id}/maintenance", self.start_maintenance)
+        app.router.add_delete("/v1/monitors/{id}/maintenance", self.end_maintenance)
+        app.router.add_get("/v1/monitors/{id}/incidents", self.get_incidents)
+        app.router.add_get("/v1/monitors/{id}/channels", self.get_channels)
+        app.router.add_post("/v1/monitors/{id}/channels", self.add_channel)
+        app.router.add_delete("/v1/monitors/{id}/channels/{channel_id}", self.delete_channel)
         self.paywall.paid("GET", "/v1/check", self.price_check_get)
         self.paywall.paid("POST", "/v1/checks", self.price_check_post)
         self.paywall.paid("POST", "/v1/monitors", self.price_monitor)
@@ -142,12 +163,12 @@ class V1:
         return paid.check_price(body.type, body.config)
 
     async def price_monitor(self, request: web.Request) -> tuple[int, str]:
-        return paid.monitor_price(await read_json(request, MonitorBody))
+        return paid.monitor_price(self.service, await read_json(request, MonitorBody))
 
     async def price_subscribe(self, request: web.Request) -> tuple[int, str]:
         body: SubscribeBody = await read_json(request, SubscribeBody)
         t = paid.paid_tier(body.tier)
-        parse_config(body.target_type, body.target_config)
+        paid.check_input(self.service, body.target_type, body.target_config, body.alert_channels)
         return tier(t).price_atomic_per_month, f"{t.value} subscription, 30 days"
 
     # --- one-off checks ------------------------------------------------------------
@@ -181,6 +202,9 @@ class V1:
         return web.json_response({"status": "accepted"}, status=202)
 
     # --- monitors --------------------------------------------------------------------
+    def _ping_url(self, token: str) -> str:
+        return paid.ping_url(self.paywall.public_base_url, token)
+
     async def _precheck(self, request: web.Request, *, type: str, config: dict[str, Any],
                         tier_name: str, interval_s: int | None, name: str | None = None,
                         language: str | None = None) -> None:
@@ -194,8 +218,8 @@ class V1:
                              interval_s=body.interval_s, name=body.name, language=body.language)
 
         async def finalize(v: Verified, payment_id: int, tx: str) -> web.Response:
-            return answer(await paid.create_monitor_answer(self.service, body, v, payment_id, tx),
-                          status=201)
+            return answer(await paid.create_monitor_answer(
+                self.service, body, v, payment_id, tx, self.paywall.public_base_url), status=201)
 
         request[FINALIZE_KEY] = finalize
         return web.json_response({"status": "accepted"}, status=202)
@@ -206,13 +230,16 @@ class V1:
                              tier_name=body.tier, interval_s=None)
 
         async def finalize(v: Verified, payment_id: int, tx: str) -> web.Response:
-            m, token = await paid.create_paid_monitor(
-                self.service, v, payment_id, type=body.target_type, config=body.target_config,
-                tier_name=body.tier, months=1, name=None, interval_s=None, language=None)
+            made = await paid.create_paid_monitor(
+                self.service, v, payment_id, self.paywall.public_base_url, type=body.target_type,
+                config=body.target_config, tier_name=body.tier, months=1, name=None,
+                interval_s=None, language=None, channels=body.alert_channels)
+            m = made.monitor
             return answer(Subscription(
                 subscription_id=str(m.public_id), status="active", next_check_at=m.next_due,
                 check_frequency=m.interval_s, payment_tx=tx, payment_chain=v.offer.network.caip2,
-                management_token=token), status=201)
+                management_token=made.token, ping_url=made.ping_url,
+                alert_channels=made.channels), status=201)
 
         request[FINALIZE_KEY] = finalize
         return web.json_response({"status": "accepted"}, status=202)
@@ -224,7 +251,7 @@ class V1:
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or len(auth) > 200:
             raise UnauthorizedError("management token required (Authorization: Bearer …)")
-        return paid.manager(auth[7:])
+        return Identity(Provider.TOKEN, auth[7:].strip())
 
     async def _authorized(self, request: web.Request) -> Monitor:
         return await self.service.get_monitor(self._manager(request), request.match_info["id"])
@@ -256,8 +283,67 @@ class V1:
 
     async def get_uptime(self, request: web.Request) -> web.Response:
         m = await self._authorized(request)
-        return answer(await paid.uptime(self.service, m))
+        windows = await self.service.uptime_of(m)
+        return answer(Uptime(uptime=[
+            UptimeWindowOut(period=w.period, checks=w.checks, ok_checks=w.ok_checks, uptime=w.uptime,
+                            avg_latency_ms=w.avg_latency_ms, p95_latency_ms=w.p95_latency_ms)
+            for w in windows]))
 
     async def delete_monitor(self, request: web.Request) -> web.Response:
         m = await self.service.remove(self._manager(request), request.match_info["id"])
         return answer(Deleted(deleted=str(m.public_id)))
+
+    # --- heartbeats, maintenance, incidents (management token) --------------------------
+    async def rotate_token(self, request: web.Request) -> web.Response:
+        m, token = await self.service.rotate_heartbeat_token(self._manager(request),
+                                                             request.match_info["id"])
+        return answer(PingUrl(monitor_id=str(m.public_id), ping_url=self._ping_url(token)))
+
+    async def start_maintenance(self, request: web.Request) -> web.Response:
+        body: MaintenanceBody = await read_json(request, MaintenanceBody)
+        m = await self.service.set_maintenance(self._manager(request), request.match_info["id"],
+                                               body.until)
+        return answer(MonitorEnvelope(monitor=monitor_out(m)))
+
+    async def end_maintenance(self, request: web.Request) -> web.Response:
+        m = await self.service.set_maintenance(self._manager(request), request.match_info["id"], None)
+        return answer(MonitorEnvelope(monitor=monitor_out(m)))
+
+    async def get_incidents(self, request: web.Request) -> web.Response:
+        limit = _limit(request.query.get("limit", "50"), MAX_INCIDENTS)
+        found = await self.service.incidents(self._manager(request), request.match_info["id"],
+                                             limit=limit)
+        return answer(Incidents(incidents=[
+            IncidentOut(id=i.id, started_at=i.started_at, ended_at=i.ended_at,
+                        end_reason=i.end_reason,
+                        duration_s=round(i.duration.total_seconds(), 3),
+                        first_error_code=i.first_error_code, first_error=i.first_error,
+                        checks_failed=i.checks_failed)
+            for i in found]))
+
+    # --- alert channels of a monitor (management token) ---------------------------------
+    async def get_channels(self, request: web.Request) -> web.Response:
+        rows = await self.service.monitor_channels(self._manager(request), request.match_info["id"])
+        return answer(ChannelList(channels=[channel_out(r) for r in rows]))
+
+    async def add_channel(self, request: web.Request) -> web.Response:
+        who, ref = self._manager(request), request.match_info["id"]
+        body: ChannelIn = await read_json(request, ChannelIn)
+        channel_id = await self.service.add_channel(who, body.channel_kind, body.config,
+                                                    monitor_ref=ref, language=body.language,
+                                                    min_severity=body.min_severity)
+        [row] = [r for r in await self.service.monitor_channels(who, ref) if r["id"] == channel_id]
+        return answer(ChannelCreated(channel=channel_out(row)), status=201)
+
+    async def delete_channel(self, request: web.Request) -> web.Response:
+        who, ref = self._manager(request), request.match_info["id"]
+        channel_id = _channel_id(request.match_info["channel_id"])
+        await self.service.remove_channel(who, ref, channel_id)
+        return answer(ChannelDeleted(deleted=channel_id))
+
+
+def _channel_id(text: str) -> int:
+    # Not a channel id is no channel, the same 404 as another monitor's channel.
+    if not _CHANNEL_ID.fullmatch(text) or int(text) > MAX_BIGINT:
+        raise ChannelNotFoundError("no such alert channel on this monitor", channel=text[:40])
+    return int(text)

@@ -85,6 +85,11 @@ class MonitorNotFoundError(LighthouseError):
     http_status = 404
 
 
+class ChannelNotFoundError(LighthouseError):
+    code = "channel_not_found"
+    http_status = 404
+
+
 class InvalidStateError(LighthouseError):
     """E.g. resuming a monitor that is not paused."""
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from lighthouse.core.state import State
@@ -107,3 +107,19 @@ class CheckRecord:
     error: str | None
     details: dict[str, Any] | None = field(default=None)
     worker_id: str | None = None  # the process that ran it (None before sql/0012)
+
+
+@dataclass(frozen=True)
+class Incident:
+    """One outage: from the first failing check to the check that confirmed recovery (or
+    to a pause or maintenance that ended it). Open while ``ended_at`` is None; its
+    ``duration`` then runs to the time it was read."""
+
+    id: int
+    started_at: datetime
+    ended_at: datetime | None
+    end_reason: Literal["recovered", "paused", "maintenance"] | None  # None while open
+    duration: timedelta
+    first_error_code: str | None
+    first_error: str | None
+    checks_failed: int

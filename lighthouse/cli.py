@@ -12,7 +12,7 @@ from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from lighthouse import mcp_cli, verify_cli
+from lighthouse import mcp_cli, payments_cli, verify_cli
 from lighthouse.core.errors import ConfigurationError, LighthouseError
 from lighthouse.core.jsonsafe import safe_json_loads
 
@@ -141,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("version", help="print the version")
     verify_cli.register(sub)
     mcp_cli.register(sub)
+    payments_cli.register(sub)
     return p
 
 

@@ -218,7 +218,7 @@ def build_adapters(core: Core, http: HttpServers, delivery: DeliveryComponent,
     from lighthouse.bot.components import chat_components
 
     made = [*api_components(core, http), *chat_components(core, http, delivery)]
-    http.add_hook(heartbeat_routes(core.pool))
+    http.add_hook(heartbeat_routes(core.pool, core.redis))
     return made
 
 

@@ -1,6 +1,7 @@
 """The paywall middleware (notes/x402.md §5): x402 over HTTP headers.
 
-The payment step itself (verify, reserve the nonce, run, settle after success, fulfil) is
+The payment step itself (verify, reserve the nonce, run, settle after success, fulfil, and
+a refund when the fulfilment fails after settlement) is
 ``Charger.charge`` in core/payments/charge.py, shared with the MCP tools
 (api/mcp_server.py); this module reads the payment from ``PAYMENT-SIGNATURE`` or
 ``X-PAYMENT``, runs the route's handler through that step and turns its outcome into HTTP:
@@ -20,6 +21,7 @@ from lighthouse.api.errors import error_response
 from lighthouse.api.x402.codec import V1_PAYMENT, V1_RESPONSE, V2_PAYMENT, V2_REQUIRED, V2_RESPONSE, encode
 from lighthouse.core.payments.charge import RETRY_AFTER_S, UNAVAILABLE, Charger, Declined, Refused
 from lighthouse.core.payments.facilitator import Facilitator
+from lighthouse.core.payments.refunds import Refunds
 from lighthouse.core.payments.requirements import Network, Offer, payment_required
 from lighthouse.core.payments.store import PaymentStore
 from lighthouse.core.payments.verifier import PaymentError, Verified, decode_header
@@ -42,6 +44,7 @@ class Paywall:
     public_base_url: str
     metrics: Any = None
     clock: Callable[[], float] = time.time
+    refunds: Refunds | None = None
 
     def __post_init__(self) -> None:
         self.rules: dict[tuple[str, str], PriceFn] = {}
@@ -117,7 +120,7 @@ class Paywall:
         """The shared payment step over this paywall's current store and facilitator (a
         test may swap the facilitator while the app runs)."""
         assert self.store is not None
-        return Charger(self.store, self.facilitator, self.count, self.clock)
+        return Charger(self.store, self.facilitator, self.count, self.clock, self.refunds)
 
     def unavailable(self) -> str | None:
         """Why paid calls cannot be taken at all, or None."""

@@ -20,7 +20,9 @@ TITLES = {
     "downtime": _("Down: {target}"),
     "reminder": _("Still down: {target}"),
     "recovery": _("Recovered: {target}"),
+    "maintenance_end": _("Maintenance over: {target}"),
 }
+MAINTENANCE_ENDED = _("The maintenance window has ended; alerts are on again")
 FOOTER = _("Lighthouse monitoring")
 
 
@@ -69,6 +71,8 @@ def render(alert_type: str, severity: str, payload: dict[str, Any], language: st
         delta = datetime.fromisoformat(checked) - datetime.fromisoformat(started)
         label = _("Outage lasted {duration}") if kind == "recovery" else _("Down for {duration}")
         lines.append(gettext(language, label).format(duration=format_duration(language, delta)))
+    if kind == "maintenance_end" or payload.get("after_maintenance"):
+        lines.append(gettext(language, MAINTENANCE_ENDED))
     for fact in check.facts(payload) if check else []:
         lines.append(gettext(language, fact.label).format(value=fact.value))
     lines.append(gettext(language, FOOTER))

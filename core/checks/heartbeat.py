@@ -56,6 +56,20 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# Stands in for the hash while a request is judged before its ping URL exists.
+_DRAFT_HASH = "0" * 64
+
+
+def draft_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A heartbeat config as a person sends it, ready to validate: ``token_hash`` belongs to
+    the server (``MonitorService.create_heartbeat`` makes the ping URL), so one sent in is
+    refused, and a stand-in takes its place."""
+    if "token_hash" in config:
+        raise ValidationError("token_hash is set by the server", field="token_hash",
+                              reason="read_only")
+    return {**config, "token_hash": _DRAFT_HASH}
+
+
 async def reserve_heartbeat(pool: Any, token_hash: str) -> None:
     """Write the row before its monitor exists, so the monitor's first check finds it."""
     await pool.execute("INSERT INTO heartbeats (token_hash) VALUES ($1)", token_hash)

@@ -21,7 +21,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from lighthouse.core.errors import LighthouseError
 from lighthouse.core.payments.facilitator import Facilitator
+from lighthouse.core.payments.refunds import Refunds, RefundStatus
 from lighthouse.core.payments.requirements import Offer
 from lighthouse.core.payments.store import PaymentStore
 from lighthouse.core.payments.verifier import PaymentError, Verified, verify_payload
@@ -74,6 +76,7 @@ class Charger:
     facilitator: Facilitator | None
     count: Callable[[str], None] = lambda outcome: None
     clock: Callable[[], float] = time.time
+    refunds: Refunds | None = None
 
     def verify(self, payment: dict[str, Any], *, version: int, offers: list[Offer]) -> Verified | Refused:
         """Steps 2-6 against *our* offers for this call: no I/O, first failure answers."""
@@ -161,10 +164,48 @@ class Charger:
         if fulfil is not None:
             try:
                 value = await fulfil(value, verified, payment_id, result.transaction)
-            except Exception:
-                log.exception("paid side effect failed after settlement",
-                              extra={"payment_id": payment_id, "tx": result.transaction})
-                return Refused(500, "fulfilment_failed",
-                               "payment settled but the action failed; contact support", receipt=receipt,
-                               params={"payment_id": payment_id, "transaction": result.transaction})
+            except Exception as exc:
+                return await self._unfulfilled(payment_id, result.transaction, exc, receipt)
         return Paid(value, receipt)
+
+    async def _unfulfilled(self, payment_id: int, tx: str, exc: Exception,
+                           receipt: dict[str, Any]) -> Refused:
+        """A paid action that failed after settlement (a race the pre-payment dry run could
+        not see): the payment becomes ``refund_due`` (sent back at once where a facilitator
+        here can), and the buyer hears the error that stopped it and where the refund stands,
+        never a bare 500."""
+        if isinstance(exc, LighthouseError):
+            status, reason, detail = exc.http_status, exc.code, str(exc)
+            log.warning("paid action refused after settlement; refund owed",
+                        extra={"payment_id": payment_id, "tx": tx, "reason": reason})
+        else:
+            status, reason, detail = 500, "internal_error", "internal error"
+            log.error("paid action failed after settlement; refund owed",
+                      extra={"payment_id": payment_id, "tx": tx}, exc_info=exc)
+        self.count("refund_due")
+        params: dict[str, Any] = {"payment_id": payment_id, "transaction": tx, "reason": reason}
+        try:
+            if self.refunds is not None:
+                refund = await self.refunds.owe(payment_id, f"{reason}: {detail}")
+            else:
+                await self.store.refund_due(payment_id, f"{reason}: {detail}")
+                refund = RefundStatus("refund_due", None, automatic=False)
+        except Exception:
+            log.exception("could not record the refund", extra={"payment_id": payment_id})
+            return Refused(500, "fulfilment_failed",
+                           f"payment settled (tx {tx}) but the action failed and the refund "
+                           f"could not be recorded; contact the operator with payment {payment_id}",
+                           receipt=receipt, params={**params, "refund": {"state": "unknown"}})
+        if refund.state == "refunded":
+            told = f"the payment was refunded (tx {refund.transaction})"
+        elif refund.state == "refunding":
+            told = "the refund has been sent" + (f" (tx {refund.transaction})" if refund.transaction else "")
+        elif refund.automatic:
+            told = "the payment will be refunded automatically"
+        else:
+            told = f"the payment is owed back: the operator refunds it (payment {payment_id})"
+        return Refused(status, "fulfilment_failed",
+                       f"payment settled but the action failed ({reason}: {detail}); {told}",
+                       receipt=receipt, params={**params, "refund": {
+                           "state": refund.state, "transaction": refund.transaction,
+                           "automatic": refund.automatic}})

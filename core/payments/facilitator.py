@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from eth_account import Account
 from lighthouse.core.payments.verifier import Verified
@@ -31,6 +31,9 @@ TOKEN_ABI: list[dict[str, Any]] = [
      "inputs": [{"name": "account", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]},
     {"type": "function", "name": "DOMAIN_SEPARATOR", "stateMutability": "view", "inputs": [],
      "outputs": [{"name": "", "type": "bytes32"}]},
+    {"type": "function", "name": "transfer", "stateMutability": "nonpayable",
+     "inputs": [{"name": "to", "type": "address"}, {"name": "value", "type": "uint256"}],
+     "outputs": [{"name": "", "type": "bool"}]},
 ]
 
 REVERT_REASONS = (
@@ -66,12 +69,40 @@ class Facilitator(Protocol):
     async def close(self) -> None: ...
 
 
+RefundState = Literal["refunded", "failed", "unknown"]
+
+
+@runtime_checkable
+class RefundSender(Protocol):
+    """A facilitator that can pay a settled payment back (core/payments/refunds.py).
+
+    x402 has no refund: it is an ordinary token transfer from the account that received
+    the payment, so only a facilitator holding that account's key can send it."""
+
+    def can_refund(self, chain_id: int, pay_to: str) -> bool: ...
+
+    async def refund(self, chain_id: int, asset: str, to: str, amount: int) -> SettleResult: ...
+
+    async def refund_state(self, chain_id: int, tx_hash: str) -> RefundState: ...
+
+
+def refund_sender(facilitator: object) -> RefundSender | None:
+    return facilitator if isinstance(facilitator, RefundSender) else None
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc).lower()
     for needle, reason in REVERT_REASONS:
         if needle in text:
             return reason
     return "invalid_transaction_state"
+
+
+def _refund_error(exc: BaseException) -> str:
+    text = str(exc).lower()
+    if "exceeds balance" in text:
+        return "refund_insufficient_funds"
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 class LocalFacilitator:
@@ -160,6 +191,50 @@ class LocalFacilitator:
         used = await token.functions.authorizationState(
             AsyncWeb3.to_checksum_address(v.auth.from_), bytes.fromhex(v.auth.nonce[2:])).call()
         return "settled" if used else "unknown"
+
+    # --- refunds (RefundSender) ------------------------------------------------------
+    def can_refund(self, chain_id: int, pay_to: str) -> bool:
+        """The relayer is the account that was paid (PAYMENT_ADDRESS is its address), so it
+        holds the funds and can send them back; otherwise the operator refunds by hand."""
+        return chain_id in self._w3 and pay_to.lower() == self._relayer.address.lower()
+
+    async def refund(self, chain_id: int, asset: str, to: str, amount: int) -> SettleResult:
+        """``transfer(to, amount)`` from the relayer. ``failed`` only when nothing can have
+        been sent (or it was mined and reverted); a transaction that may be out is
+        ``unknown`` with its hash, for ``refund_state`` to decide later."""
+        cs = AsyncWeb3.to_checksum_address
+        sent = ""
+        try:
+            w3 = self._w3[chain_id]
+            call = w3.eth.contract(address=cs(asset), abi=TOKEN_ABI).functions.transfer(cs(to), amount)
+            await call.call({"from": self._relayer.address})  # reverts on a short balance
+            async with self._locks[chain_id]:
+                nonce = await w3.eth.get_transaction_count(self._relayer.address, "pending")
+                tx = await call.build_transaction({"from": self._relayer.address, "nonce": nonce,
+                                                   "chainId": chain_id})
+                signed = self._relayer.sign_transaction(tx)
+                # Known before sending: a send that fails halfway may still have gone out.
+                sent = "0x" + bytes(signed.hash).hex()
+                await w3.eth.send_raw_transaction(signed.raw_transaction)
+        except Exception as exc:
+            return SettleResult("unknown" if sent else "failed", sent, _refund_error(exc))
+        try:
+            receipt = await w3.eth.wait_for_transaction_receipt(
+                sent, timeout=self._receipt_timeout, poll_latency=0.05)  # type: ignore[arg-type]
+        except Exception as exc:
+            return SettleResult("unknown", sent, f"refund_pending: {_refund_error(exc)}")
+        if receipt["status"] != 1:
+            return SettleResult("failed", sent, "refund_reverted")
+        return SettleResult("success", sent)
+
+    async def refund_state(self, chain_id: int, tx_hash: str) -> RefundState:
+        try:
+            receipt = await self._w3[chain_id].eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+        except Exception:  # not mined (yet), or the node cannot say: nothing is decided
+            return "unknown"
+        if receipt is None:
+            return "unknown"
+        return "refunded" if receipt["status"] == 1 else "failed"
 
     async def close(self) -> None:
         for w3 in self._w3.values():

@@ -81,6 +81,22 @@ class HttpFacilitator:
         state: Literal["settled", "failed", "unknown"] = await self._onchain.tx_state(v, tx_hash)
         return state
 
+    # Refunds are transfers on chain, which only the local settler can send.
+    def can_refund(self, chain_id: int, pay_to: str) -> bool:
+        return self._onchain is not None and bool(self._onchain.can_refund(chain_id, pay_to))
+
+    async def refund(self, chain_id: int, asset: str, to: str, amount: int) -> SettleResult:
+        if self._onchain is None:
+            return SettleResult("failed", "", "refunds need PRIVATE_KEY and an RPC URL")
+        result: SettleResult = await self._onchain.refund(chain_id, asset, to, amount)
+        return result
+
+    async def refund_state(self, chain_id: int, tx_hash: str) -> Literal["refunded", "failed", "unknown"]:
+        if self._onchain is None:
+            return "unknown"
+        state: Literal["refunded", "failed", "unknown"] = await self._onchain.refund_state(chain_id, tx_hash)
+        return state
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()

@@ -16,7 +16,7 @@ from datetime import datetime
 from lighthouse.core.checks.base import CheckContext
 from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.service.channels import ChannelsMixin
-from lighthouse.core.service.monitors import MonitorDraft, MonitorsMixin
+from lighthouse.core.service.monitors import MonitorDraft, MonitorsMixin, Purchase
 from lighthouse.core.service.users import UsersMixin, utcnow
 from lighthouse.core.storage.database import Pool, StorageMode
 
@@ -38,4 +38,4 @@ class MonitorService(MonitorsMixin, ChannelsMixin, UsersMixin):
         self._now = clock
 
 
-__all__ = ["MonitorDraft", "MonitorService"]
+__all__ = ["MonitorDraft", "MonitorService", "Purchase"]

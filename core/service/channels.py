@@ -3,12 +3,39 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from lighthouse.core import limits
-from lighthouse.core.alerts.channels import parse_channel_config
+from lighthouse.core.alerts.channels import channel_config_model, parse_channel_config
+from lighthouse.core.errors import ChannelNotFoundError, LighthouseError
 from lighthouse.core.models import Identity, Monitor, User
 from lighthouse.core.storage import channels as channel_rows
 from lighthouse.core.storage.database import Pool
+
+# Enough of a secret to tell two apart, never enough to use one.
+_SHOWN_TAIL = 4
+_SHORT_SECRET = 16
+
+
+def _masked(value: str) -> str:
+    tail = value[-_SHOWN_TAIL:] if len(value) >= _SHORT_SECRET else ""
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return f"{parts.scheme}://{parts.hostname}/…{tail}"
+    return f"…{tail}"
+
+
+def shown_config(kind: str, config: Any) -> dict[str, Any]:
+    """A stored config as it may be shown back: every secret field (a signing secret, a
+    URL that carries a token) reduced to a hint; a kind this version does not know is
+    shown empty rather than risk showing one of its secrets."""
+    try:
+        secrets = channel_config_model(kind).secret_fields()
+    except LighthouseError:
+        return {}
+    if not isinstance(config, dict):
+        return {}
+    return {k: _masked(str(v)) if k in secrets and v is not None else v for k, v in config.items()}
 
 
 class ChannelsMixin:
@@ -31,16 +58,42 @@ class ChannelsMixin:
     ) -> int:
         """An alert destination for the owner's alerts (or one monitor's). The config is
         validated by its kind's model now, so a webhook without a URL is refused here, not
-        at the first alert; chat-only kinds come through ``upsert_chat_channel``."""
+        at the first alert; chat-only kinds come through ``upsert_chat_channel``.
+
+        With ``monitor_ref`` the channel belongs to that monitor's owner, so a management
+        token (which reaches one monitor and is no user) can add one to its monitor."""
+        stored = self.validate_channel(kind, config, language=language, min_severity=min_severity)
+        if monitor_ref:
+            m = await self.get_monitor(who, monitor_ref)
+            owner_id, monitor_id, default_language = m.owner_id, m.id, m.language
+        else:
+            user = await self.ensure_user(who)
+            owner_id, monitor_id, default_language = user.id, None, user.language or "en"
+        return await channel_rows.add(
+            self._pool, owner_id=owner_id, kind=kind, config=stored, monitor_id=monitor_id,
+            language=language, default_language=default_language, min_severity=min_severity,
+        )
+
+    def validate_channel(self, kind: str, config: dict[str, Any], *, language: str | None = None,
+                         min_severity: str = "info") -> dict[str, Any]:
+        """Every rule ``add_channel`` applies, without writing: the API runs it before a
+        payment. Returns the config as it would be stored."""
         stored = parse_channel_config(kind, config).stored()
         limits.severity(min_severity)
         limits.language(language)
-        user = await self.ensure_user(who)
-        monitor_id = (await self.get_monitor(who, monitor_ref)).id if monitor_ref else None
-        return await channel_rows.add(
-            self._pool, owner_id=user.id, kind=kind, config=stored, monitor_id=monitor_id,
-            language=language, default_language=user.language or "en", min_severity=min_severity,
-        )
+        return stored
+
+    async def monitor_channels(self, who: Identity, ref: str) -> list[dict[str, Any]]:
+        """The channels scoped to one monitor, secrets masked (``shown_config``)."""
+        m = await self.get_monitor(who, ref)
+        return [{**row, "config": shown_config(row["kind"], row["config"])}
+                for row in await channel_rows.of_monitor(self._pool, m.id)]
+
+    async def remove_channel(self, who: Identity, ref: str, channel_id: int) -> None:
+        """Delete one of the monitor's own channels (not the owner's other channels)."""
+        m = await self.get_monitor(who, ref)
+        if not await channel_rows.delete_of_monitor(self._pool, m.id, channel_id):
+            raise ChannelNotFoundError("no such alert channel on this monitor", channel=channel_id)
 
     async def channels(self, who: Identity) -> list[dict[str, Any]]:
         user = await self.find_user(who)

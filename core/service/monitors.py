@@ -28,9 +28,18 @@ from lighthouse.core.errors import (
     TierFeatureError,
     ValidationError,
 )
-from lighthouse.core.models import CheckRecord, Identity, Monitor, Provider, UptimeWindow, User
+from lighthouse.core.models import (
+    CheckRecord,
+    Identity,
+    Incident,
+    Monitor,
+    Provider,
+    UptimeWindow,
+    User,
+)
 from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.state import State
+from lighthouse.core.storage import incidents as incident_rows
 from lighthouse.core.storage import monitors as monitor_rows
 from lighthouse.core.storage import rollups, tokens
 from lighthouse.core.storage import users as user_rows
@@ -40,6 +49,20 @@ from lighthouse.core.tiers import Tier, TierName, tier
 from lighthouse.core.uptime import with_exact_day
 
 MANAGEMENT_TOKEN_PREFIX = "lhm_"
+# A window longer than this is a pause by another name (and far-future instants are
+# where date arithmetic and PostgreSQL's range end).
+MAX_MAINTENANCE = timedelta(days=366)
+MAX_INCIDENTS = 200  # per read
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """A paid tier period bought together with a monitor (the x402 API). It is applied in
+    the transaction that stores the monitor, so a creation refused there (a limit reached
+    by a concurrent request) extends nothing: the buyer is refunded, not half-served."""
+
+    tier_name: str
+    period: timedelta
 
 
 @dataclass(frozen=True)
@@ -84,7 +107,35 @@ class MonitorsMixin:
         """Every rule ``create_monitor`` applies, without writing anything.
 
         ``tier_name``: judge by this tier instead of the owner's current one (a paid request
-        checks what it is about to buy, before the payment)."""
+        checks what it is about to buy, before the payment). For type ``heartbeat`` with no
+        ``token_hash``, the rules ``create_heartbeat`` applies (it makes the ping URL)."""
+        if type == "heartbeat" and "token_hash" not in config:
+            from lighthouse.core.checks import heartbeat as hb
+
+            return await self._validate(
+                who, config=hb.draft_config(config), type=type,
+                name=name, interval_s=interval_s, language=language,
+                failure_threshold=failure_threshold, success_threshold=success_threshold,
+                tier_name=tier_name, preflight=False)
+        return await self._validate(
+            who, config=config, type=type, name=name, interval_s=interval_s, language=language,
+            failure_threshold=failure_threshold, success_threshold=success_threshold,
+            tier_name=tier_name)
+
+    async def _validate(
+        self,
+        who: Identity,
+        *,
+        config: dict[str, Any],
+        type: str,
+        name: str | None,
+        interval_s: int | None,
+        language: str | None,
+        failure_threshold: int,
+        success_threshold: int,
+        tier_name: str | None,
+        preflight: bool = True,
+    ) -> MonitorDraft:
         check = get_check_type(type)
         parsed = parse_config(type, config)
         user = await self.find_user(who)
@@ -97,7 +148,8 @@ class MonitorsMixin:
         limits.threshold("success_threshold", success_threshold)
         clean_name = limits.monitor_name(name)
         limits.language(language)
-        await self.preflight(check, parsed)
+        if preflight:
+            await self._preflight(check, parsed)
         if user is not None:
             async with self._pool.acquire() as conn:
                 await self._check_room(conn, user.id, check, plan)
@@ -130,19 +182,27 @@ class MonitorsMixin:
         language: str | None = None,
         failure_threshold: int = 3,
         success_threshold: int = 2,
+        purchase: Purchase | None = None,
     ) -> Monitor:
-        draft = await self.validate_monitor(
+        """``purchase``: a tier period paid with this monitor, applied with it or not at all."""
+        draft = await self._validate(
             who, config=config, type=type, name=name, interval_s=interval_s, language=language,
             failure_threshold=failure_threshold, success_threshold=success_threshold,
+            tier_name=purchase.tier_name if purchase else None,
         )
         user = await self.ensure_user(who)
         plan = tier(user.tier)
+        expires_at = user.tier_expires_at
         described = draft.check.describe(draft.config)[:limits.MAX_NAME]
         now = self._now()
         first_due = now + timedelta(seconds=random.uniform(0, min(draft.interval_s, 30)))
         async with self._pool.acquire() as conn, conn.transaction():
             # The owner is locked, so concurrent creates cannot pass a limit together.
             await user_rows.lock(conn, user.id)
+            if purchase is not None:
+                bought = await user_rows.extend_tier_on(conn, user.id, purchase.tier_name,
+                                                        purchase.period)
+                plan, expires_at = tier(purchase.tier_name), bought["tier_expires_at"]
             await self._check_room(conn, user.id, draft.check, plan)
             label = await monitor_rows.unique_name(conn, user.id, draft.name or described)
             row = await monitor_rows.insert(
@@ -152,7 +212,7 @@ class MonitorsMixin:
                 tier=plan.name.value, failure_threshold=draft.failure_threshold,
                 success_threshold=draft.success_threshold,
                 language=language or user.language or "en", next_due=first_due,
-                expires_at=user.tier_expires_at,
+                expires_at=expires_at,
             )
         return Monitor.from_row(row)
 
@@ -166,14 +226,13 @@ class MonitorsMixin:
         language: str | None = None,
         failure_threshold: int = 1,
         success_threshold: int = 1,
+        purchase: Purchase | None = None,
     ) -> tuple[Monitor, str]:
         """A heartbeat monitor and its secret ping token, returned only here (only its hash
         is stored). ``config``: period_s, grace_s, max_run_s (core/checks/heartbeat.py)."""
         from lighthouse.core.checks import heartbeat as hb
 
-        if "token_hash" in config:
-            raise ValidationError("token_hash is set by the server", field="token_hash",
-                                  reason="read_only")
+        hb.draft_config(config)  # refuses a token_hash sent in
         token = hb.new_token()
         token_hash = hb.hash_token(token)
         await hb.reserve_heartbeat(self._pool, token_hash)
@@ -183,6 +242,7 @@ class MonitorsMixin:
                 who, type="heartbeat", config={**config, "token_hash": token_hash}, name=name,
                 interval_s=interval_s, language=language,
                 failure_threshold=failure_threshold, success_threshold=success_threshold,
+                purchase=purchase,
             )
         finally:
             await hb.attach_heartbeat(self._pool, token_hash, monitor.id if monitor else None)
@@ -245,8 +305,10 @@ class MonitorsMixin:
         m = await self.get_monitor(who, ref)
         if m.state is State.PAUSED:
             raise InvalidStateError("monitor is already paused", state=m.state.value, name=m.name)
+        # A paused monitor is not checked, so nothing would ever end its incident.
         return await self._set_state(m, "state = 'paused', consecutive_failures = 0, "
-                                        "consecutive_successes = 0")
+                                        "consecutive_successes = 0, incident_started_at = NULL, "
+                                        "incident_failures = 0", end_incident="paused")
 
     async def resume(self, who: Identity, ref: str) -> Monitor:
         m = await self.get_monitor(who, ref)
@@ -254,24 +316,43 @@ class MonitorsMixin:
             raise InvalidStateError("monitor is not paused", state=m.state.value, name=m.name)
         return await self._set_state(
             m, "state = 'pending', consecutive_failures = 0, consecutive_successes = 0, "
-               "incident_started_at = NULL, next_due = now()"
+               "incident_started_at = NULL, incident_failures = 0, next_due = now()"
         )
 
     async def set_maintenance(self, who: Identity, ref: str, until: datetime | None) -> Monitor:
-        """Enter maintenance until a time (results recorded, no alerts), or end it (None)."""
+        """Enter maintenance until a time (results recorded, no alerts), or end it (None).
+
+        Ending sets the window's end to now; the next check leaves maintenance and sends
+        the note that it is over (core/state.py). Entering ends an incident in progress:
+        failures inside the window are expected, not part of it."""
         m = await self.get_monitor(who, ref)
         if until is None:
             if m.state is not State.MAINTENANCE:
                 raise InvalidStateError("monitor is not in maintenance", state=m.state.value)
-            return await self._set_state(m, "maintenance_until = now()")
-        if until <= self._now():
+            # Checked at once, so the note that the window is over does not wait an interval.
+            return await self._set_state(m, "maintenance_until = now(), "
+                                            "next_due = least(next_due, now())")
+        if until.tzinfo is None:
+            raise ValidationError("until needs a time zone", field="until", reason="naive")
+        now = self._now()
+        if until <= now:
             raise ValidationError("maintenance must end in the future", field="until", reason="past")
+        if until - now > MAX_MAINTENANCE:
+            raise ValidationError("maintenance may last at most 366 days (pause the monitor "
+                                  "instead)", field="until", reason="too_far",
+                                  max_days=MAX_MAINTENANCE.days)
         if m.state is State.PAUSED:
             raise InvalidStateError("monitor is paused", state=m.state.value)
-        return await self._set_state(m, "state = 'maintenance', maintenance_until = $2", until)
+        return await self._set_state(
+            m, "state = 'maintenance', maintenance_until = $2, incident_started_at = NULL, "
+               "incident_failures = 0", until, end_incident="maintenance")
 
-    async def _set_state(self, m: Monitor, assignments: str, *args: Any) -> Monitor:
-        row = await monitor_rows.set_state(self._pool, m.id, assignments, *args)
+    async def _set_state(self, m: Monitor, assignments: str, *args: Any,
+                         end_incident: incident_rows.EndReason | None = None) -> Monitor:
+        async with self._pool.acquire() as conn, conn.transaction():
+            if end_incident is not None:
+                await incident_rows.close_open(conn, m.id, end_incident)
+            row = await monitor_rows.set_state(conn, m.id, assignments, *args)
         if row is None:
             raise MonitorNotFoundError("no such monitor", ref=str(m.public_id))
         return Monitor.from_row(row)
@@ -303,6 +384,22 @@ class MonitorsMixin:
                                           since=since, limit=limit)
         return [CheckRecord(**dict(r)) for r in rows]
 
+    async def incidents(self, who: Identity, ref: str, *, limit: int = 50) -> list[Incident]:
+        """The monitor's incidents, newest first (an open one first of all)."""
+        if not 1 <= limit <= MAX_INCIDENTS:
+            raise ValidationError(f"limit must be 1..{MAX_INCIDENTS}", field="limit", reason="range",
+                                  min=1, max=MAX_INCIDENTS)
+        m = await self.get_monitor(who, ref)
+        now = self._now()
+        return [
+            Incident(id=r["id"], started_at=r["started_at"], ended_at=r["ended_at"],
+                     end_reason=r["end_reason"],
+                     duration=max((r["ended_at"] or now) - r["started_at"], timedelta(0)),
+                     first_error_code=r["first_error_code"], first_error=r["first_error"],
+                     checks_failed=r["checks_failed"])
+            for r in await incident_rows.of_monitor(self._pool, m.id, limit)
+        ]
+
     async def uptime(self, who: Identity, ref: str) -> tuple[Monitor, list[UptimeWindow]]:
         m = await self.get_monitor(who, ref)
         return m, await self.uptime_of(m)
@@ -317,7 +414,7 @@ class MonitorsMixin:
         rows = await monitor_rows.latency_series(self._pool, m.id, self._now() - timedelta(hours=hours))
         return [(r["time"], r["latency_ms"], r["ok"]) for r in rows]
 
-    async def preflight(self, check: CheckType[Any], parsed: CheckConfig) -> None:
+    async def _preflight(self, check: CheckType[Any], parsed: CheckConfig) -> None:
         """A type's validation at creation that needs I/O (the guard refuses a private
         target; the database, a heartbeat row not reserved for the new monitor). The API
         runs it before settling a payment, so what creation refuses is never charged."""
@@ -330,5 +427,5 @@ class MonitorsMixin:
             raise RuntimeError("MonitorService was built without a check context")
         check = get_check_type(type)
         parsed = parse_config(type, config)
-        await self.preflight(check, parsed)
+        await self._preflight(check, parsed)
         return await run_parsed(check, parsed, self._ctx)

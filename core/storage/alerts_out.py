@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from lighthouse.core.state import Event, EventKind
+from lighthouse.core.state import Event, EventKind, State
 
 if TYPE_CHECKING:
     from lighthouse.core.storage.results import Finished
 
-SEVERITY = {EventKind.DOWN: "critical", EventKind.RECOVERY: "info", EventKind.REMINDER: "warning"}
-ALERT_TYPE = {EventKind.DOWN: "downtime", EventKind.RECOVERY: "recovery", EventKind.REMINDER: "downtime"}
+SEVERITY = {EventKind.DOWN: "critical", EventKind.RECOVERY: "info", EventKind.REMINDER: "warning",
+            EventKind.MAINTENANCE_END: "info"}
+ALERT_TYPE = {EventKind.DOWN: "downtime", EventKind.RECOVERY: "recovery", EventKind.REMINDER: "downtime",
+              EventKind.MAINTENANCE_END: "maintenance_end"}
 
 _INSERT_ALERTS = """
 INSERT INTO alerts (monitor_id, idempotency_key, alert_type, severity, from_state, to_state,
@@ -75,6 +77,8 @@ def _event_payload(f: Finished, event: Event, error: str | None) -> dict[str, An
         "incident_started_at": event.incident_started_at.isoformat()
         if event.incident_started_at else None,
         "checked_at": f.checked_at.isoformat(),
+        # A DOWN that ends a maintenance window is also the note that the window is over.
+        "after_maintenance": event.from_state is State.MAINTENANCE,
     }
 
 

@@ -42,6 +42,23 @@ async def of_owner(pool: Pool, owner_id: int) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+async def of_monitor(pool: Pool, monitor_id: int) -> list[dict[str, Any]]:
+    rows = await pool.fetch(
+        "SELECT id, kind, config, language, enabled, disabled_reason, min_severity, created_at "
+        "FROM alert_channels WHERE monitor_id = $1 ORDER BY id",
+        monitor_id,
+    )
+    return [dict(r) for r in rows]
+
+
+async def delete_of_monitor(pool: Pool, monitor_id: int, channel_id: int) -> bool:
+    deleted = await pool.fetchval(
+        "DELETE FROM alert_channels WHERE id = $1 AND monitor_id = $2 RETURNING id",
+        channel_id, monitor_id,
+    )
+    return deleted is not None
+
+
 async def upsert_keyed(pool: Pool, *, owner_id: int, kind: str, key: dict[str, Any],
                        config: dict[str, Any], monitor_id: int | None, language: str) -> int:
     """The one channel of ``kind`` whose config contains ``key``: created, or re-enabled with

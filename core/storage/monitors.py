@@ -99,10 +99,10 @@ async def by_public_id(pool: Pool, public_id: uuid.UUID) -> Any:
     return await pool.fetchrow(f"{_SELECT} WHERE m.public_id = $1", public_id)
 
 
-async def set_state(pool: Pool, monitor_id: int, assignments: str, *args: Any) -> Any:
+async def set_state(conn: Any, monitor_id: int, assignments: str, *args: Any) -> Any:
     """A state change by a person (pause, resume, maintenance): a new state version, so a
     check that was running meanwhile cannot overwrite it (core/storage/results.py)."""
-    return await pool.fetchrow(
+    return await conn.fetchrow(
         f"UPDATE monitors SET {assignments}, state_since = now(), "
         f"state_version = state_version + 1, updated_at = now() "
         f"WHERE id = $1 RETURNING {MONITOR_COLUMNS}",

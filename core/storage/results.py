@@ -26,7 +26,8 @@ from typing import Any
 import asyncpg
 from lighthouse.core.checks.base import CheckResult
 from lighthouse.core.metrics import Metrics
-from lighthouse.core.state import State, apply
+from lighthouse.core.state import EventKind, State, apply
+from lighthouse.core.storage import incidents
 from lighthouse.core.storage.alerts_out import PendingAlert, alerts_for, insert_alerts
 from lighthouse.core.storage.database import Pool
 from lighthouse.core.storage.schedule import ClaimedCheck
@@ -72,6 +73,7 @@ UPDATE monitors m SET
     last_alert_at = u.last_alert_at,
     incident_started_at = u.incident_started_at,
     maintenance_until = u.maintenance_until,
+    incident_failures = u.incident_failures,
     last_check_at = u.checked_at,
     last_ok = u.ok,
     last_error = u.error,
@@ -81,10 +83,11 @@ UPDATE monitors m SET
     updated_at = now()
 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::int[], $5::timestamptz[], $6::int[],
             $7::int[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[],
-            $11::timestamptz[], $12::bool[], $13::text[], $14::int[])
+            $11::timestamptz[], $12::bool[], $13::text[], $14::int[], $15::int[])
      AS u(id, version, state, bump, state_since, fails, oks, last_alert_at,
-          incident_started_at, maintenance_until, checked_at, ok, error, latency_ms)
-WHERE m.id = u.id AND m.state_version = u.version AND m.claimed_by = $15
+          incident_started_at, maintenance_until, checked_at, ok, error, latency_ms,
+          incident_failures)
+WHERE m.id = u.id AND m.state_version = u.version AND m.claimed_by = $16
 RETURNING m.id, m.state_version
 """
 
@@ -267,27 +270,43 @@ class ResultWriter:
             await conn.copy_records_to_table("check_history", records=rows, columns=HISTORY_COLUMNS)
         self.rows_written += len(rows)
 
-    async def _write_state(self, cols: list[list[Any]], alerts_by_id: dict[int, list[PendingAlert]]
+    async def _write_state(self, cols: list[list[Any]], alerts_by_id: dict[int, list[PendingAlert]],
+                           opened: list[incidents.Opening], closed: list[incidents.Closing]
                            ) -> None:
         if not cols[0]:
             return
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(_ASYNC_COMMIT)
-            updated = await conn.fetch(_UPDATE_STATE, *cols, self._worker_id)
-            done = {r["id"] for r in updated}
-            stale = [mid for mid in cols[0] if mid not in done]
-            if stale:
-                await conn.execute(_RELEASE_STALE, stale, self._worker_id)
-            alerts = [a for mid in done for a in alerts_by_id.get(mid, ())]
-            if alerts:
-                self.alerts_written += await insert_alerts(conn, alerts)
+        async with self._pool.acquire() as conn:
+            if opened:
+                opened = await incidents.with_first_errors(conn, opened)
+            async with conn.transaction():
+                await self._commit_state(conn, cols, alerts_by_id, opened, closed)
+
+    async def _commit_state(self, conn: Any, cols: list[list[Any]],
+                            alerts_by_id: dict[int, list[PendingAlert]],
+                            opened: list[incidents.Opening], closed: list[incidents.Closing]
+                            ) -> None:
+        """The state update, its alerts and incidents: one transaction (the caller's)."""
+        await conn.execute(_ASYNC_COMMIT)
+        updated = await conn.fetch(_UPDATE_STATE, *cols, self._worker_id)
+        done = {r["id"] for r in updated}
+        stale = [mid for mid in cols[0] if mid not in done]
+        if stale:
+            await conn.execute(_RELEASE_STALE, stale, self._worker_id)
+        alerts = [a for mid in done for a in alerts_by_id.get(mid, ())]
+        if alerts:
+            self.alerts_written += await insert_alerts(conn, alerts)
+        if opened or closed:
+            await incidents.write(conn, [o for o in opened if o.monitor_id in done],
+                                  [c for c in closed if c.monitor_id in done])
 
     async def _write(self, batch: list[Finished]) -> None:
         history: list[tuple[Any, ...]] = []
         in_history: list[Finished] = []
         in_state: list[Finished] = []
-        cols: list[list[Any]] = [[] for _ in range(14)]
+        cols: list[list[Any]] = [[] for _ in range(15)]
         alerts_by_id: dict[int, list[PendingAlert]] = {}
+        opened: list[incidents.Opening] = []
+        closed: list[incidents.Closing] = []
         for f in batch:
             r, c = f.result, f.claim
             error = clean_text(r.error[:ERROR_TEXT_MAX]) if r.error else None
@@ -314,18 +333,25 @@ class ResultWriter:
                 c.id, c.state_version, new.state.value, 1 if changed else 0, new.state_since,
                 new.consecutive_failures, new.consecutive_successes, new.last_alert_at,
                 new.incident_started_at, new.maintenance_until, f.checked_at, r.ok, error, latency,
+                new.incident_failures,
             ), strict=True):
                 col.append(value)
             pending = alerts_for(f, event, c.state_version + (1 if changed else 0),
                                  new.state is State.MAINTENANCE, error)
             if pending:
                 alerts_by_id.setdefault(c.id, []).extend(pending)
+            if event is not None and event.kind is EventKind.DOWN and event.incident_started_at:
+                opened.append(incidents.Opening(c.id, event.incident_started_at, r.error_code,
+                                                error, event.incident_failures))
+            elif event is not None and event.kind is EventKind.RECOVERY:
+                closed.append(incidents.Closing(c.id, event.incident_started_at, f.checked_at,
+                                                event.incident_failures))
 
         # History rows and state are independent: write them on two connections at once.
         # The state, its alerts and their outbox rows still commit together. Each part is
         # marked written on its own, so a retry repeats only what failed.
         copied, stated = await asyncio.gather(
-            self._copy_history(history), self._write_state(cols, alerts_by_id),
+            self._copy_history(history), self._write_state(cols, alerts_by_id, opened, closed),
             return_exceptions=True,
         )
         if not isinstance(copied, BaseException):

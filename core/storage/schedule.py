@@ -41,7 +41,7 @@ WHERE m.id = due.id
 RETURNING m.id, m.owner_id, m.name, m.type, m.config, m.target_host, m.interval_s,
     m.state, m.state_version, m.consecutive_failures, m.consecutive_successes,
     m.state_since, m.last_alert_at, m.incident_started_at, m.maintenance_until,
-    m.failure_threshold, m.success_threshold, m.reminder_interval_s, m.language,
+    m.incident_failures, m.failure_threshold, m.success_threshold, m.reminder_interval_s, m.language,
     due.next_due AS due_at, now() AS claimed_at
 """
 
@@ -78,6 +78,7 @@ class ClaimedCheck:
                 last_alert_at=r["last_alert_at"],
                 incident_started_at=r["incident_started_at"],
                 maintenance_until=r["maintenance_until"],
+                incident_failures=r["incident_failures"],
             ),
             policy=Policy(
                 failure_threshold=r["failure_threshold"],

@@ -57,16 +57,21 @@ async def extend_tier(pool: Pool, user_id: int, tier_name: str, period: timedelt
     """Set the tier and extend its end from now or from the current end, whichever is later;
     the owner's monitors follow."""
     async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
-            """
-            UPDATE users SET tier = $2,
-                tier_expires_at = greatest(coalesce(tier_expires_at, now()), now()) + $3
-            WHERE id = $1 RETURNING *
-            """,
-            user_id, tier_name, period,
-        )
-        await conn.execute(
-            "UPDATE monitors SET tier = $2, expires_at = $3 WHERE owner_id = $1",
-            user_id, tier_name, row["tier_expires_at"],
-        )
+        return await extend_tier_on(conn, user_id, tier_name, period)
+
+
+async def extend_tier_on(conn: Any, user_id: int, tier_name: str, period: timedelta) -> Any:
+    """``extend_tier`` inside the caller's transaction (a monitor bought with its period)."""
+    row = await conn.fetchrow(
+        """
+        UPDATE users SET tier = $2,
+            tier_expires_at = greatest(coalesce(tier_expires_at, now()), now()) + $3
+        WHERE id = $1 RETURNING *
+        """,
+        user_id, tier_name, period,
+    )
+    await conn.execute(
+        "UPDATE monitors SET tier = $2, expires_at = $3 WHERE owner_id = $1",
+        user_id, tier_name, row["tier_expires_at"],
+    )
     return row

@@ -65,7 +65,7 @@ async def make_server(pool: asyncpg.Pool, redis: aioredis.Redis, service: Monito
         settings = Settings(**values)
         api = build_api(settings, pool, service, metrics=Metrics(), facilitator=facilitator)
         apis.append(api)
-        app = make_app(pool, redis, hooks=[api.hook, lambda app: add_ping_routes(app, pool)],
+        app = make_app(pool, redis, hooks=[api.hook, lambda app: add_ping_routes(app, pool, redis)],
                        middlewares=api.middlewares)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

@@ -51,7 +51,7 @@ from .conftest import Server, ServerFactory
 
 MAX_EXAMPLES = 25
 SEED = int(os.environ.get("LIGHTHOUSE_FUZZ_SEED", "17"))
-TIME_BUDGET_S = 90.0  # the whole run: about 16 s on a 2-core machine
+TIME_BUDGET_S = 90.0  # the whole run: about 22 s on a 2-core machine
 WALLET = Identity(Provider.WALLET, "0x" + "cd" * 20)
 METHODS = ("get", "put", "post", "delete", "patch")
 RESPONSE_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -117,9 +117,11 @@ def fuzz(doc: dict[str, Any], base_url: str, fixed: dict[str, dict[str, Any]],
     session = requests.Session()
     session.trust_env = False  # no proxy from the environment between us and 127.0.0.1
     started = time.monotonic()
-    # DELETE last: its run with the real token removes the monitor the others read.
+    # DELETE last, and the monitor's own last of all: its run with the real token removes
+    # the monitor the others read.
     operations = sorted((r.ok() for r in schema.get_all_operations()),
-                        key=lambda op: (op.method == "delete", op.label))
+                        key=lambda op: (op.label == "DELETE /v1/monitors/{id}",
+                                        op.method == "delete", op.label))
     for op in operations:
         runs: list[tuple[GenerationMode, dict[str, Any]]] = []
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
@@ -143,37 +145,79 @@ def fuzz(doc: dict[str, Any], base_url: str, fixed: dict[str, dict[str, Any]],
     return report
 
 
+@dataclass
+class Fuzzed:
+    srv: Server
+    monitor_id: str
+    token: str
+    heartbeat_id: str  # a heartbeat monitor (POST .../token answers 200 for it)
+    heartbeat_token: str
+    channel_id: int  # one of the monitor's alert channels
+
+
+async def _token_for(srv: Server, monitor_id: int, token: str) -> str:
+    await srv.pool.execute("INSERT INTO api_tokens (token_hash, monitor_id) VALUES ($1, $2)",
+                           hashlib.sha256(token.encode()).hexdigest(), monitor_id)
+    return token
+
+
 @pytest.fixture
 async def fuzz_server(chain: LocalChain, make_server: ServerFactory, service: MonitorService,
-                      target: Any) -> tuple[Server, str, str]:
+                      target: Any) -> Fuzzed:
     srv = await make_server(chain)
+    await service.upgrade_tier(WALLET, "pro", timedelta(days=30))
     m = await service.create_monitor(WALLET, config={"url": target.url}, type="http")
-    token = "lhm_fuzz_" + "t" * 32
-    await srv.pool.execute("INSERT INTO api_tokens (token_hash, monitor_id) VALUES ($1, $2)",
-                           hashlib.sha256(token.encode()).hexdigest(), m.id)
+    token = await _token_for(srv, m.id, "lhm_fuzz_" + "t" * 32)
+    hb, _ping = await service.create_heartbeat(WALLET, config={"period_s": 60})
+    hb_token = await _token_for(srv, hb.id, "lhm_fuzz_" + "h" * 32)
+    channel_id = await service.add_channel(WALLET, "webhook", {"url": target.url},
+                                           monitor_ref=str(m.public_id))
     now = datetime.now(UTC)
     await srv.pool.executemany(
         "INSERT INTO check_history (time, monitor_id, ok, status_code, latency_ms, error_code, error) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7)",
         [(now - timedelta(minutes=i), m.id, i % 3 != 0, 200 if i % 3 else 503, 10 + i,
           None if i % 3 else "unexpected_status", None if i % 3 else "HTTP 503") for i in range(1, 60)])
-    return srv, str(m.public_id), token
+    await srv.pool.execute(
+        "INSERT INTO incidents (monitor_id, started_at, ended_at, end_reason, first_error_code, "
+        "first_error, checks_failed) VALUES ($1, $2, $3, 'recovered', 'unexpected_status', "
+        "'HTTP 503', 3)", m.id, now - timedelta(hours=2), now - timedelta(hours=1))
+    return Fuzzed(srv, str(m.public_id), token, str(hb.public_id), hb_token, channel_id)
 
 
-async def test_schemathesis_finds_no_server_error(fuzz_server: tuple[Server, str, str],
-                                                  target: Any) -> None:
-    srv, monitor_id, token = fuzz_server
+# Answered 200 (201) by the runs with a real id and token behind them.
+REACHED_OK = ("GET /v1/monitors/{id}/checks", "GET /v1/monitors/{id}/uptime", "GET /v1/monitors/{id}",
+              "DELETE /v1/monitors/{id}", "POST /v1/monitors/{id}/token",
+              "PUT /v1/monitors/{id}/maintenance", "DELETE /v1/monitors/{id}/maintenance",
+              "GET /v1/monitors/{id}/incidents", "GET /v1/monitors/{id}/channels",
+              "DELETE /v1/monitors/{id}/channels/{channel_id}")
+
+
+async def test_schemathesis_finds_no_server_error(fuzz_server: Fuzzed, target: Any) -> None:
+    srv = fuzz_server.srv
     async with srv.session.get(srv.url + "/openapi.json") as r:
         assert r.status == 200
         doc = await r.json()
     operations = {(method, path) for path, item in doc["paths"].items() for method in item}
-    assert len(operations) == 10
+    assert len(operations) == 17
 
-    auth = {"path_parameters": {"id": monitor_id}, "headers": {"Authorization": f"Bearer {token}"}}
+    headers = {"Authorization": f"Bearer {fuzz_server.token}"}
+    auth = {"path_parameters": {"id": fuzz_server.monitor_id}, "headers": headers}
     config = {"url": target.url}
+    until = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     fixed: dict[str, dict[str, Any]] = {
         "GET /v1/monitors/{id}": auth, "DELETE /v1/monitors/{id}": auth,
         "GET /v1/monitors/{id}/checks": auth, "GET /v1/monitors/{id}/uptime": auth,
+        "GET /v1/monitors/{id}/incidents": auth, "GET /v1/monitors/{id}/channels": auth,
+        "POST /v1/monitors/{id}/channels": {**auth, "body": {"kind": "webhook", "config": config}},
+        "DELETE /v1/monitors/{id}/channels/{channel_id}": {
+            "path_parameters": {"id": fuzz_server.monitor_id, "channel_id": fuzz_server.channel_id},
+            "headers": headers},
+        "PUT /v1/monitors/{id}/maintenance": {**auth, "body": {"until": until}},
+        "DELETE /v1/monitors/{id}/maintenance": auth,
+        "POST /v1/monitors/{id}/token": {
+            "path_parameters": {"id": fuzz_server.heartbeat_id},
+            "headers": {"Authorization": f"Bearer {fuzz_server.heartbeat_token}"}},
         "GET /v1/check": {"query": config},
         "POST /v1/checks": {"body": {"type": "http", "config": config}},
         "POST /v1/monitors": {"body": {"type": "http", "config": config, "tier": "basic"}},
@@ -197,20 +241,21 @@ async def test_schemathesis_finds_no_server_error(fuzz_server: tuple[Server, str
         report.cases
     # The runs with fixed valid inputs reached what lies behind them: the handlers' 200s
     # behind the token, the x402 challenge (402) behind a valid paid request.
-    for label in ("GET /v1/monitors/{id}/checks", "GET /v1/monitors/{id}/uptime", "GET /v1/monitors/{id}",
-                  "DELETE /v1/monitors/{id}"):
+    for label in REACHED_OK:
         assert report.statuses[(label, 200)] > 0, label
+    assert report.statuses[("POST /v1/monitors/{id}/channels", 201)] > 0
     for label in ("GET /v1/check", "POST /v1/checks", "POST /v1/monitors", "POST /subscribe"):
         assert report.statuses[(label, 402)] > 0, label
 
 
-async def test_undeclared_methods_answer_405_with_allow(fuzz_server: tuple[Server, str, str]) -> None:
-    srv, monitor_id, _ = fuzz_server
+async def test_undeclared_methods_answer_405_with_allow(fuzz_server: Fuzzed) -> None:
+    srv, monitor_id = fuzz_server.srv, fuzz_server.monitor_id
     async with srv.session.get(srv.url + "/openapi.json") as r:
         doc = await r.json()
     for path, item in doc["paths"].items():
         declared = {m.upper() for m in item}
-        url = srv.url + path.replace("{id}", monitor_id)
+        url = srv.url + path.replace("{id}", monitor_id).replace(
+            "{channel_id}", str(fuzz_server.channel_id))
         for method in METHODS:
             if method.upper() in declared:
                 continue

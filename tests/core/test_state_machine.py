@@ -61,15 +61,44 @@ def test_reminders_no_closer_than_interval_and_never_below_five_minutes() -> Non
 
 
 def test_recovery_carries_incident_start() -> None:
+    """The incident starts at the first failing check, not at the one that crossed the
+    threshold, and counts every failed check until recovery (the one between the two
+    successes included)."""
     s = Status(U)
     for i in range(3):
         s, ev = apply(s, False, T0 + timedelta(minutes=i), P)
-    assert s.incident_started_at == T0 + timedelta(minutes=2)
-    s, _ = apply(s, True, T0 + timedelta(minutes=30), P)
-    s, ev = apply(s, True, T0 + timedelta(minutes=31), P)
+    assert s.incident_started_at == T0
+    assert ev is not None and ev.kind is EventKind.DOWN and ev.incident_started_at == T0
+    assert ev.incident_failures == 3
+    for minute, ok in ((10, False), (30, True), (31, False), (32, True)):
+        s, ev = apply(s, ok, T0 + timedelta(minutes=minute), P)
+    s, ev = apply(s, True, T0 + timedelta(minutes=33), P)
     assert ev is not None and ev.kind is EventKind.RECOVERY
-    assert ev.incident_started_at == T0 + timedelta(minutes=2)
-    assert s.incident_started_at is None
+    assert ev.incident_started_at == T0 and ev.incident_failures == 5
+    assert s.incident_started_at is None and s.incident_failures == 0
+
+
+def test_a_blip_that_never_goes_down_leaves_no_incident_start() -> None:
+    s = Status(U)
+    s, _ = apply(s, False, T0, P)
+    assert s.incident_started_at == T0 and s.incident_failures == 1
+    s, ev = apply(s, True, T0 + timedelta(minutes=1), P)
+    assert ev is None and s.incident_started_at is None and s.incident_failures == 0
+    # The next streak starts its own incident.
+    for i in range(2, 5):
+        s, ev = apply(s, False, T0 + timedelta(minutes=i), P)
+    assert ev is not None and ev.incident_started_at == T0 + timedelta(minutes=2)
+
+
+def test_reminders_measure_from_the_first_failure() -> None:
+    s = Status(U)
+    events = []
+    for i in range(13):
+        s, ev = apply(s, False, T0 + timedelta(minutes=i), P)
+        if ev:
+            events.append(ev)
+    assert [e.kind for e in events] == [EventKind.DOWN, EventKind.REMINDER]
+    assert events[1].incident_started_at == T0 and events[1].incident_failures == 13
 
 
 def test_paused_ignores_results_and_resume_starts_fresh() -> None:
@@ -85,6 +114,29 @@ def test_maintenance_records_without_alerting_and_leaves_by_outcome() -> None:
     m = Status(State.MAINTENANCE, maintenance_until=end)
     states, events = run(m, "------")  # minutes 0..5; the window ends at minute 5
     assert states[:5] == [State.MAINTENANCE] * 5
+    # Still failing: the DOWN alert is the note, and the incident starts when the window ends.
     assert states[5] is D and events == [(5, EventKind.DOWN)]
+    s = m
+    for i in range(6):
+        s, ev = apply(s, False, T0 + timedelta(minutes=i), P)
+    assert ev is not None and ev.incident_started_at == end and s.incident_failures == 1
+    # Healthy at the end: a note that the window is over, nothing else.
     states, events = run(Status(State.MAINTENANCE, maintenance_until=end), "-----+")
-    assert states[5] is U and events == []
+    assert states[5] is U and events == [(5, EventKind.MAINTENANCE_END)]
+    # Failing once at the end, below the threshold: pending, with the note.
+    states, events = run(Status(State.MAINTENANCE, maintenance_until=end), "+++++-")
+    assert states[5] is PE and events == [(5, EventKind.MAINTENANCE_END)]
+
+
+def test_failures_inside_maintenance_start_no_incident() -> None:
+    s = Status(State.MAINTENANCE, maintenance_until=T0 + timedelta(hours=1))
+    for i in range(5):
+        s, ev = apply(s, False, T0 + timedelta(minutes=i), P)
+        assert ev is None
+    assert s.incident_started_at is None and s.incident_failures == 0
+
+
+def test_pause_and_resume_forget_the_incident() -> None:
+    s = Status(D, consecutive_failures=7, incident_started_at=T0, incident_failures=7)
+    assert pause(s, T0).incident_started_at is None and pause(s, T0).incident_failures == 0
+    assert resume(s, T0).incident_started_at is None and resume(s, T0).incident_failures == 0
