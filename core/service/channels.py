@@ -28,19 +28,38 @@ class ChannelsMixin:
         language: str | None = None,
         monitor_ref: str | None = None,
         min_severity: str = "info",
+        managed_by: str | None = None,
     ) -> int:
         """An alert destination for the owner's alerts (or one monitor's). The config is
         validated by its kind's model now, so a webhook without a URL is refused here, not
-        at the first alert; chat-only kinds come through ``upsert_chat_channel``."""
-        stored = parse_channel_config(kind, config).stored()
-        limits.severity(min_severity)
-        limits.language(language)
+        at the first alert; chat-only kinds come through ``upsert_chat_channel``.
+        ``managed_by``: the monitors-as-code file declares it (it may remove it later)."""
+        stored = self.validate_channel(kind, config, language=language, min_severity=min_severity)
         user = await self.ensure_user(who)
         monitor_id = (await self.get_monitor(who, monitor_ref)).id if monitor_ref else None
         return await channel_rows.add(
             self._pool, owner_id=user.id, kind=kind, config=stored, monitor_id=monitor_id,
             language=language, default_language=user.language or "en", min_severity=min_severity,
+            managed_by=managed_by,
         )
+
+    @staticmethod
+    def validate_channel(kind: str, config: dict[str, Any], *, language: str | None = None,
+                         min_severity: str = "info") -> dict[str, Any]:
+        """Every rule ``add_channel`` applies to its input, without writing; returns the
+        config as it would be stored."""
+        stored = parse_channel_config(kind, config).stored()
+        limits.severity(min_severity)
+        limits.language(language)
+        return stored
+
+    async def remove_channel(self, who: Identity, channel_id: int, *, managed_only: bool = False
+                             ) -> bool:
+        """Remove one of the owner's channels (``managed_only``: only if a file declared it)."""
+        user = await self.find_user(who)
+        if user is None:
+            return False
+        return await channel_rows.delete(self._pool, user.id, channel_id, managed_only=managed_only)
 
     async def channels(self, who: Identity) -> list[dict[str, Any]]:
         user = await self.find_user(who)
