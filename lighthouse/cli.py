@@ -1,4 +1,4 @@
-"""The `lighthouse` command: run, worker, migrate, check, healthcheck, version."""
+"""The `lighthouse` command: run, worker, migrate, check, apply, healthcheck, version."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from lighthouse import apply_cli
 from lighthouse.core.errors import ConfigurationError, LighthouseError
 
 
@@ -134,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--url", help="default http://127.0.0.1:$API_PORT/health")
     h.add_argument("--timeout", type=float, default=5.0)
     sub.add_parser("version", help="print the version")
+    apply_cli.register(sub)
     return p
 
 
@@ -153,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_check(args)
         if args.command == "healthcheck":
             return cmd_healthcheck(args)
+        if args.command == "apply":
+            return apply_cli.run(args)
         print(_version())
         return 0
     except ConfigurationError as exc:
