@@ -338,7 +338,7 @@ class V1:
     async def delete_channel(self, request: web.Request) -> web.Response:
         who, ref = self._manager(request), request.match_info["id"]
         channel_id = _channel_id(request.match_info["channel_id"])
-        await self.service.remove_channel(who, ref, channel_id)
+        await self.service.remove_monitor_channel(who, ref, channel_id)
         return answer(ChannelDeleted(deleted=channel_id))
 
 

@@ -72,6 +72,8 @@ class Monitor:
     maintenance_until: datetime | None = None
     incident_started_at: datetime | None = None
     expires_at: datetime | None = None
+    # 'file:<entry>' when the operator's monitors-as-code file declares it (core/config_file/).
+    managed_by: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Monitor:

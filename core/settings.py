@@ -20,6 +20,7 @@ _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _PRIVATE_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 
 Port = Annotated[int, Field(ge=0, le=65535)]
+DEFAULT_CONFIG_FILE = Path("lighthouse.yaml")
 
 
 def _check_url(value: str | None, schemes: tuple[str, ...]) -> str | None:
@@ -63,6 +64,10 @@ class Settings(BaseSettings):
     allow_private_targets: bool = Field(
         default=False, validation_alias="LIGHTHOUSE_ALLOW_PRIVATE_TARGETS"
     )
+    # The monitors-as-code file (core/config_file/), applied at start, on SIGHUP and by
+    # `lighthouse apply`. Unset: ./lighthouse.yaml when that file exists, else none.
+    config_file: Path | None = Field(default=None, validate_default=True,
+                                     validation_alias="LIGHTHOUSE_CONFIG")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     log_format: str = Field(default="json", validation_alias="LOG_FORMAT")
 
@@ -169,6 +174,16 @@ class Settings(BaseSettings):
     def _tg(cls, value: str) -> str:
         _check_url(value, ("https", "http"))
         return value.rstrip("/")
+
+    @field_validator("config_file", mode="before")
+    @classmethod
+    def _config_file(cls, value: Any) -> Any:
+        # docker compose passes an unset variable as "": that means "not set" too.
+        if value is None or value == "":
+            return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+        if not Path(value).is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -1,4 +1,5 @@
-"""The `lighthouse` command: run, worker, migrate, check, healthcheck, verify, keys, version."""
+"""The `lighthouse` command: run, worker, migrate, check, apply, healthcheck, verify, keys, mcp,
+payments, version."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from lighthouse import mcp_cli, payments_cli, verify_cli
+from lighthouse import apply_cli, mcp_cli, payments_cli, verify_cli
 from lighthouse.core.errors import ConfigurationError, LighthouseError
 from lighthouse.core.jsonsafe import safe_json_loads
 
@@ -142,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify_cli.register(sub)
     mcp_cli.register(sub)
     payments_cli.register(sub)
+    apply_cli.register(sub)
     return p
 
 
@@ -163,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_check(args)
         if args.command == "healthcheck":
             return cmd_healthcheck(args)
+        if args.command == "apply":
+            return apply_cli.run(args)
         print(_version())
         return 0
     except ConfigurationError as exc:

@@ -1,10 +1,11 @@
 """The composition root: builds settings, storage, the service layer, the scheduler and
 the enabled adapters, runs them, and shuts them down in order on SIGTERM/SIGINT.
 
-Start order: core (embedded servers, pool, migrations, Redis) -> HTTP servers (health
-answers from the start) -> delivery worker -> scheduler -> x402 reconciler -> chat bots.
-Stop order is the reverse: bots, reconciler, scheduler (stop claiming, finish or release
-in-flight checks, flush results), delivery, HTTP servers, core.
+Start order: core (embedded servers, pool, migrations, Redis) -> the monitors-as-code file
+(lighthouse/config_reload.py) -> HTTP servers (health answers from the start) -> delivery
+worker -> scheduler -> x402 reconciler -> chat bots. Stop order is the reverse: bots,
+reconciler, scheduler (stop claiming, finish or release in-flight checks, flush results),
+delivery, HTTP servers, the file's reloader, core.
 
 ``build_adapters`` is the one list of adapters a process runs; adapters import only
 lighthouse/wiring.py, so none of them can add itself to it.
@@ -28,6 +29,7 @@ from aiohttp import web
 
 from lighthouse.api.app import make_app
 from lighthouse.api.health import metrics_app
+from lighthouse.config_reload import config_components
 from lighthouse.core.alerts.channels.base import AlertChannel
 from lighthouse.core.alerts.channels.discord_webhook import DiscordWebhookChannel
 from lighthouse.core.alerts.channels.webhook import WebhookChannel
@@ -236,7 +238,9 @@ async def serve(settings: Settings, role: Role = "all", stop: asyncio.Event | No
         delivery = DeliveryComponent(core)
         adapters = build_adapters(core, http, delivery, role)
         log.info("adapters built", extra={"components": ", ".join(c.name for c in adapters)})
-        components: list[Component] = [http, delivery, SchedulerComponent(core), *adapters]
+        # The operator's file first: its monitors exist before anything checks or serves.
+        components: list[Component] = [*config_components(core, role), http, delivery,
+                                       SchedulerComponent(core), *adapters]
         for component in components:
             await component.start()
             stack.push_async_callback(_stop_logged, component, failures)

@@ -75,6 +75,10 @@ async def reserve_heartbeat(pool: Any, token_hash: str) -> None:
     await pool.execute("INSERT INTO heartbeats (token_hash) VALUES ($1)", token_hash)
 
 
+async def heartbeat_exists(pool: Any, token_hash: str) -> bool:
+    return bool(await pool.fetchval("SELECT 1 FROM heartbeats WHERE token_hash = $1", token_hash))
+
+
 async def attach_heartbeat(pool: Any, token_hash: str, monitor_id: int | None) -> None:
     """Link the row to its monitor, or drop it (None) when the monitor was not created."""
     if monitor_id is None:

@@ -5,23 +5,26 @@ types' contracts), so a command means the same thing wherever it arrives; every 
 statement lives in core/storage/. Errors are typed (core/errors.py).
 
 The service is split by concern: ``users`` (identities, language, tiers), ``monitors``
-(create, find, state, history), ``channels`` (alert destinations); this class joins them.
+(create, find, state, history), ``channels`` (alert destinations), ``managed`` (monitors a
+monitors-as-code file declares); this class joins them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 from lighthouse.core.checks.base import CheckContext
 from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.service.channels import ChannelsMixin
+from lighthouse.core.service.managed import ManagedMixin, MonitorSpec
 from lighthouse.core.service.monitors import MonitorDraft, MonitorsMixin, Purchase
 from lighthouse.core.service.users import UsersMixin, utcnow
-from lighthouse.core.storage.database import Pool, StorageMode
+from lighthouse.core.storage.database import OneConnection, Pool, StorageMode
 
 
-class MonitorService(MonitorsMixin, ChannelsMixin, UsersMixin):
+class MonitorService(ManagedMixin, MonitorsMixin, ChannelsMixin, UsersMixin):
     def __init__(
         self,
         pool: Pool,
@@ -37,5 +40,15 @@ class MonitorService(MonitorsMixin, ChannelsMixin, UsersMixin):
         self._mode = mode
         self._now = clock
 
+    @contextlib.asynccontextmanager
+    async def unit_of_work(self, *, read_only: bool = False) -> AsyncIterator[MonitorService]:
+        """This service on one connection inside one transaction: everything done through
+        the yielded service commits together when the block ends, or is rolled back when it
+        raises (an apply of a file is all or nothing). ``read_only``: PostgreSQL refuses any
+        write in it (a dry run provably changes nothing). Calls through the yielded service
+        must not overlap: it has one connection."""
+        async with self._pool.acquire() as conn, conn.transaction(readonly=read_only):
+            yield MonitorService(OneConnection(conn), self.guard, self._ctx, mode=self._mode,
+                                 clock=self._now)
 
-__all__ = ["MonitorDraft", "MonitorService", "Purchase"]
+__all__ = ["MonitorDraft", "MonitorService", "MonitorSpec", "Purchase"]

@@ -55,13 +55,15 @@ class ChannelsMixin:
         language: str | None = None,
         monitor_ref: str | None = None,
         min_severity: str = "info",
+        managed_by: str | None = None,
     ) -> int:
         """An alert destination for the owner's alerts (or one monitor's). The config is
         validated by its kind's model now, so a webhook without a URL is refused here, not
         at the first alert; chat-only kinds come through ``upsert_chat_channel``.
 
         With ``monitor_ref`` the channel belongs to that monitor's owner, so a management
-        token (which reaches one monitor and is no user) can add one to its monitor."""
+        token (which reaches one monitor and is no user) can add one to its monitor.
+        ``managed_by``: the monitors-as-code file declares it (it may remove it later)."""
         stored = self.validate_channel(kind, config, language=language, min_severity=min_severity)
         if monitor_ref:
             m = await self.get_monitor(who, monitor_ref)
@@ -72,16 +74,8 @@ class ChannelsMixin:
         return await channel_rows.add(
             self._pool, owner_id=owner_id, kind=kind, config=stored, monitor_id=monitor_id,
             language=language, default_language=default_language, min_severity=min_severity,
+            managed_by=managed_by,
         )
-
-    def validate_channel(self, kind: str, config: dict[str, Any], *, language: str | None = None,
-                         min_severity: str = "info") -> dict[str, Any]:
-        """Every rule ``add_channel`` applies, without writing: the API runs it before a
-        payment. Returns the config as it would be stored."""
-        stored = parse_channel_config(kind, config).stored()
-        limits.severity(min_severity)
-        limits.language(language)
-        return stored
 
     async def monitor_channels(self, who: Identity, ref: str) -> list[dict[str, Any]]:
         """The channels scoped to one monitor, secrets masked (``shown_config``)."""
@@ -89,11 +83,29 @@ class ChannelsMixin:
         return [{**row, "config": shown_config(row["kind"], row["config"])}
                 for row in await channel_rows.of_monitor(self._pool, m.id)]
 
-    async def remove_channel(self, who: Identity, ref: str, channel_id: int) -> None:
+    async def remove_monitor_channel(self, who: Identity, ref: str, channel_id: int) -> None:
         """Delete one of the monitor's own channels (not the owner's other channels)."""
         m = await self.get_monitor(who, ref)
         if not await channel_rows.delete_of_monitor(self._pool, m.id, channel_id):
             raise ChannelNotFoundError("no such alert channel on this monitor", channel=channel_id)
+
+    @staticmethod
+    def validate_channel(kind: str, config: dict[str, Any], *, language: str | None = None,
+                         min_severity: str = "info") -> dict[str, Any]:
+        """Every rule ``add_channel`` applies to its input, without writing; returns the
+        config as it would be stored."""
+        stored = parse_channel_config(kind, config).stored()
+        limits.severity(min_severity)
+        limits.language(language)
+        return stored
+
+    async def remove_channel(self, who: Identity, channel_id: int, *, managed_only: bool = False
+                             ) -> bool:
+        """Remove one of the owner's channels (``managed_only``: only if a file declared it)."""
+        user = await self.find_user(who)
+        if user is None:
+            return False
+        return await channel_rows.delete(self._pool, user.id, channel_id, managed_only=managed_only)
 
     async def channels(self, who: Identity) -> list[dict[str, Any]]:
         user = await self.find_user(who)

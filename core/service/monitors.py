@@ -64,6 +64,11 @@ class Purchase:
     tier_name: str
     period: timedelta
 
+# (failure_threshold, success_threshold) when not given: a heartbeat's missed ping is the
+# failure itself; a checked target gets a few tries before it is called down.
+MONITOR_THRESHOLDS = (3, 2)
+HEARTBEAT_THRESHOLDS = (1, 1)
+
 
 @dataclass(frozen=True)
 class MonitorDraft:
@@ -77,6 +82,14 @@ class MonitorDraft:
     failure_threshold: int
     success_threshold: int
     language: str | None
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return len(text) == 36
 
 
 class MonitorsMixin:
@@ -136,10 +149,33 @@ class MonitorsMixin:
         tier_name: str | None,
         preflight: bool = True,
     ) -> MonitorDraft:
-        check = get_check_type(type)
-        parsed = parse_config(type, config)
         user = await self.find_user(who)
         plan = tier(tier_name or (user.tier if user else TierName.FREE))
+        draft = await self._draft(plan, type=type, config=config, name=name, interval_s=interval_s,
+                                  language=language, failure_threshold=failure_threshold,
+                                  success_threshold=success_threshold, preflight=preflight)
+        if user is not None:
+            async with self._pool.acquire() as conn:
+                await self._check_room(conn, user.id, draft.check, plan)
+        return draft
+
+    async def _draft(
+        self,
+        plan: Tier,
+        *,
+        type: str,
+        config: dict[str, Any],
+        name: str | None,
+        interval_s: int | None,
+        language: str | None,
+        failure_threshold: int,
+        success_threshold: int,
+        preflight: bool = True,
+    ) -> MonitorDraft:
+        """The rules of one monitor under a tier (not the owner's room for it): the same
+        for a creation, an update and each entry of a monitors-as-code file."""
+        check = get_check_type(type)
+        parsed = parse_config(type, config)
         if check.required_feature and check.required_feature not in plan.features:
             raise TierFeatureError(f"{type} monitors need a higher tier",
                                    feature=check.required_feature, tier=plan.name.value)
@@ -150,9 +186,6 @@ class MonitorsMixin:
         limits.language(language)
         if preflight:
             await self._preflight(check, parsed)
-        if user is not None:
-            async with self._pool.acquire() as conn:
-                await self._check_room(conn, user.id, check, plan)
         return MonitorDraft(check, parsed, clean_name, interval, plan, failure_threshold,
                             success_threshold, language)
 
@@ -194,8 +227,6 @@ class MonitorsMixin:
         plan = tier(user.tier)
         expires_at = user.tier_expires_at
         described = draft.check.describe(draft.config)[:limits.MAX_NAME]
-        now = self._now()
-        first_due = now + timedelta(seconds=random.uniform(0, min(draft.interval_s, 30)))
         async with self._pool.acquire() as conn, conn.transaction():
             # The owner is locked, so concurrent creates cannot pass a limit together.
             await user_rows.lock(conn, user.id)
@@ -205,15 +236,80 @@ class MonitorsMixin:
                 plan, expires_at = tier(purchase.tier_name), bought["tier_expires_at"]
             await self._check_room(conn, user.id, draft.check, plan)
             label = await monitor_rows.unique_name(conn, user.id, draft.name or described)
-            row = await monitor_rows.insert(
-                conn, owner_id=user.id, name=label, type=type,
+            row = await monitor_rows.insert(conn, **self._new_row(draft, user, plan, label,
+                                                                  expires_at=expires_at))
+        return Monitor.from_row(row)
+
+    def _new_row(self, draft: MonitorDraft, user: User, plan: Tier, name: str, *,
+                 expires_at: datetime | None = None) -> dict[str, Any]:
+        """The stored form of a validated monitor (one creation or many); ``expires_at``: the
+        end of a tier period bought with it (else the owner's)."""
+        # Spread over the first interval (at most 30 s), so a batch does not start at once.
+        first_due = self._now() + timedelta(seconds=random.uniform(0, min(draft.interval_s, 30)))
+        return {
+            "owner_id": user.id, "name": name, "type": draft.check.name,
+            "config": draft.config.model_dump(mode="json", exclude_defaults=True),
+            "target_host": draft.check.target_host(draft.config), "interval_s": draft.interval_s,
+            "tier": plan.name.value, "failure_threshold": draft.failure_threshold,
+            "success_threshold": draft.success_threshold,
+            "language": draft.language or user.language or "en", "next_due": first_due,
+            "expires_at": expires_at or user.tier_expires_at,
+        }
+
+    async def update_monitor(
+        self,
+        who: Identity,
+        ref: str,
+        *,
+        config: dict[str, Any] | None = None,
+        name: str | None = None,
+        interval_s: int | None = None,
+        language: str | None = None,
+        failure_threshold: int | None = None,
+        success_threshold: int | None = None,
+        managed_hash: str | None = None,
+    ) -> Monitor:
+        """Change a monitor in place (its id, state and history stay), through the rules a
+        creation passes; what is not given stays. The type cannot change (a heartbeat's
+        ping URL, a monitor's history mean one kind of check).
+
+        ``managed_hash``: the file entry this update applies (core/config_file/); any other
+        update clears it, so the next apply of the file sees the monitor as changed."""
+        m = await self.get_monitor(who, ref)
+        user = await self.find_user(who)  # None for a management token: the monitor's tier
+        new_config = dict(m.config if config is None else config)
+        if m.type == "heartbeat":
+            if config is not None and "token_hash" in config:
+                raise ValidationError("token_hash is set by the server", field="token_hash",
+                                      reason="read_only")
+            new_config["token_hash"] = m.config.get("token_hash")
+        draft = await self._draft(
+            tier(user.tier if user else m.tier), type=m.type, config=new_config,
+            name=m.name if name is None else name,
+            interval_s=m.interval_s if interval_s is None else interval_s,
+            language=m.language if language is None else language,
+            failure_threshold=m.failure_threshold if failure_threshold is None else failure_threshold,
+            success_threshold=m.success_threshold if success_threshold is None else success_threshold,
+            # A heartbeat's ping row already belongs to this monitor: no reservation to check.
+            preflight=m.type != "heartbeat",
+        )
+        label = draft.name or m.name
+        async with self._pool.acquire() as conn, conn.transaction():
+            await user_rows.lock(conn, m.owner_id)
+            if label.lower() != m.name.lower() and await monitor_rows.name_taken(
+                    conn, m.owner_id, label, m.id):
+                raise ValidationError("another monitor has this name", field="name",
+                                      reason="taken", name=label)
+            row = await monitor_rows.update(
+                conn, m.id, name=label,
                 config=draft.config.model_dump(mode="json", exclude_defaults=True),
                 target_host=draft.check.target_host(draft.config), interval_s=draft.interval_s,
-                tier=plan.name.value, failure_threshold=draft.failure_threshold,
-                success_threshold=draft.success_threshold,
-                language=language or user.language or "en", next_due=first_due,
-                expires_at=expires_at,
+                failure_threshold=draft.failure_threshold,
+                success_threshold=draft.success_threshold, language=draft.language or m.language,
+                managed_hash=managed_hash,
             )
+        if row is None:
+            raise MonitorNotFoundError("no such monitor", ref=ref)
         return Monitor.from_row(row)
 
     async def create_heartbeat(
@@ -227,13 +323,16 @@ class MonitorsMixin:
         failure_threshold: int = 1,
         success_threshold: int = 1,
         purchase: Purchase | None = None,
+        token: str | None = None,
     ) -> tuple[Monitor, str]:
         """A heartbeat monitor and its secret ping token, returned only here (only its hash
-        is stored). ``config``: period_s, grace_s, max_run_s (core/checks/heartbeat.py)."""
+        is stored). ``config``: period_s, grace_s, max_run_s (core/checks/heartbeat.py).
+        ``token``: the operator's own token (a file names it, so the URL is known before
+        the monitor exists); None: a new random one."""
         from lighthouse.core.checks import heartbeat as hb
 
         hb.draft_config(config)  # refuses a token_hash sent in
-        token = hb.new_token()
+        token = hb.new_token() if token is None else await self._free_ping_token(token)
         token_hash = hb.hash_token(token)
         await hb.reserve_heartbeat(self._pool, token_hash)
         monitor: Monitor | None = None
@@ -248,18 +347,32 @@ class MonitorsMixin:
             await hb.attach_heartbeat(self._pool, token_hash, monitor.id if monitor else None)
         return monitor, token
 
-    async def rotate_heartbeat_token(self, who: Identity, ref: str) -> tuple[Monitor, str]:
-        """A new secret ping token for a heartbeat monitor; the old URL stops working."""
+    async def rotate_heartbeat_token(self, who: Identity, ref: str, token: str | None = None
+                                     ) -> tuple[Monitor, str]:
+        """A new secret ping token for a heartbeat monitor (``token``, or a random one); the
+        old URL stops working."""
         from lighthouse.core.checks import heartbeat as hb
 
         m = await self.get_monitor(who, ref)
         if m.type != "heartbeat":
             raise ValidationError("not a heartbeat monitor", field="monitor", reason="type",
                                   type=m.type)
-        token = hb.new_token()
+        token = hb.new_token() if token is None else await self._free_ping_token(token)
         async with self._pool.acquire() as conn, conn.transaction():
             row = await monitor_rows.set_token_hash(conn, m.id, hb.hash_token(token))
         return Monitor.from_row(row), token
+
+    async def _free_ping_token(self, token: str) -> str:
+        """A ping token chosen by the operator: the format of generated ones, and unused
+        (checked first, so a taken one is a typed error, not a failed transaction)."""
+        from lighthouse.core.checks import heartbeat as hb
+
+        if not hb.TOKEN_RE.match(token):
+            raise ValidationError("a ping token is 20 to 64 letters, digits, - or _",
+                                  field="token", reason="format")
+        if await hb.heartbeat_exists(self._pool, hb.hash_token(token)):
+            raise ValidationError("this ping token is already used", field="token", reason="taken")
+        return token
 
     async def issue_management_token(self, m: Monitor, payment_id: int | None = None) -> str:
         """A bearer token that manages this one monitor (``Identity(Provider.TOKEN, token)``);
@@ -283,7 +396,15 @@ class MonitorsMixin:
         if who.provider is Provider.TOKEN:
             return await self._by_token(who.subject, ref)
         user = await self.find_user(who)
-        row = await monitor_rows.find(self._pool, user.id, ref) if user is not None and ref else None
+        row = None
+        if user is not None and _is_uuid(ref):
+            # A whole id: one probe of its unique index (the search below reads every one of
+            # the owner's monitors, which a file of thousands makes slow per update).
+            row = await monitor_rows.by_public_id(self._pool, uuid.UUID(ref))
+            if row is not None and row["owner_id"] != user.id:
+                row = None
+        if row is None and user is not None and ref:
+            row = await monitor_rows.find(self._pool, user.id, ref)
         if row is None:
             raise MonitorNotFoundError("no such monitor", ref=ref)
         return Monitor.from_row(row)

@@ -50,3 +50,10 @@ class UsersMixin:
         tier(tier_name)  # raises on unknown names
         user = await self.ensure_user(who)
         return self._user(await user_rows.extend_tier(self._pool, user.id, tier_name, period))
+
+    async def set_tier(self, who: Identity, tier_name: str) -> User:
+        """A tier with no end date: the operator's own (their file's ``tier:``), which no
+        payment period governs."""
+        tier(tier_name)  # raises on unknown names
+        user = await self.ensure_user(who)
+        return self._user(await user_rows.set_tier(self._pool, user.id, tier_name))

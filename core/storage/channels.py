@@ -10,8 +10,9 @@ from lighthouse.core.storage.users import lock
 
 async def add(pool: Pool, *, owner_id: int, kind: str, config: dict[str, Any],
               monitor_id: int | None, language: str | None, default_language: str,
-              min_severity: str) -> int:
-    """The same channel added again is re-enabled, not duplicated."""
+              min_severity: str, managed_by: str | None = None) -> int:
+    """The same channel added again is re-enabled, not duplicated (and keeps who manages
+    it: a channel the operator added by hand stays theirs when the file names it too)."""
     async with pool.acquire() as conn, conn.transaction():
         await lock(conn, owner_id)
         existing = await conn.fetchval(
@@ -27,16 +28,17 @@ async def add(pool: Pool, *, owner_id: int, kind: str, config: dict[str, Any],
             )
             return int(existing)
         return int(await conn.fetchval(
-            "INSERT INTO alert_channels (owner_id, monitor_id, kind, config, language, min_severity) "
-            "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO alert_channels (owner_id, monitor_id, kind, config, language, "
+            "min_severity, managed_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             owner_id, monitor_id, kind, config, language or default_language, min_severity,
+            managed_by,
         ))
 
 
 async def of_owner(pool: Pool, owner_id: int) -> list[dict[str, Any]]:
     rows = await pool.fetch(
-        "SELECT id, kind, config, language, enabled, disabled_reason, monitor_id, min_severity "
-        "FROM alert_channels WHERE owner_id = $1 ORDER BY id",
+        "SELECT id, kind, config, language, enabled, disabled_reason, monitor_id, min_severity, "
+        "managed_by FROM alert_channels WHERE owner_id = $1 ORDER BY id",
         owner_id,
     )
     return [dict(r) for r in rows]
@@ -57,6 +59,15 @@ async def delete_of_monitor(pool: Pool, monitor_id: int, channel_id: int) -> boo
         channel_id, monitor_id,
     )
     return deleted is not None
+
+
+async def delete(pool: Pool, owner_id: int, channel_id: int, *, managed_only: bool) -> bool:
+    done = await pool.fetchval(
+        "DELETE FROM alert_channels WHERE id = $1 AND owner_id = $2 "
+        "AND (NOT $3 OR managed_by IS NOT NULL) RETURNING id",
+        channel_id, owner_id, managed_only,
+    )
+    return done is not None
 
 
 async def upsert_keyed(pool: Pool, *, owner_id: int, kind: str, key: dict[str, Any],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -188,3 +189,27 @@ async def _record(conn: asyncpg.Connection, m: Migration) -> None:
 async def storage_mode(pool: Pool) -> StorageMode:
     value: Any = await pool.fetchval("SELECT value FROM schema_meta WHERE key='mode'")
     return "timescaledb" if value == "timescaledb" else "plain"
+
+
+class OneConnection:
+    """One connection seen as a pool: code written against the pool (every storage
+    function, the service) runs on this connection, so inside one transaction. A nested
+    ``conn.transaction()`` becomes a savepoint; calls must not overlap (one connection)."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def acquire(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        return contextlib.nullcontext(self._conn)
+
+    async def execute(self, query: str, *args: Any) -> Any:
+        return await self._conn.execute(query, *args)
+
+    async def fetch(self, query: str, *args: Any) -> Any:
+        return await self._conn.fetch(query, *args)
+
+    async def fetchrow(self, query: str, *args: Any) -> Any:
+        return await self._conn.fetchrow(query, *args)
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        return await self._conn.fetchval(query, *args)

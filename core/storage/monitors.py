@@ -11,7 +11,8 @@ from lighthouse.core.storage.database import Pool
 MONITOR_COLUMNS = """id, public_id, owner_id, name, type, config, target_host, interval_s, tier,
     state, state_since, failure_threshold, success_threshold, reminder_interval_s,
     consecutive_failures, consecutive_successes, language, next_due, created_at, last_check_at,
-    last_ok, last_error, last_latency_ms, maintenance_until, incident_started_at, expires_at"""
+    last_ok, last_error, last_latency_ms, maintenance_until, incident_started_at, expires_at,
+    managed_by"""
 # Healthy checks do not rewrite their monitor's row (see core/storage/results.py), so the
 # last result is read from check_history, one index probe per monitor.
 _SELECT = """
@@ -21,7 +22,7 @@ SELECT m.id, m.public_id, m.owner_id, m.name, m.type, m.config, m.target_host, m
     m.next_due, m.created_at, coalesce(h.time, m.last_check_at) AS last_check_at,
     coalesce(h.ok, m.last_ok) AS last_ok, coalesce(h.error, m.last_error) AS last_error,
     coalesce(h.latency_ms, m.last_latency_ms) AS last_latency_ms, m.maintenance_until,
-    m.incident_started_at, m.expires_at
+    m.incident_started_at, m.expires_at, m.managed_by
 FROM monitors m
 LEFT JOIN LATERAL (
     SELECT time, ok, error, latency_ms FROM check_history
@@ -73,6 +74,31 @@ async def insert(conn: Any, *, owner_id: int, name: str, type: str, config: dict
         owner_id, name, type, config, target_host, interval_s, tier, failure_threshold,
         success_threshold, language, next_due, expires_at,
     )
+
+
+async def update(conn: Any, monitor_id: int, *, name: str, config: dict[str, Any], target_host: str,
+                 interval_s: int, failure_threshold: int, success_threshold: int, language: str,
+                 managed_hash: str | None) -> Any:
+    """A monitor's definition changed in place: its id, state and history stay. A shorter
+    interval takes effect now rather than after the old, longer wait."""
+    return await conn.fetchrow(
+        f"""
+        UPDATE monitors SET name = $2, config = $3, target_host = $4, interval_s = $5::integer,
+            failure_threshold = $6, success_threshold = $7, language = $8, managed_hash = $9,
+            next_due = least(next_due, now() + make_interval(secs => $5::integer::double precision)),
+            updated_at = now()
+        WHERE id = $1 RETURNING {MONITOR_COLUMNS}
+        """,
+        monitor_id, name, config, target_host, interval_s, failure_threshold, success_threshold,
+        language, managed_hash,
+    )
+
+
+async def name_taken(conn: Any, owner_id: int, name: str, except_id: int) -> bool:
+    return bool(await conn.fetchval(
+        "SELECT 1 FROM monitors WHERE owner_id = $1 AND lower(name) = lower($2) AND id <> $3",
+        owner_id, name, except_id,
+    ))
 
 
 async def of_owner(pool: Pool, owner_id: int) -> list[Any]:

@@ -75,3 +75,15 @@ async def extend_tier_on(conn: Any, user_id: int, tier_name: str, period: timede
         user_id, tier_name, row["tier_expires_at"],
     )
     return row
+
+
+async def set_tier(pool: Pool, user_id: int, tier_name: str) -> Any:
+    """A tier with no end date; the owner's monitors follow."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "UPDATE users SET tier = $2, tier_expires_at = NULL WHERE id = $1 RETURNING *",
+            user_id, tier_name,
+        )
+        await conn.execute("UPDATE monitors SET tier = $2, expires_at = NULL WHERE owner_id = $1",
+                           user_id, tier_name)
+    return row

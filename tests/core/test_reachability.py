@@ -3,7 +3,7 @@
 Heartbeats, maintenance windows and per-monitor channels were built in the core and
 called only from tests, so no user could reach them. This walks every public method of
 MonitorService and looks for a call site ``service.<name>(`` (``self.service.<name>(``,
-``core.service.<name>(``, ...) in the adapters and the CLI: bot/, api/, lighthouse/. A
+``core.service.<name>(``, ...) in the adapters, the CLI and the file applier. A
 method without one fails the test, unless it is in EXEMPT with the reason it may wait.
 A public method that is only a step of other methods should be private instead.
 """
@@ -17,13 +17,12 @@ from pathlib import Path
 from lighthouse.core.service import MonitorService
 
 ROOT = Path(__file__).resolve().parents[2]
-CALLERS = ("bot", "api", "lighthouse")
+# The surfaces: chat, the API and MCP, the CLI, and the monitors-as-code file's applier.
+CALLERS = ("bot", "api", "lighthouse", "core/config_file")
+SERVICE_NAMES = {"service", "svc"}
 
 # name -> why it has no caller yet. Keep it short: an entry is a feature nobody can use.
 EXEMPT: dict[str, str] = {
-    # The owner's channels across all monitors: chat's `/alerts list` (issue 12, point 4,
-    # chat part; the API lists a monitor's own with monitor_channels).
-    "channels": "chat /alerts list, issue 12",
     # history_of (by monitor) serves the API; this by-reference form is for chat's
     # history command, which does not exist yet (issue 12, chat commands).
     "history": "chat history command, issue 12",
@@ -50,8 +49,8 @@ def called_on_a_service() -> dict[str, list[str]]:
                 if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
                     continue
                 owner = node.func.value
-                if (isinstance(owner, ast.Name) and owner.id == "service") or (
-                        isinstance(owner, ast.Attribute) and owner.attr == "service"):
+                if (isinstance(owner, ast.Name) and owner.id in SERVICE_NAMES) or (
+                        isinstance(owner, ast.Attribute) and owner.attr in SERVICE_NAMES):
                     where = f"{path.relative_to(ROOT)}:{node.lineno}"
                     found.setdefault(node.func.attr, []).append(where)
     return found

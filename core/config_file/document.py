@@ -1,0 +1,243 @@
+"""The monitors-as-code file: its shape, read from YAML with every problem located.
+
+The shape only: what a monitor's config may hold, its interval, its name and which tier
+allows what are the service's rules (core/service/), applied to the file's entries by
+core/config_file/apply.py exactly as to a chat command or an API body.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path as FilePath
+from typing import Annotated, Any, Literal
+
+from lighthouse.core.config_file.yamlsafe import YAML_MAX_BYTES, Located, Path, YamlProblem, load_yaml
+from lighthouse.core.tiers import TierName
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+)
+from pydantic import ValidationError as PydanticValidationError
+
+MAX_PROBLEMS = 20  # a file broken everywhere is reported by its first 20 problems
+MAX_KEY = 100
+
+_DURATION = re.compile(r"^\s*(\d{1,7})\s*(s|m|h|d)?\s*$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _seconds(value: Any) -> Any:
+    """60, "60", "30s", "5m", "1h", "1d" -> seconds (a bare number is seconds, unlike chat,
+    where people type minutes)."""
+    if isinstance(value, bool):
+        raise ValueError("expected seconds (60) or a duration such as 30s, 5m, 1h, 1d")
+    if isinstance(value, int):
+        return value
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError("expected seconds (60) or a duration such as 30s, 5m, 1h, 1d")
+    return int(match.group(1)) * _UNIT[match.group(2) or "s"]
+
+
+Seconds = Annotated[int, BeforeValidator(_seconds)]
+Text = Annotated[StrictStr, Field(min_length=1)]
+Key = Annotated[StrictStr, Field(min_length=1, max_length=MAX_KEY)]
+
+
+class _Model(BaseModel):
+    # Unknown keys are refused: a misspelt `intervall:` must not silently mean the default.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Defaults(_Model):
+    """Values for every monitor that does not set its own."""
+
+    interval: Seconds | None = None
+    failure_threshold: StrictInt | None = None
+    success_threshold: StrictInt | None = None
+    language: StrictStr | None = None
+
+
+class MonitorEntry(_Model):
+    # The stable identity of the entry: ``id`` when given, else ``name``. With an ``id``,
+    # a new name renames the monitor in place (its history stays).
+    id: Key | None = None
+    name: Text
+    type: StrictStr = "http"
+    interval: Seconds | None = None
+    failure_threshold: StrictInt | None = None
+    success_threshold: StrictInt | None = None
+    language: StrictStr | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.id if self.id is not None else self.name
+
+
+class ChannelEntry(_Model):
+    kind: StrictStr
+    config: dict[str, Any] = Field(default_factory=dict)
+    # One monitor's alerts only (its id or name in this file); unset: all of them.
+    monitor: Key | None = None
+    min_severity: StrictStr = "info"
+    language: StrictStr | None = None
+
+
+class WindowEntry(_Model):
+    monitors: list[Key] = Field(min_length=1)
+    from_: AwareDatetime = Field(alias="from")
+    until: AwareDatetime
+
+
+class ConfigFile(_Model):
+    version: Literal[1] = 1
+    # The operator's tier on this instance; unset: enterprise (no monitor limit, 30 s).
+    tier: TierName | None = None
+    defaults: Defaults = Field(default_factory=Defaults)
+    monitors: list[MonitorEntry] = Field(default_factory=list)
+    channels: list[ChannelEntry] = Field(default_factory=list)
+    maintenance: list[WindowEntry] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int | None
+    where: str  # monitors[2].config.url
+    message: str
+
+    def render(self, source: str) -> str:
+        place = f"{source}:{self.line}" if self.line else source
+        return f"{place}: {self.where}: {self.message}" if self.where else f"{place}: {self.message}"
+
+
+class ConfigFileError(Exception):
+    """The file is refused as a whole; ``problems`` say where and what is expected."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems[:MAX_PROBLEMS]
+        super().__init__("\n".join(p.render(source) for p in self.problems))
+
+
+def dotted(path: Iterable[str | int]) -> str:
+    """("monitors", 2, "config", "url") -> monitors[2].config.url"""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed file: its entries and where each value was written."""
+
+    source: str
+    config: ConfigFile
+    located: Located
+
+    def problem(self, path: Path, message: str) -> Problem:
+        return Problem(self.located.line_of(path), dotted(path), message)
+
+
+def read_file(path: FilePath, env: Mapping[str, str] | None = None) -> Document:
+    """Read and parse the file at ``path``; ``ConfigFileError`` for any problem in it."""
+    source = str(path)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(YAML_MAX_BYTES + 1)
+    except OSError as exc:
+        raise ConfigFileError(source, [Problem(None, "", f"cannot read the file: {exc.strerror}")]
+                              ) from None
+    return parse_text(raw, source, env)
+
+
+def parse_text(raw: str | bytes, source: str, env: Mapping[str, str] | None = None) -> Document:
+    try:
+        located = load_yaml(raw, env)
+    except YamlProblem as exc:
+        raise ConfigFileError(source, [Problem(exc.line, "", exc.message)]) from None
+    if not isinstance(located.value, dict):
+        raise ConfigFileError(source, [Problem(
+            located.line_of(()) or 1, "",
+            "expected a mapping with monitors:, channels:, maintenance:, tier:, defaults:")])
+    try:
+        config = ConfigFile.model_validate(located.value)
+    except PydanticValidationError as exc:
+        raise ConfigFileError(source, _problems(exc, located)) from None
+    doc = Document(source, config, located)
+    problems = _cross_checks(doc)
+    if problems:
+        raise ConfigFileError(source, problems)
+    return doc
+
+
+def _problems(exc: PydanticValidationError, located: Located) -> list[Problem]:
+    out: list[Problem] = []
+    for err in exc.errors(include_url=False, include_input=False)[:MAX_PROBLEMS]:
+        path: Path = tuple(err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            model = _model_at(path[:-1])
+            known = ", ".join(f.alias or name for name, f in model.model_fields.items())
+            message = f"unknown key {path[-1]!r} (expected one of: {known})"
+        elif err["type"] == "missing":
+            message = "required"
+        elif err["type"] == "timezone_aware":
+            message = "needs a time zone, e.g. 2030-01-01T02:00:00Z"
+        elif err["type"] == "literal_error" and path == ("version",):
+            message = "this Lighthouse reads version 1"
+        elif err["type"] == "enum" and path == ("tier",):
+            message = f"expected one of: {', '.join(t.value for t in TierName)}"
+        out.append(Problem(located.line_of(path), dotted(path), message))
+    return out
+
+
+def _model_at(path: Path) -> type[BaseModel]:
+    """The file model that a (pydantic error) path ends in, for its list of keys."""
+    models: dict[str, type[BaseModel]] = {"defaults": Defaults, "monitors": MonitorEntry,
+                                          "channels": ChannelEntry, "maintenance": WindowEntry}
+    return models.get(str(path[0]), ConfigFile) if path else ConfigFile
+
+
+def _cross_checks(doc: Document) -> list[Problem]:
+    """What no single entry shows: keys and names used twice, references to no monitor."""
+    c = doc.config
+    problems: list[Problem] = []
+    keys: dict[str, int] = {}
+    names: dict[str, int] = {}
+    for i, m in enumerate(c.monitors):
+        # The service finds monitors by name without regard to case; so must the file.
+        name, key = m.name.strip().lower(), m.key.lower()
+        twin, field = (names.get(name), "name") if name in names else (keys.get(key), "id")
+        if twin is not None:
+            problems.append(doc.problem(
+                ("monitors", i, field if m.id is not None else "name"),
+                f"{(name if field == 'name' else key)!r} is used by monitors[{twin}] too (line "
+                f"{doc.located.line_of(('monitors', twin))}); ids and names must be unique"))
+        names.setdefault(name, i)
+        keys.setdefault(key, i)
+    refs = {m.key.lower() for m in c.monitors} | {m.name.strip().lower() for m in c.monitors}
+    for i, ch in enumerate(c.channels):
+        if ch.monitor is not None and ch.monitor.lower() not in refs:
+            problems.append(doc.problem(("channels", i, "monitor"),
+                                        f"no monitor {ch.monitor!r} in this file"))
+    for i, w in enumerate(c.maintenance):
+        for j, ref in enumerate(w.monitors):
+            if ref.lower() not in refs:
+                problems.append(doc.problem(("maintenance", i, "monitors", j),
+                                            f"no monitor {ref!r} in this file"))
+        if w.until <= w.from_:
+            problems.append(doc.problem(("maintenance", i, "until"), "must be after from"))
+    return problems
+
