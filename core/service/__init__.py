@@ -5,7 +5,8 @@ types' contracts), so a command means the same thing wherever it arrives; every 
 statement lives in core/storage/. Errors are typed (core/errors.py).
 
 The service is split by concern: ``users`` (identities, language, tiers), ``monitors``
-(create, find, state, history), ``channels`` (alert destinations); this class joins them.
+(create, find, state, history, maintenance windows), ``channels`` (alert destinations);
+this class joins them. ``policy`` holds the operator's choices (default plan, admins).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from lighthouse.core.checks.base import CheckContext
 from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.service.channels import ChannelsMixin
 from lighthouse.core.service.monitors import MonitorDraft, MonitorsMixin
-from lighthouse.core.service.users import UsersMixin, utcnow
+from lighthouse.core.service.policy import OPERATOR, InstancePolicy
+from lighthouse.core.service.users import UpgradePath, UsersMixin, utcnow
 from lighthouse.core.storage.database import Pool, StorageMode
 
 
@@ -30,12 +32,15 @@ class MonitorService(MonitorsMixin, ChannelsMixin, UsersMixin):
         *,
         mode: StorageMode = "plain",
         clock: Callable[[], datetime] = utcnow,
+        policy: InstancePolicy | None = None,
     ) -> None:
         self._pool = pool
         self.guard = guard
         self._ctx = check_context
         self._mode = mode
         self._now = clock
+        # The operator's choices (core/service/policy.py); the default is a public instance's.
+        self.policy = policy or InstancePolicy()
 
 
-__all__ = ["MonitorDraft", "MonitorService"]
+__all__ = ["OPERATOR", "InstancePolicy", "MonitorDraft", "MonitorService", "UpgradePath"]

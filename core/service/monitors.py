@@ -1,8 +1,12 @@
 """Monitors: create (with a dry run that paid requests use before payment), find, change
-state, remove, and read their history and uptime."""
+state (pause, resume, maintenance now or planned), remove, and read their history and uptime.
+
+Every change a person makes is logged as one line naming the monitor and its id, beside
+the state changes the result writer logs (core/storage/results.py)."""
 
 from __future__ import annotations
 
+import logging
 import random
 import secrets
 import uuid
@@ -31,15 +35,45 @@ from lighthouse.core.errors import (
 from lighthouse.core.models import CheckRecord, Identity, Monitor, Provider, UptimeWindow, User
 from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.state import State
+from lighthouse.core.storage import maintenance as maintenance_rows
 from lighthouse.core.storage import monitors as monitor_rows
 from lighthouse.core.storage import rollups, tokens
 from lighthouse.core.storage import users as user_rows
 from lighthouse.core.storage.database import Pool, StorageMode
 from lighthouse.core.text import clean_text
-from lighthouse.core.tiers import Tier, TierName, tier
+from lighthouse.core.tiers import Tier, tier
 from lighthouse.core.uptime import with_exact_day
 
+log = logging.getLogger("lighthouse.monitors")
+
 MANAGEMENT_TOKEN_PREFIX = "lhm_"
+# The longest maintenance window: longer is a pause.
+MAX_MAINTENANCE = timedelta(days=366)
+
+
+def log_change(m: Monitor, what: str, who: Identity | None = None, **extra: Any) -> None:
+    """One line per change a person made, naming the monitor the way the CLI finds it."""
+    fields: dict[str, Any] = {"monitor_id": str(m.public_id), "monitor_name": m.name,
+                              "monitor_type": m.type, **extra}
+    if who is not None:
+        fields["by"] = who.provider.value
+    log.info("monitor %s (%s) %s", m.name, str(m.public_id)[:8], what, extra=fields)
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    """Maintenance planned ahead for one monitor."""
+
+    id: int
+    monitor_public_id: uuid.UUID
+    monitor_name: str
+    starts_at: datetime
+    ends_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> MaintenanceWindow:
+        return cls(row["id"], row["monitor_public_id"], row["monitor_name"], row["starts_at"],
+                   row["ends_at"])
 
 
 @dataclass(frozen=True)
@@ -66,6 +100,7 @@ class MonitorsMixin:
     if TYPE_CHECKING:  # provided by the sibling mixins in MonitorService
         async def find_user(self, who: Identity) -> User | None: ...  # UsersMixin
         async def ensure_user(self, who: Identity, language: str | None = None) -> User: ...
+        def plan_of(self, who: Identity, user: User | None) -> Tier: ...
 
     # --- creation ---------------------------------------------------------------
     async def validate_monitor(
@@ -88,7 +123,7 @@ class MonitorsMixin:
         check = get_check_type(type)
         parsed = parse_config(type, config)
         user = await self.find_user(who)
-        plan = tier(tier_name or (user.tier if user else TierName.FREE))
+        plan = tier(tier_name) if tier_name else self.plan_of(who, user)
         if check.required_feature and check.required_feature not in plan.features:
             raise TierFeatureError(f"{type} monitors need a higher tier",
                                    feature=check.required_feature, tier=plan.name.value)
@@ -154,7 +189,9 @@ class MonitorsMixin:
                 language=language or user.language or "en", next_due=first_due,
                 expires_at=user.tier_expires_at,
             )
-        return Monitor.from_row(row)
+        m = Monitor.from_row(row)
+        log_change(m, "added", who, interval_s=m.interval_s)
+        return m
 
     async def create_heartbeat(
         self,
@@ -245,17 +282,21 @@ class MonitorsMixin:
         m = await self.get_monitor(who, ref)
         if m.state is State.PAUSED:
             raise InvalidStateError("monitor is already paused", state=m.state.value, name=m.name)
-        return await self._set_state(m, "state = 'paused', consecutive_failures = 0, "
-                                        "consecutive_successes = 0")
+        changed = await self._set_state(m, "state = 'paused', consecutive_failures = 0, "
+                                           "consecutive_successes = 0")
+        log_change(changed, "paused", who, from_state=m.state.value, to_state="paused")
+        return changed
 
     async def resume(self, who: Identity, ref: str) -> Monitor:
         m = await self.get_monitor(who, ref)
         if m.state is not State.PAUSED:
             raise InvalidStateError("monitor is not paused", state=m.state.value, name=m.name)
-        return await self._set_state(
+        changed = await self._set_state(
             m, "state = 'pending', consecutive_failures = 0, consecutive_successes = 0, "
                "incident_started_at = NULL, next_due = now()"
         )
+        log_change(changed, "resumed", who, from_state="paused", to_state="pending")
+        return changed
 
     async def set_maintenance(self, who: Identity, ref: str, until: datetime | None) -> Monitor:
         """Enter maintenance until a time (results recorded, no alerts), or end it (None)."""
@@ -263,12 +304,71 @@ class MonitorsMixin:
         if until is None:
             if m.state is not State.MAINTENANCE:
                 raise InvalidStateError("monitor is not in maintenance", state=m.state.value)
-            return await self._set_state(m, "maintenance_until = now()")
+            changed = await self._set_state(m, "maintenance_until = now()")
+            log_change(changed, "leaves maintenance at its next check", who)
+            return changed
+        if until.tzinfo is None:
+            raise ValidationError("until needs a time zone", field="until", reason="naive")
         if until <= self._now():
             raise ValidationError("maintenance must end in the future", field="until", reason="past")
+        if until - self._now() > MAX_MAINTENANCE:
+            raise ValidationError("maintenance is at most 366 days", field="until",
+                                  reason="too_long", max_days=MAX_MAINTENANCE.days)
         if m.state is State.PAUSED:
             raise InvalidStateError("monitor is paused", state=m.state.value)
-        return await self._set_state(m, "state = 'maintenance', maintenance_until = $2", until)
+        changed = await self._set_state(m, "state = 'maintenance', maintenance_until = $2", until)
+        log_change(changed, "in maintenance", who, from_state=m.state.value,
+                   to_state="maintenance", until=until.isoformat())
+        return changed
+
+    async def schedule_maintenance(
+        self, who: Identity, ref: str, *, starts: datetime | None, ends: datetime
+    ) -> tuple[Monitor, MaintenanceWindow | None]:
+        """Maintenance from ``starts`` (None or past: now) until ``ends``. A window that
+        starts later is stored and applied when it starts (None is returned for one that
+        started at once). A paused monitor stays paused through its windows."""
+        now = self._now()
+        if starts is not None and starts.tzinfo is None:
+            raise ValidationError("from needs a time zone", field="from", reason="naive")
+        if starts is None or starts <= now:
+            return await self.set_maintenance(who, ref, ends), None
+        if ends.tzinfo is None:
+            raise ValidationError("until needs a time zone", field="until", reason="naive")
+        if ends <= starts:
+            raise ValidationError("maintenance must end after it starts", field="until",
+                                  reason="before_start")
+        if ends - now > MAX_MAINTENANCE:
+            raise ValidationError("maintenance is at most 366 days", field="until",
+                                  reason="too_long", max_days=MAX_MAINTENANCE.days)
+        m = await self.get_monitor(who, ref)
+        window = MaintenanceWindow.from_row(await maintenance_rows.add(self._pool, m.id, starts, ends))
+        log_change(m, "has maintenance planned", who, starts_at=starts.isoformat(),
+                   until=ends.isoformat())
+        return m, window
+
+    async def maintenance_windows(self, who: Identity, ref: str | None = None
+                                  ) -> list[MaintenanceWindow]:
+        """Planned windows (not yet started) of the caller's monitors, or of one."""
+        user = await self.find_user(who)
+        if user is None:
+            return []
+        monitor_id = (await self.get_monitor(who, ref)).id if ref else None
+        rows = await maintenance_rows.of_owner(self._pool, user.id, monitor_id)
+        return [MaintenanceWindow.from_row(r) for r in rows]
+
+    async def end_maintenance(self, who: Identity, ref: str) -> tuple[Monitor, int]:
+        """Leave maintenance now and drop the windows planned for the monitor; returns
+        the monitor and how many planned windows were dropped."""
+        m = await self.get_monitor(who, ref)
+        dropped = await maintenance_rows.cancel(self._pool, m.id)
+        if dropped:
+            log_change(m, f"had {dropped} planned maintenance window(s) cancelled", who)
+        if m.state is State.MAINTENANCE:
+            m = await self.set_maintenance(who, ref, None)
+        elif not dropped:
+            raise InvalidStateError("monitor is not in maintenance", state=m.state.value,
+                                    name=m.name)
+        return m, dropped
 
     async def _set_state(self, m: Monitor, assignments: str, *args: Any) -> Monitor:
         row = await monitor_rows.set_state(self._pool, m.id, assignments, *args)
@@ -279,7 +379,12 @@ class MonitorsMixin:
     async def remove(self, who: Identity, ref: str) -> Monitor:
         m = await self.get_monitor(who, ref)
         await monitor_rows.delete(self._pool, m.id)
+        log_change(m, "removed", who)
         return m
+
+    async def monitor_count(self) -> int:
+        """Monitors on the whole instance (the start banner says what to do when none)."""
+        return await monitor_rows.total(self._pool)
 
     # --- reading ----------------------------------------------------------------------
     async def history(

@@ -33,6 +33,9 @@ from lighthouse.core.storage.schedule import ClaimedCheck
 from lighthouse.core.text import clean_text
 
 log = logging.getLogger(__name__)
+# State changes go to the same logger as the changes people make (core/service/monitors.py),
+# so one logger name follows a monitor's whole story.
+changes_log = logging.getLogger("lighthouse.monitors")
 
 HISTORY_COLUMNS = (
     "time", "monitor_id", "ok", "status_code", "latency_ms", "error_code", "error", "details",
@@ -267,9 +270,10 @@ class ResultWriter:
         self.rows_written += len(rows)
 
     async def _write_state(self, cols: list[list[Any]], alerts_by_id: dict[int, list[PendingAlert]]
-                           ) -> None:
+                           ) -> set[int]:
+        """The ids whose state was written (the others changed meanwhile, e.g. paused)."""
         if not cols[0]:
-            return
+            return set()
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(_ASYNC_COMMIT)
             updated = await conn.fetch(_UPDATE_STATE, *cols, self._worker_id)
@@ -280,6 +284,7 @@ class ResultWriter:
             alerts = [a for mid in done for a in alerts_by_id.get(mid, ())]
             if alerts:
                 self.alerts_written += await insert_alerts(conn, alerts)
+        return done
 
     async def _write(self, batch: list[Finished]) -> None:
         history: list[tuple[Any, ...]] = []
@@ -287,6 +292,7 @@ class ResultWriter:
         in_state: list[Finished] = []
         cols: list[list[Any]] = [[] for _ in range(14)]
         alerts_by_id: dict[int, list[PendingAlert]] = {}
+        changes: list[tuple[Finished, State, State, str | None]] = []
         for f in batch:
             r, c = f.result, f.claim
             error = clean_text(r.error[:ERROR_TEXT_MAX]) if r.error else None
@@ -309,6 +315,8 @@ class ResultWriter:
             in_state.append(f)
             new, event = apply(st, r.ok, f.checked_at, c.policy)
             changed = new.state is not st.state
+            if changed:
+                changes.append((f, st.state, new.state, error))
             for col, value in zip(cols, (
                 c.id, c.state_version, new.state.value, 1 if changed else 0, new.state_since,
                 new.consecutive_failures, new.consecutive_successes, new.last_alert_at,
@@ -330,9 +338,14 @@ class ResultWriter:
         if not isinstance(copied, BaseException):
             for f in in_history:
                 f.history_written = True
+            if self._metrics is not None:
+                self._metrics.monitors.record(in_history)
         if not isinstance(stated, BaseException):
             for f in in_state:
                 f.state_written = True
+            for f, before, after, error in changes:
+                if f.claim.id in stated:
+                    _log_change(f, before, after, error)
         failures = [e for e in (copied, stated) if isinstance(e, BaseException)]
         if failures:
             # An outage outranks a refused row: splitting cannot help while it lasts.
@@ -342,3 +355,17 @@ class ResultWriter:
             res = self._on_flush(len(history), len(alerts_by_id))
             if res is not None:
                 await res
+
+
+def _log_change(f: Finished, before: State, after: State, error: str | None) -> None:
+    """One line per state change a check caused, naming the monitor as the CLI finds it."""
+    c = f.claim
+    public_id = str(c.public_id) if c.public_id is not None else str(c.id)
+    reason = f": {error}" if error and not f.result.ok else ""
+    changes_log.log(
+        logging.WARNING if after is State.DOWN else logging.INFO,
+        "monitor %s (%s) is %s (was %s)%s", c.name, public_id[:8], after.value, before.value,
+        reason, extra={"monitor_id": public_id, "monitor_name": c.name, "monitor_type": c.type,
+                       "from_state": before.value, "to_state": after.value,
+                       "target": f.description, "error": error if not f.result.ok else None},
+    )
