@@ -1,4 +1,5 @@
-"""The `lighthouse` command: run, worker, migrate, check, healthcheck, version."""
+"""The `lighthouse` command: run, worker, migrate, check, healthcheck, version, and the
+operator's commands (monitor, channel, user, maintenance: lighthouse/admin_cli.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from lighthouse import admin_cli
 from lighthouse.core.errors import ConfigurationError, LighthouseError
 
 
@@ -134,12 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--url", help="default http://127.0.0.1:$API_PORT/health")
     h.add_argument("--timeout", type=float, default=5.0)
     sub.add_parser("version", help="print the version")
+    admin_cli.register(sub)  # monitor, channel, user, maintenance (lighthouse/admin_cli.py)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if hasattr(args, "handler"):
+            return int(args.handler(args))
         if args.command == "run":
             return cmd_run(args, "all")
         if args.command == "worker":
