@@ -66,10 +66,12 @@ LABEL org.opencontainers.image.title="lighthouse" \
       org.opencontainers.image.licenses="Apache-2.0"
 
 # Inside a container DATABASE_URL and REDIS_URL are always set (compose, terraform);
-# the data dir only holds what the service writes locally.
+# the data dir only holds what the service writes locally. The service listens on every
+# interface here (its default is loopback, for a laptop): the port mapping decides.
 ENV PATH="/opt/venv/bin:${PATH}" \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    API_HOST=0.0.0.0 \
     API_PORT=8080 \
     METRICS_PORT=9090 \
     LIGHTHOUSE_DATA_DIR=/var/lib/lighthouse

@@ -34,6 +34,7 @@ from lighthouse.bot.plumbing import (
 from lighthouse.core.checks import parse_shorthand
 from lighthouse.core.errors import ValidationError
 from lighthouse.core.models import Identity, Monitor, Provider, User
+from lighthouse.core.service.policy import parse_identity, tier_rank
 from lighthouse.core.tiers import tier
 
 # Ctx, Reply and the parsing helpers live in bot/plumbing.py; adapters and tests keep
@@ -262,6 +263,49 @@ class Commands(CommandRunner):
                         "guild_id": ctx.chat.guild_id},
                 monitor_id=m.id, language=lang)
             return Reply(texts.channel_set(lang, m, channel_label))
+
+        return await self.run(ctx, action)
+
+    async def upgrade(self, ctx: Ctx) -> Reply:
+        """The user's plan and how to get a higher one here (payments or the operator)."""
+
+        async def action(lang: str, user: User | None) -> Reply:
+            return Reply(texts.upgrade(lang, await self.service.upgrade_path(ctx.who)))
+
+        return await self.run(ctx, action)
+
+    async def admin_tier(
+        self, ctx: Ctx, target: str, tier_name: str, days: int | str | None = None
+    ) -> Reply:
+        """An admin (LIGHTHOUSE_ADMINS) gives a user a plan. ``target``: an id on the
+        admin's own platform, a Discord mention, or provider:id."""
+
+        async def action(lang: str, user: User | None) -> Reply:
+            # First: a non-admin hears "admins only", not what was wrong with the arguments.
+            self.service.require_admin(ctx.who)
+            who = parse_identity(target, default_provider=ctx.chat.provider)
+            count: int | None
+            if days is None or days == "":
+                count = None
+            elif isinstance(days, int):
+                count = days
+            elif days.strip().isdigit():
+                count = int(days.strip())
+            else:
+                raise ValidationError("days must be a number", field="days", reason="format",
+                                      min=1, max=3650)
+            changed = await self.service.set_tier(ctx.who, who, tier_name, days=count)
+            raised = tier_rank(changed.tier) > tier_rank(tier_name.strip().lower())
+            return Reply(texts.tier_set(lang, who, changed.tier, changed.tier_expires_at, raised))
+
+        return await self.run(ctx, action)
+
+    async def admin_usage(self, ctx: Ctx) -> Reply:
+        """How /admin is typed, for admins; everyone else is refused as for a command."""
+
+        async def action(lang: str, user: User | None) -> Reply:
+            self.service.require_admin(ctx.who)
+            return Reply(texts.usage_admin(lang), error="usage")
 
         return await self.run(ctx, action)
 

@@ -20,9 +20,10 @@ from babel.dates import format_datetime, format_timedelta
 from babel.numbers import format_decimal, format_percent
 from lighthouse.core.errors import LighthouseError
 from lighthouse.core.i18n import format_duration, gettext, ngettext
-from lighthouse.core.models import Monitor, UptimeWindow
+from lighthouse.core.models import Identity, Monitor, Provider, UptimeWindow
+from lighthouse.core.service.users import UpgradePath
 from lighthouse.core.state import State
-from lighthouse.core.tiers import TierName
+from lighthouse.core.tiers import Tier, TierName
 
 
 def _T(message: str) -> str:
@@ -43,6 +44,9 @@ CMD_CHANNEL = _T("Post a monitor's alerts in a server channel")
 CMD_LANGUAGE = _T("Choose the language I answer in")
 CMD_HELP = _T("How to use Lighthouse")
 CMD_START = _T("Start receiving alerts here")
+CMD_UPGRADE = _T("How to get a higher plan on this Lighthouse")
+CMD_ADMIN = _T("Run this Lighthouse (admins only)")
+CMD_ADMIN_TIER = _T("Give a user a plan (admins only)")
 
 ARG_URL = _T("The address to check, e.g. https://example.com")
 ARG_NAME = _T("A short name for the monitor")
@@ -50,10 +54,22 @@ ARG_INTERVAL = _T("How often to check")
 ARG_MONITOR = _T("One of your monitors: name or id")
 ARG_CHANNEL = _T("The channel for alerts (default: this one)")
 ARG_LANGUAGE = _T("Language, or automatic to follow your app")
+ARG_USER = _T("The user whose plan changes")
+ARG_TIER = _T("The plan to give")
+ARG_DAYS = _T("For how many days (default: no end)")
 
 CHOICE_AUTO = _T("automatic")
 CHOICE_ENGLISH = _T("English")
 CHOICE_SPANISH = _T("Spanish")
+
+# The plans, as offered to admins in Discord (value: the plan's name).
+TIER_CHOICES: list[tuple[str, str]] = [
+    (_T("Free"), TierName.FREE.value),
+    (_T("Basic"), TierName.BASIC.value),
+    (_T("Standard"), TierName.STANDARD.value),
+    (_T("Pro"), TierName.PRO.value),
+    (_T("Enterprise"), TierName.ENTERPRISE.value),
+]
 
 # The interval choices offered in Discord (value in seconds) and accepted in Telegram.
 INTERVAL_CHOICES: list[tuple[str, int]] = [
@@ -258,6 +274,8 @@ def error(lang: str, exc: LighthouseError) -> str:
             limit,
         ).format(tier=tier_name(lang, str(p.get("tier", ""))), limit=limit,
                  command=cmd(lang, "monitor remove"))
+    if code == "not_admin":
+        return gettext(lang, "Only this Lighthouse's admins can change plans.")
     if code == "tier_feature_unavailable":
         return gettext(lang, "That needs a higher plan than {tier}.").format(
             tier=tier_name(lang, str(p.get("tier", ""))))
@@ -295,6 +313,18 @@ def error(lang: str, exc: LighthouseError) -> str:
         if field == "name":
             return gettext(lang, "A monitor name can have at most {max} characters.").format(
                 max=p.get("max", 100))
+        if field == "user":
+            return gettext(lang, "“{value}” is not a user I know how to name. Use their id, "
+                                 "e.g. {example}.").format(value=clip(str(p.get("value", "")), 40),
+                                                          example=cmd(lang, "admin tier",
+                                                                      "123456789 pro"))
+        if field == "tier":
+            return gettext(lang, "There is no plan called “{value}”. Plans: {known}.").format(
+                value=clip(str(p.get("value", "")), 40),
+                known=", ".join(tier_name(lang, str(k)) for k in p.get("known") or []))
+        if field == "days":
+            return gettext(lang, "The number of days must be between {min} and {max}.").format(
+                min=p.get("min", 1), max=p.get("max", 3650))
         if field == "url" or reason == "missing":
             return gettext(lang, "Tell me which URL to check, e.g. {example}").format(
                 example=cmd(lang, "monitor add", "https://example.com"))
@@ -528,6 +558,7 @@ def help_text(lang: str, telegram: bool) -> str:
                           gettext(lang, "also post alerts in a server channel")))
     lines += [
         line("language", "[en|es|auto]", gettext(lang, "the language I answer and alert in")),
+        line("upgrade", "", gettext(lang, "your plan, and how to get a higher one")),
         "",
         gettext(lang, "A monitor is named by its name or the first characters of its id."),
     ]
@@ -587,6 +618,72 @@ def expired_button(lang: str) -> str:
     return gettext(lang, "That button belongs to someone else or has expired.")
 
 
+def user_label(who: Identity) -> str:
+    """How a reply names a user: a Discord mention (it shows their name), else provider:id."""
+    if who.provider is Provider.DISCORD:
+        return f"<@{who.subject}>"
+    return f"{who.provider.value}:{who.subject}"
+
+
+def tier_set(lang: str, who: Identity, tier: str, expires_at: datetime | None,
+             raised: bool) -> str:
+    plan = tier_name(lang, tier)
+    if expires_at is not None:
+        line = gettext(lang, "✅ {user} now has the {plan} plan until {until}.").format(
+            user=user_label(who), plan=plan,
+            until=format_datetime(expires_at, "d MMM y", tzinfo=UTC, locale=lang))
+    else:
+        line = gettext(lang, "✅ {user} now has the {plan} plan, with no end date.").format(
+            user=user_label(who), plan=plan)
+    if raised:
+        line += " " + gettext(lang, "(This Lighthouse gives everyone {plan} already, so "
+                                    "that is what they keep.)").format(plan=plan)
+    return line
+
+
+def usage_admin(lang: str) -> str:
+    return gettext(lang, "Usage: {command}").format(
+        command=cmd(lang, "admin tier", gettext(lang, "<user id> <plan> [days]")))
+
+
+def plan_summary(lang: str, plan: Tier) -> str:
+    if plan.max_monitors is None:
+        monitors = gettext(lang, "unlimited monitors")
+    else:
+        monitors = ngettext(lang, "{n} monitor", "{n} monitors", plan.max_monitors).format(
+            n=plan.max_monitors)
+    return gettext(lang, "{monitors}, checked as often as {interval}").format(
+        monitors=monitors, interval=interval(lang, plan.interval_s))
+
+
+def upgrade(lang: str, path: UpgradePath) -> str:
+    """/upgrade: the plan the user has, and how to get a higher one on this instance."""
+    lines = [gettext(lang, "You are on the {plan} plan: {summary}.").format(
+        plan=tier_name(lang, path.current.name.value), summary=plan_summary(lang, path.current))]
+    if path.expires_at is not None:
+        lines.append(gettext(lang, "It lasts until {until}.").format(
+            until=format_datetime(path.expires_at, "d MMM y", tzinfo=UTC, locale=lang)))
+    if path.next_tier is None:
+        lines.append(gettext(lang, "That is the highest plan there is."))
+    else:
+        lines.append(gettext(lang, "Next up, {plan}: {summary}.").format(
+            plan=tier_name(lang, path.next_tier.name.value),
+            summary=plan_summary(lang, path.next_tier)))
+        if path.pricing_url:
+            lines.append(gettext(lang, "Plans are paid in USDC over x402; prices and how to "
+                                       "pay: {url}").format(url=path.pricing_url))
+            lines.append(gettext(lang, "To have this chat account upgraded, ask the person who "
+                                       "runs this Lighthouse."))
+        else:
+            lines.append(gettext(lang, "This Lighthouse takes no payments: to get a higher plan, "
+                                       "ask the person who runs it."))
+    if path.is_admin:
+        lines.append(gettext(lang, "You are an admin here: give anyone a plan with {command}."
+                             ).format(command=cmd(lang, "admin tier",
+                                                  gettext(lang, "<user id> <plan> [days]"))))
+    return "\n".join(lines)
+
+
 # --- localized slash-command and parameter names (Discord) ---------------------------------
 # Discord shows these to Spanish clients; they must be lowercase, 1-32 characters
 # (letters, digits, - and _), which a test checks on the translated payload.
@@ -601,9 +698,15 @@ NAME_TEST = _T("test")
 NAME_CHANNEL = _T("channel")
 NAME_LANGUAGE = _T("language")
 NAME_HELP = _T("help")
+NAME_UPGRADE = _T("upgrade")
+NAME_ADMIN = _T("admin")
+NAME_TIER = _T("tier")
 PARAM_URL = _T("url")
 PARAM_NAME = _T("name")
 PARAM_INTERVAL = _T("interval")
 PARAM_MONITOR = _T("monitor")
 PARAM_CHANNEL = _T("channel")
 PARAM_LANGUAGE = _T("language")
+PARAM_USER = _T("user")
+PARAM_TIER = _T("plan")
+PARAM_DAYS = _T("days")

@@ -86,8 +86,17 @@ class MonitorNotFoundError(LighthouseError):
 
 
 class ChannelNotFoundError(LighthouseError):
+    """No alert channel with this id among the caller's (``params['channel_id']``)."""
+
     code = "channel_not_found"
     http_status = 404
+
+
+class NotAdminError(LighthouseError):
+    """Changing someone's plan needs the operator or an admin named in LIGHTHOUSE_ADMINS."""
+
+    code = "not_admin"
+    http_status = 403
 
 
 class InvalidStateError(LighthouseError):
@@ -99,3 +108,12 @@ class InvalidStateError(LighthouseError):
 
 class ConfigurationError(Exception):
     """Bad operator configuration: stops start-up with one line naming the variable."""
+
+
+class PortInUseError(ConfigurationError):
+    """A port the service must listen on is taken: ``setting`` names the variable to change."""
+
+    def __init__(self, setting: str, host: str, port: int) -> None:
+        self.setting, self.host, self.port = setting, host, port
+        super().__init__(f"{setting}={port} is already in use on {host}: another Lighthouse or "
+                         f"another program listens there; stop it or set {setting} to a free port")

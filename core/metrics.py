@@ -1,8 +1,117 @@
-"""Prometheus metrics of the core. The HTTP exposition lives in the API adapter."""
+"""Prometheus metrics of the core. The HTTP exposition lives in the API adapter.
+
+Per-monitor gauges (``MonitorGauges``): ``lighthouse_monitor_up`` (1 when the monitor's
+last check succeeded, 0 when it failed) and ``lighthouse_monitor_latency_seconds`` (the
+last check's latency; absent when the check measured none), labelled ``monitor_id`` (the
+id the CLI shows) and ``type``. Cardinality is bounded by the monitors this process
+checks: a series exists while its monitor is checked here, and goes when the monitor is
+deleted or paused (pruned once a minute by the scheduler) or has not been checked here
+for three intervals (another worker took it over). So a process exposes at most two
+series per monitor it checks, and the sum over workers stays at two per monitor, plus a
+handover's overlap.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol
+from uuid import UUID
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+# A series outlives its monitor's last check here by three intervals plus this: long enough
+# for a late check, short enough that a monitor taken over by another worker leaves.
+STALE_GRACE_S = 60.0
+
+UP = "lighthouse_monitor_up"
+LATENCY = "lighthouse_monitor_latency_seconds"
+UP_HELP = "1 when the monitor's last check succeeded, 0 when it failed"
+LATENCY_HELP = "Latency of the monitor's last check"
+LABELS = ["monitor_id", "type"]
+
+# One monitor's last result: (public id, type, up, latency in seconds or None, expiry on
+# the monotonic clock). A tuple, not an object: the result writer stores one per result.
+Latest = tuple[UUID | None, str, float, float | None, float]
+
+
+class _Claim(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def public_id(self) -> UUID | None: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def interval_s(self) -> int: ...
+
+
+class _Result(Protocol):
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def latency_ms(self) -> float | None: ...
+
+
+class Written(Protocol):
+    """A result the writer stored (core/storage/results.py ``Finished``)."""
+
+    @property
+    def claim(self) -> _Claim: ...
+    @property
+    def result(self) -> _Result: ...
+
+
+class MonitorGauges(Collector):
+    """The per-monitor gauges as a collector: the result writer only stores each monitor's
+    last result in a dict (``record``), and a scrape builds the series from it. Setting a
+    labelled Gauge per result costs a label lookup and a lock each; this costs one dict
+    write, and nothing at all when nobody scrapes."""
+
+    def __init__(self) -> None:
+        self._latest: dict[int, Latest] = {}
+
+    def record(self, written: Iterable[Written]) -> None:
+        """The last result of each monitor in ``written`` (the writer's hot path: one
+        tuple and one dict write per result, attributes read once)."""
+        now = time.monotonic() + STALE_GRACE_S
+        latest = self._latest
+        for f in written:
+            c, r = f.claim, f.result
+            latency = r.latency_ms
+            latest[c.id] = (c.public_id, c.type, 1.0 if r.ok else 0.0,
+                            None if latency is None else latency / 1000.0,
+                            now + 3 * c.interval_s)
+
+    def forget(self, monitor_ids: Iterable[int]) -> None:
+        for monitor_id in monitor_ids:
+            self._latest.pop(monitor_id, None)
+
+    def monitor_ids(self) -> list[int]:
+        return list(self._latest)
+
+    def describe(self) -> Iterator[Any]:
+        yield GaugeMetricFamily(UP, UP_HELP, labels=LABELS)
+        yield GaugeMetricFamily(LATENCY, LATENCY_HELP, labels=LABELS)
+
+    def collect(self) -> Iterator[Any]:
+        up = GaugeMetricFamily(UP, UP_HELP, labels=LABELS)
+        latency = GaugeMetricFamily(LATENCY, LATENCY_HELP, labels=LABELS)
+        now = time.monotonic()
+        stale: list[int] = []
+        for monitor_id, (public_id, type_name, ok, seconds, expires) in list(self._latest.items()):
+            if expires < now:
+                stale.append(monitor_id)
+                continue
+            labels = [str(public_id) if public_id is not None else str(monitor_id), type_name]
+            up.add_metric(labels, ok)
+            if seconds is not None:
+                latency.add_metric(labels, seconds)
+        self.forget(stale)
+        yield up
+        yield latency
 
 
 class Metrics:
@@ -51,3 +160,5 @@ class Metrics:
         self.payments_total = Counter(
             "lighthouse_payments_total", "x402 payments by outcome", ["outcome"], registry=r
         )
+        self.monitors = MonitorGauges()
+        r.register(self.monitors)

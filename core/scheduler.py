@@ -20,13 +20,26 @@ from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
 from lighthouse.core.checks.runner import run_parsed
 from lighthouse.core.errors import LighthouseError
 from lighthouse.core.metrics import Metrics
+from lighthouse.core.storage import maintenance
 from lighthouse.core.storage.database import Pool
 from lighthouse.core.storage.results import Finished, ResultWriter
-from lighthouse.core.storage.schedule import ClaimedCheck, claim_due, due_backlog, release
+from lighthouse.core.storage.schedule import (
+    ClaimedCheck,
+    claim_due,
+    due_backlog,
+    gone_or_paused,
+    release,
+)
 
 log = logging.getLogger(__name__)
+changes_log = logging.getLogger("lighthouse.monitors")
 
 BACKLOG_SAMPLE_S = 5.0
+# Planned maintenance starts within this of its time (one indexed query on a table that
+# is nearly always empty).
+MAINTENANCE_POLL_S = 10.0
+# Gauges of deleted or paused monitors leave /metrics within this (core/metrics.py).
+GAUGE_PRUNE_S = 60.0
 
 
 class Scheduler:
@@ -64,6 +77,8 @@ class Scheduler:
         self.checks_run = 0
         self._bound: dict[str, tuple[Any, Any, Any]] = {}
         self._backlog_sampled = 0.0
+        self._windows_polled = 0.0
+        self._gauges_pruned = time.monotonic()
         self._backlog = False
         self._refill: asyncio.Task[int] | None = None
         self._refill_at = max(1, min(claim_batch, max_concurrency) // 4)
@@ -118,8 +133,36 @@ class Scheduler:
                 self._metrics.due_backlog.set(await due_backlog(self._pool))
             except Exception:
                 log.warning("could not sample the due backlog", exc_info=True)
+        if now - self._windows_polled >= MAINTENANCE_POLL_S:
+            self._windows_polled = now
+            await self._start_planned_maintenance()
+        if now - self._gauges_pruned >= GAUGE_PRUNE_S:
+            self._gauges_pruned = now
+            await self._prune_gauges()
         self._metrics.result_buffer.set(self._writer.pending)
         return claimed_total
+
+    async def _start_planned_maintenance(self) -> None:
+        try:
+            started = await maintenance.apply_due(self._pool)
+        except Exception:
+            log.warning("could not start planned maintenance", exc_info=True)
+            return
+        for row in started:
+            public_id = str(row["public_id"])
+            changes_log.info(
+                "monitor %s (%s) is maintenance until %s (planned window)", row["name"],
+                public_id[:8], row["maintenance_until"].isoformat(),
+                extra={"monitor_id": public_id, "monitor_name": row["name"],
+                       "monitor_type": row["type"], "to_state": "maintenance",
+                       "until": row["maintenance_until"].isoformat()})
+
+    async def _prune_gauges(self) -> None:
+        gauges = self._metrics.monitors
+        try:
+            gauges.forget(await gone_or_paused(self._pool, gauges.monitor_ids()))
+        except Exception:
+            log.warning("could not prune the per-monitor gauges", exc_info=True)
 
     async def _run(self, claim: ClaimedCheck, received: float) -> None:
         try:

@@ -57,7 +57,9 @@ class Settings(BaseSettings):
         default="https://api.telegram.org", validation_alias="TELEGRAM_API_BASE_URL"
     )
 
-    api_host: str = Field(default="0.0.0.0", validation_alias="API_HOST")
+    # Loopback by default: a laptop run is not reachable from the network unless asked;
+    # the container image sets 0.0.0.0 (Dockerfile), where the port mapping decides.
+    api_host: str = Field(default="127.0.0.1", validation_alias="API_HOST")
     api_port: Port = Field(default=8080, validation_alias=AliasChoices("API_PORT", "PORT"))
     metrics_port: Port = Field(default=9090, validation_alias="METRICS_PORT")
     data_dir: Path = Field(default=Path(".lighthouse"), validation_alias="LIGHTHOUSE_DATA_DIR")
@@ -69,7 +71,14 @@ class Settings(BaseSettings):
     config_file: Path | None = Field(default=None, validate_default=True,
                                      validation_alias="LIGHTHOUSE_CONFIG")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
-    log_format: str = Field(default="json", validation_alias="LOG_FORMAT")
+    # json: one object per line (collectors); text: human lines; auto: text on a terminal.
+    log_format: str = Field(default="auto", validation_alias="LOG_FORMAT")
+
+    # --- operator defaults (core/service/policy.py) ---------------------------------------
+    # The plan chat users get on this instance; a public instance keeps free.
+    default_tier: str = Field(default="free", validation_alias="LIGHTHOUSE_DEFAULT_TIER")
+    # Chat users who may change plans from chat: "discord:123,telegram:456".
+    admins: str = Field(default="", validation_alias="LIGHTHOUSE_ADMINS")
 
     # Scheduler knobs: the defaults fit 10,000 monitors at 30 s on 2 cores.
     max_concurrent_checks: int = Field(
@@ -196,8 +205,28 @@ class Settings(BaseSettings):
     @field_validator("log_format")
     @classmethod
     def _fmt(cls, value: str) -> str:
-        if value not in {"json", "text"}:
-            raise ValueError("expected json or text")
+        value = value.strip().lower() or "auto"
+        if value not in {"json", "text", "auto"}:
+            raise ValueError("expected json, text or auto")
+        return value
+
+    @field_validator("default_tier")
+    @classmethod
+    def _default_tier(cls, value: str) -> str:
+        from lighthouse.core.tiers import TierName
+
+        value = value.strip().lower() or TierName.FREE.value
+        known = [t.value for t in TierName]
+        if value not in known:
+            raise ValueError(f"expected one of {', '.join(known)}")
+        return value
+
+    @field_validator("admins")
+    @classmethod
+    def _admins(cls, value: str) -> str:
+        from lighthouse.core.service.policy import parse_admins
+
+        parse_admins(value)  # raises ValueError naming the bad entry
         return value
 
 

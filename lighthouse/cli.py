@@ -1,5 +1,6 @@
 """The `lighthouse` command: run, worker, migrate, check, apply, healthcheck, verify, keys, mcp,
-payments, version."""
+payments, version, and the operator's commands (monitor, channel, user, maintenance:
+lighthouse/admin_cli.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from lighthouse import apply_cli, mcp_cli, payments_cli, verify_cli
+from lighthouse import admin_cli, apply_cli, mcp_cli, payments_cli, verify_cli
 from lighthouse.core.errors import ConfigurationError, LighthouseError
 from lighthouse.core.jsonsafe import safe_json_loads
 
@@ -144,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     mcp_cli.register(sub)
     payments_cli.register(sub)
     apply_cli.register(sub)
+    admin_cli.register(sub)  # monitor, channel, user, maintenance (lighthouse/admin_cli.py)
     return p
 
 

@@ -3,9 +3,10 @@ the enabled adapters, runs them, and shuts them down in order on SIGTERM/SIGINT.
 
 Start order: core (embedded servers, pool, migrations, Redis) -> the monitors-as-code file
 (lighthouse/config_reload.py) -> HTTP servers (health answers from the start) -> delivery
-worker -> scheduler -> x402 reconciler -> chat bots. Stop order is the reverse: bots,
-reconciler, scheduler (stop claiming, finish or release in-flight checks, flush results),
-delivery, HTTP servers, the file's reloader, core.
+worker -> scheduler -> x402 reconciler -> chat bots, then the start banner
+(lighthouse/banner.py). Stop order is the reverse: bots, reconciler, scheduler (stop
+claiming, finish or release in-flight checks, flush results), delivery, HTTP servers, the
+file's reloader, core. A port that is taken stops the start with one line naming its setting.
 
 ``build_adapters`` is the one list of adapters a process runs; adapters import only
 lighthouse/wiring.py, so none of them can add itself to it.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import secrets
@@ -29,6 +31,7 @@ from aiohttp import web
 
 from lighthouse.api.app import make_app
 from lighthouse.api.health import metrics_app
+from lighthouse.banner import CHAT_ADAPTERS, announce
 from lighthouse.config_reload import config_components
 from lighthouse.core.alerts.channels.base import AlertChannel
 from lighthouse.core.alerts.channels.discord_webhook import DiscordWebhookChannel
@@ -36,6 +39,7 @@ from lighthouse.core.alerts.channels.webhook import WebhookChannel
 from lighthouse.core.alerts.delivery import DeliveryWorker
 from lighthouse.core.checks.base import CheckContext
 from lighthouse.core.embedded import EmbeddedPostgres, EmbeddedRedis
+from lighthouse.core.errors import PortInUseError
 from lighthouse.core.health import HealthMonitor
 from lighthouse.core.housekeeping import Housekeeper
 from lighthouse.core.http_client import make_session
@@ -43,8 +47,9 @@ from lighthouse.core.metrics import Metrics
 from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.scheduler import Scheduler
 from lighthouse.core.service import MonitorService
+from lighthouse.core.service.policy import policy_from_settings
 from lighthouse.core.settings import Settings
-from lighthouse.core.storage.database import create_pool, migrate
+from lighthouse.core.storage.database import Pool, StorageMode, create_pool, migrate
 from lighthouse.core.storage.results import ResultWriter
 from lighthouse.wiring import AppHook, Component, Core, Middleware
 
@@ -57,9 +62,20 @@ def make_worker_id(settings: Settings) -> str:
     return settings.instance_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
+@dataclass(frozen=True)
+class Storage:
+    dsn: str
+    pool: Pool
+    mode: StorageMode
+
+
 @contextlib.asynccontextmanager
-async def open_core(settings: Settings, *, run_migrations: bool = True) -> AsyncIterator[Core]:
-    """Storage and shared clients; embedded servers when no URL is configured."""
+async def open_storage(settings: Settings, *, run_migrations: bool = True,
+                       pool_size: int = 20) -> AsyncIterator[Storage]:
+    """PostgreSQL: DATABASE_URL, or the embedded server under LIGHTHOUSE_DATA_DIR. An
+    embedded server another process already runs on that data dir is shared (pgserver
+    counts its users and the last one to leave stops it), so the admin CLI and the service
+    use one server; never a second on the same files."""
     async with contextlib.AsyncExitStack() as stack:
         if settings.database_url is None:
             pg = EmbeddedPostgres(settings.data_dir)
@@ -67,6 +83,19 @@ async def open_core(settings: Settings, *, run_migrations: bool = True) -> Async
             stack.push_async_callback(pg.stop)
         else:
             dsn = settings.database_url.get_secret_value()
+        pool = await create_pool(dsn, min_size=min(2, pool_size), max_size=pool_size)
+        stack.push_async_callback(pool.close)
+        mode = await migrate(pool) if run_migrations else "plain"
+        yield Storage(dsn, pool, mode)
+
+
+@contextlib.asynccontextmanager
+async def open_core(settings: Settings, *, run_migrations: bool = True) -> AsyncIterator[Core]:
+    """Storage and shared clients; embedded servers when no URL is configured."""
+    async with contextlib.AsyncExitStack() as stack:
+        storage = await stack.enter_async_context(
+            open_storage(settings, run_migrations=run_migrations))
+        dsn, pool, mode = storage.dsn, storage.pool, storage.mode
         if settings.redis_url is None:
             rd = EmbeddedRedis(settings.data_dir)
             redis_url = await rd.start()
@@ -74,9 +103,6 @@ async def open_core(settings: Settings, *, run_migrations: bool = True) -> Async
         else:
             redis_url = settings.redis_url.get_secret_value()
 
-        pool = await create_pool(dsn)
-        stack.push_async_callback(pool.close)
-        mode = await migrate(pool) if run_migrations else "plain"
         redis = aioredis.from_url(redis_url, decode_responses=False)
         stack.push_async_callback(redis.aclose)
 
@@ -86,7 +112,7 @@ async def open_core(settings: Settings, *, run_migrations: bool = True) -> Async
         # The pool: heartbeat checks judge the pings stored there, in every role.
         ctx = CheckContext(session=session, guard=guard, pool=pool)
         metrics = Metrics()
-        service = MonitorService(pool, guard, ctx, mode=mode)
+        service = MonitorService(pool, guard, ctx, mode=mode, policy=policy_from_settings(settings))
         health = HealthMonitor(pool, redis)
         await health.start()
         stack.push_async_callback(health.stop)
@@ -131,14 +157,25 @@ class HttpServers:
         app = make_app(self.core.pool, self.core.redis, hooks=self.hooks,
                        middlewares=self.middlewares, health=self.core.health,
                        health_extra=lambda: {"storage": self.core.mode})
-        await self._serve(app, s.api_host, s.api_port)
-        if s.metrics_port:
-            await self._serve(metrics_app(self.core.metrics.registry), s.api_host, s.metrics_port)
+        try:
+            await self._serve(app, s.api_host, s.api_port, "API_PORT")
+            if s.metrics_port:
+                await self._serve(metrics_app(self.core.metrics.registry), s.api_host,
+                                  s.metrics_port, "METRICS_PORT")
+        except BaseException:
+            await self.stop()  # the API may be up when the metrics port is the taken one
+            raise
 
-    async def _serve(self, app: web.Application, host: str, port: int) -> None:
+    async def _serve(self, app: web.Application, host: str, port: int, setting: str) -> None:
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
         await runner.setup()
-        await web.TCPSite(runner, host, port).start()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise PortInUseError(setting, host, port) from None
+            raise
         self._runners.append(runner)
         log.info("listening", extra={"host": host, "port": port})
 
@@ -242,10 +279,16 @@ async def serve(settings: Settings, role: Role = "all", stop: asyncio.Event | No
         components: list[Component] = [*config_components(core, role), http, delivery,
                                        SchedulerComponent(core), *adapters]
         for component in components:
-            await component.start()
+            try:
+                await component.start()
+            except PortInUseError as exc:
+                log.error(str(exc), extra={"setting": exc.setting, "port": exc.port})
+                return 1
             stack.push_async_callback(_stop_logged, component, failures)
         log.info("lighthouse running", extra={"role": role, "storage": core.mode,
                                                "worker_id": core.worker_id})
+        if not core.fatal:
+            await announce(core, role, [c.name for c in adapters if c.name in CHAT_ADAPTERS])
         await stop.wait()
         log.info("shutting down")
         if core.fatal:

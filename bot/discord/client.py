@@ -1,5 +1,5 @@
 """The Discord bot: /monitor (add, list, status, pause, resume, remove, test, channel),
-/language and /help as slash commands over the shared command layer.
+/language, /help, /upgrade and /admin tier as slash commands over the shared command layer.
 
 Replies are ephemeral (personal data and errors), slow commands defer first (a check can
 take longer than Discord's 3-second answer window), removals are confirmed with buttons,
@@ -194,6 +194,31 @@ class MonitorGroup(app_commands.Group):
         await respond(inter, await self.bot.commands.set_channel(ctx, monitor, channel_id, label))
 
 
+class AdminGroup(app_commands.Group):
+    """Commands for the admins named in LIGHTHOUSE_ADMINS; everyone else is refused by the
+    service, so the group is listed for all (Discord permissions know nothing of our admins)."""
+
+    def __init__(self, bot: LighthouseDiscord) -> None:
+        super().__init__(name=texts.NAME_ADMIN, description=texts.CMD_ADMIN,
+                         allowed_contexts=CONTEXTS, allowed_installs=INSTALLS)
+        self.bot = bot
+
+    @app_commands.command(name=texts.NAME_TIER, description=texts.CMD_ADMIN_TIER)
+    @app_commands.rename(user=texts.PARAM_USER, tier=texts.PARAM_TIER, days=texts.PARAM_DAYS)
+    @app_commands.describe(user=texts.ARG_USER, tier=texts.ARG_TIER, days=texts.ARG_DAYS)
+    @app_commands.choices(tier=[Choice(name=label, value=value)
+                                for label, value in texts.TIER_CHOICES])
+    async def tier(
+        self,
+        inter: discord.Interaction[Any],
+        user: discord.User,
+        tier: Choice[str],
+        days: app_commands.Range[int, 1, 3650] | None = None,
+    ) -> None:
+        reply = await self.bot.commands.admin_tier(make_ctx(inter), str(user.id), tier.value, days)
+        await respond(inter, reply)
+
+
 class LighthouseDiscord(discord.Client):
     def __init__(
         self,
@@ -232,6 +257,12 @@ class LighthouseDiscord(discord.Client):
         @self.tree.command(name=texts.NAME_HELP, description=texts.CMD_HELP)
         async def help_(inter: discord.Interaction[Any]) -> None:
             await respond(inter, await self.commands.help(make_ctx(inter)))
+
+        @self.tree.command(name=texts.NAME_UPGRADE, description=texts.CMD_UPGRADE)
+        async def upgrade(inter: discord.Interaction[Any]) -> None:
+            await respond(inter, await self.commands.upgrade(make_ctx(inter)))
+
+        self.tree.add_command(AdminGroup(self))
 
     # --- lifecycle -------------------------------------------------------------------------
     async def setup_hook(self) -> None:

@@ -1,5 +1,6 @@
 """The Telegram bot: /monitor <add|list|status|pause|resume|remove|test>, the same as short
-commands (/add, /list, ...), /language, /help and /start, over the shared command layer.
+commands (/add, /list, ...), /language, /help, /start, /upgrade and /admin tier, over the
+shared command layer.
 
 It runs inside the process's event loop: ``initialize`` + ``start`` + ``start_polling``
 (or a webhook route on our own aiohttp server), never ``run_polling``; no JobQueue, so
@@ -64,6 +65,7 @@ MENU = [
     ("test", texts.CMD_TEST),
     ("monitor", texts.CMD_MONITOR),
     ("language", texts.CMD_LANGUAGE),
+    ("upgrade", texts.CMD_UPGRADE),
     ("help", texts.CMD_HELP),
     ("start", texts.CMD_START),
 ]
@@ -162,6 +164,8 @@ class TelegramBot:
         app.add_handler(CommandHandler("help", self.on_help))
         app.add_handler(CommandHandler("language", self.on_language))
         app.add_handler(CommandHandler("monitor", self.on_monitor))
+        app.add_handler(CommandHandler("upgrade", self.on_upgrade))
+        app.add_handler(CommandHandler("admin", self.on_admin))
         app.add_handler(CommandHandler(list(SUBCOMMANDS), self.on_short))
         app.add_handler(CallbackQueryHandler(self.on_button, pattern=r"^lh:"))
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
@@ -208,6 +212,23 @@ class TelegramBot:
         if (ctx := make_ctx(update)) is not None:
             code = context.args[0] if context.args else None
             await self.send(update, await self.commands.set_language(ctx, code))
+
+    async def on_upgrade(self, update: Update, context: Context) -> None:
+        if (ctx := make_ctx(update)) is not None:
+            await self.send(update, await self.commands.upgrade(ctx))
+
+    async def on_admin(self, update: Update, context: Context) -> None:
+        """/admin tier <user id> <plan> [days]"""
+        ctx = make_ctx(update)
+        if ctx is None:
+            return
+        args = list(context.args or [])
+        if len(args) in (3, 4) and args[0].lower() == "tier":
+            reply = await self.commands.admin_tier(ctx, args[1], args[2],
+                                                   args[3] if len(args) == 4 else None)
+        else:
+            reply = await self.commands.admin_usage(ctx)
+        await self.send(update, reply)
 
     async def on_monitor(self, update: Update, context: Context) -> None:
         ctx = make_ctx(update)

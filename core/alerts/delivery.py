@@ -3,6 +3,9 @@
 At-least-once: a row is marked delivered only after the channel confirmed it, so a
 process killed between claim and send leaves the row to be re-claimed when its lease
 ends. Receivers that can deduplicate get the idempotency key.
+
+Every attempt's outcome is logged as one line naming the monitor and its id (a deferred
+send, which was never tried, only at debug level).
 """
 
 from __future__ import annotations
@@ -166,8 +169,10 @@ class DeliveryWorker:
         rec = await self._pool.fetchrow(
             """
             SELECT a.idempotency_key, a.alert_type, a.severity, a.payload,
-                   c.config, c.language, c.enabled
-            FROM alerts a, alert_channels c WHERE a.id = $1 AND c.id = $2
+                   c.config, c.language, c.enabled, m.public_id AS monitor_public_id
+            FROM alerts a JOIN alert_channels c ON c.id = $2
+            LEFT JOIN monitors m ON m.id = a.monitor_id
+            WHERE a.id = $1
             """,
             row["alert_id"], row["channel_id"],
         )
@@ -179,6 +184,10 @@ class DeliveryWorker:
             )
             return None
         payload = rec["payload"]
+        # For the log line of the outcome (_record).
+        row["monitor_public_id"] = rec["monitor_public_id"]
+        row["monitor_name"] = payload.get("monitor_name")
+        row["alert_type"] = rec["alert_type"]
         language = rec["language"] or payload.get("language") or "en"
         return Delivery(
             outbox_id=row["id"], alert_id=row["alert_id"],
@@ -189,7 +198,36 @@ class DeliveryWorker:
             channel_config=rec["config"], attempt=row["attempts"],
         )
 
+    @staticmethod
+    def _log_outcome(row: dict[str, Any], result: DeliveryResult, final: bool,
+                     retry_in: float | None = None) -> None:
+        public_id = str(row.get("monitor_public_id") or "?")
+        name = row.get("monitor_name") or "?"
+        outcome = "failed" if final else result.outcome.value
+        fields = {"monitor_id": public_id, "monitor_name": name, "channel": row["channel_kind"],
+                  "channel_id": row["channel_id"], "alert": row.get("alert_type"),
+                  "outcome": outcome, "attempt": row["attempts"], "outbox_id": row["id"]}
+        if result.outcome is Outcome.DELIVERED:
+            log.info("alert %s for monitor %s (%s) delivered to %s #%d", row.get("alert_type"),
+                     name, public_id[:8], row["channel_kind"], row["channel_id"], extra=fields)
+        elif final:
+            log.warning("alert %s for monitor %s (%s) failed for good on %s #%d: %s",
+                        row.get("alert_type"), name, public_id[:8], row["channel_kind"],
+                        row["channel_id"], result.error, extra={**fields, "error": result.error})
+        else:
+            log.log(logging.DEBUG if result.outcome is Outcome.DEFER else logging.INFO,
+                    "alert %s for monitor %s (%s) not delivered to %s #%d yet (%s); retry in %.0f s",
+                    row.get("alert_type"), name, public_id[:8], row["channel_kind"],
+                    row["channel_id"], result.error, retry_in or 0.0,
+                    extra={**fields, "error": result.error, "retry_in_s": retry_in})
+
     async def _record(self, row: dict[str, Any], result: DeliveryResult) -> None:
+        final, retry_in = await self._store(row, result)
+        self._log_outcome(row, result, final, retry_in)  # once it is committed
+
+    async def _store(self, row: dict[str, Any], result: DeliveryResult
+                     ) -> tuple[bool, float | None]:
+        """Record the outcome; returns (failed for good, seconds until the next attempt)."""
         kind = row["channel_kind"]
         self._metrics.deliveries_total.labels(kind, result.outcome.value).inc()
         async with self._pool.acquire() as conn, conn.transaction():
@@ -208,7 +246,7 @@ class DeliveryWorker:
                     "UPDATE alert_channels SET last_delivery_at = now() WHERE id = $1",
                     row["channel_id"],
                 )
-                return
+                return False, None
             if result.disable_channel:
                 await conn.execute(
                     "UPDATE alert_channels SET enabled = false, disabled_reason = $2 WHERE id = $1",
@@ -222,9 +260,7 @@ class DeliveryWorker:
                     "claimed_by = NULL, claimed_until = NULL WHERE id = $1",
                     row["id"], clean_text(result.error or "")[:1000] or None,
                 )
-                log.warning("alert delivery failed for good",
-                            extra={"outbox_id": row["id"], "channel": kind, "error": result.error})
-                return
+                return True, None
             delay = result.retry_after_s if result.retry_after_s is not None else backoff_s(
                 row["attempts"]
             )
@@ -236,3 +272,4 @@ class DeliveryWorker:
                 "WHERE id = $1",
                 row["id"], clean_text(result.error or "")[:1000] or None, float(delay), refund,
             )
+        return False, delay

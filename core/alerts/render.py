@@ -21,8 +21,11 @@ TITLES = {
     "reminder": _("Still down: {target}"),
     "recovery": _("Recovered: {target}"),
     "maintenance_end": _("Maintenance over: {target}"),
+    # Sent on request (`lighthouse channel test`) to prove a channel works.
+    "test": _("Test alert: {target}"),
 }
 MAINTENANCE_ENDED = _("The maintenance window has ended; alerts are on again")
+TEST_LINE = _("If you can read this, Lighthouse alerts reach this channel.")
 FOOTER = _("Lighthouse monitoring")
 
 
@@ -56,6 +59,8 @@ def render(alert_type: str, severity: str, payload: dict[str, Any], language: st
     target = payload.get("monitor_name") or payload.get("target") or "?"
     title = gettext(language, titles.get(key, TITLES["downtime"])).format(target=target)
     lines: list[str] = []
+    if kind == "test":
+        lines.append(gettext(language, TEST_LINE))
     if payload.get("target") and payload.get("target") != target:
         lines.append(gettext(language, "Target: {target}").format(target=payload["target"]))
     if payload.get("error"):

@@ -353,7 +353,7 @@ class _Apply:
     async def execute(self) -> None:
         svc = self.svc
         if self.user is None or self.user.tier != self.tier:
-            self.user = await svc.set_tier(OPERATOR, self.tier)
+            self.user = await svc.set_tier(OPERATOR, OPERATOR, self.tier)
         await svc.remove_managed(OPERATOR, [r.id for r in self.removals])
         for e in self.updates:
             await self._guarded(e, self._update(e))
@@ -370,7 +370,7 @@ class _Apply:
         for i, stored in self.channel_ops:
             await self._add_channel(i, stored)
         for channel_id in self.channel_removals:
-            await svc.remove_channel(OPERATOR, channel_id, managed_only=True)
+            await svc.remove_managed_channel(OPERATOR, channel_id)
         for e in self.entries:
             until = self.windows.get(e.entry.key.lower())
             if until is not None and e.public_id is not None:

@@ -5,8 +5,9 @@ types' contracts), so a command means the same thing wherever it arrives; every 
 statement lives in core/storage/. Errors are typed (core/errors.py).
 
 The service is split by concern: ``users`` (identities, language, tiers), ``monitors``
-(create, find, state, history), ``channels`` (alert destinations), ``managed`` (monitors a
-monitors-as-code file declares); this class joins them.
+(create, find, state, history, maintenance windows), ``channels`` (alert destinations),
+``managed`` (monitors a monitors-as-code file declares); this class joins them. ``policy``
+holds the operator's choices (default plan, admins).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.service.channels import ChannelsMixin
 from lighthouse.core.service.managed import ManagedMixin, MonitorSpec
 from lighthouse.core.service.monitors import MonitorDraft, MonitorsMixin, Purchase
-from lighthouse.core.service.users import UsersMixin, utcnow
+from lighthouse.core.service.policy import OPERATOR, InstancePolicy
+from lighthouse.core.service.users import UpgradePath, UsersMixin, utcnow
 from lighthouse.core.storage.database import OneConnection, Pool, StorageMode
 
 
@@ -33,12 +35,15 @@ class MonitorService(ManagedMixin, MonitorsMixin, ChannelsMixin, UsersMixin):
         *,
         mode: StorageMode = "plain",
         clock: Callable[[], datetime] = utcnow,
+        policy: InstancePolicy | None = None,
     ) -> None:
         self._pool = pool
         self.guard = guard
         self._ctx = check_context
         self._mode = mode
         self._now = clock
+        # The operator's choices (core/service/policy.py); the default is a public instance's.
+        self.policy = policy or InstancePolicy()
 
     @contextlib.asynccontextmanager
     async def unit_of_work(self, *, read_only: bool = False) -> AsyncIterator[MonitorService]:
@@ -51,4 +56,5 @@ class MonitorService(ManagedMixin, MonitorsMixin, ChannelsMixin, UsersMixin):
             yield MonitorService(OneConnection(conn), self.guard, self._ctx, mode=self._mode,
                                  clock=self._now)
 
-__all__ = ["MonitorDraft", "MonitorService", "MonitorSpec", "Purchase"]
+__all__ = ["OPERATOR", "InstancePolicy", "MonitorDraft", "MonitorService", "MonitorSpec", "Purchase",
+           "UpgradePath"]

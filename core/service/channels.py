@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from lighthouse.core import limits
-from lighthouse.core.alerts.channels import channel_config_model, parse_channel_config
-from lighthouse.core.errors import ChannelNotFoundError, LighthouseError
+from lighthouse.core.alerts.channels import AlertChannel, channel_config_model, parse_channel_config
+from lighthouse.core.alerts.channels.base import Delivery, DeliveryResult, Outcome
+from lighthouse.core.alerts.render import render
+from lighthouse.core.errors import ChannelNotFoundError, LighthouseError, ValidationError
 from lighthouse.core.models import Identity, Monitor, User
 from lighthouse.core.storage import channels as channel_rows
 from lighthouse.core.storage.database import Pool
+
+log = logging.getLogger("lighthouse.alerts")
 
 # Enough of a secret to tell two apart, never enough to use one.
 _SHOWN_TAIL = 4
@@ -40,6 +48,7 @@ def shown_config(kind: str, config: Any) -> dict[str, Any]:
 
 class ChannelsMixin:
     _pool: Pool
+    _now: Callable[[], datetime]
 
     if TYPE_CHECKING:  # provided by the sibling mixins in MonitorService
         async def find_user(self, who: Identity) -> User | None: ...  # UsersMixin
@@ -99,17 +108,71 @@ class ChannelsMixin:
         limits.language(language)
         return stored
 
-    async def remove_channel(self, who: Identity, channel_id: int, *, managed_only: bool = False
-                             ) -> bool:
-        """Remove one of the owner's channels (``managed_only``: only if a file declared it)."""
+    async def remove_managed_channel(self, who: Identity, channel_id: int) -> bool:
+        """Remove one of the owner's channels that a monitors-as-code file declared (one the
+        operator added by hand stays); False when there is none such."""
         user = await self.find_user(who)
         if user is None:
             return False
-        return await channel_rows.delete(self._pool, user.id, channel_id, managed_only=managed_only)
+        return await channel_rows.delete(self._pool, user.id, channel_id, managed_only=True)
 
     async def channels(self, who: Identity) -> list[dict[str, Any]]:
+        """The owner's channels with their configs as stored (secrets included)."""
         user = await self.find_user(who)
         return [] if user is None else await channel_rows.of_owner(self._pool, user.id)
+
+    async def channel_list(self, who: Identity) -> list[dict[str, Any]]:
+        """The owner's channels for showing: secrets masked by each kind's model."""
+        return [{**row, "config": shown_config(row["kind"], row["config"])}
+                for row in await self.channels(who)]
+
+    async def _channel(self, who: Identity, channel_id: int) -> dict[str, Any]:
+        user = await self.find_user(who)
+        row = await channel_rows.one(self._pool, user.id, channel_id) if user else None
+        if row is None:
+            raise ChannelNotFoundError("no such alert channel", channel_id=channel_id)
+        return row
+
+    async def remove_channel(self, who: Identity, channel_id: int) -> dict[str, Any]:
+        """Delete one of the owner's channels (its pending deliveries go with it)."""
+        row = await self._channel(who, channel_id)
+        user = await self.find_user(who)
+        assert user is not None
+        if not await channel_rows.remove(self._pool, user.id, channel_id):
+            raise ChannelNotFoundError("no such alert channel", channel_id=channel_id)
+        log.info("alert channel %s #%d removed", row["kind"], channel_id,
+                 extra={"channel_id": channel_id, "channel": row["kind"], "by": who.provider.value})
+        return {**row, "config": shown_config(row["kind"], row["config"])}
+
+    async def test_channel(
+        self, who: Identity, channel_id: int, senders: Mapping[str, AlertChannel]
+    ) -> DeliveryResult:
+        """Send a test alert through one of the owner's channels now, with the senders this
+        process has (a webhook needs only HTTP; a chat kind needs its bot). Nothing is
+        stored, and a failure does not disable the channel."""
+        row = await self._channel(who, channel_id)
+        sender = senders.get(row["kind"])
+        if sender is None:
+            raise ValidationError("this process cannot send through that kind of channel",
+                                  field="channel", reason="not_testable_here", kind=row["kind"],
+                                  testable=sorted(senders))
+        language = row["language"] or "en"
+        payload = {"kind": "test", "target": f"{row['kind']} #{channel_id}", "language": language,
+                   "checked_at": self._now().isoformat()}
+        delivery = Delivery(
+            outbox_id=0, alert_id=0, idempotency_key=f"test:{channel_id}:{secrets.token_hex(6)}",
+            alert_type="test", severity="info", payload=payload,
+            rendered=render("test", "info", payload, language), channel_id=channel_id,
+            channel_kind=row["kind"], channel_config=row["config"], attempt=1,
+        )
+        try:
+            result = await sender.deliver(delivery)
+        except Exception as exc:  # a channel must not raise; if one does, say so
+            result = DeliveryResult(Outcome.RETRY, f"{type(exc).__name__}: {exc}"[:300])
+        log.info("test alert %s through %s #%d", result.outcome.value, row["kind"], channel_id,
+                 extra={"channel_id": channel_id, "channel": row["kind"],
+                        "outcome": result.outcome.value, "error": result.error})
+        return result
 
     # --- chat alert channels (Discord DM, Telegram chat; used by bot/) ----------
     async def upsert_chat_channel(

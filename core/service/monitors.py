@@ -1,8 +1,12 @@
 """Monitors: create (with a dry run that paid requests use before payment), find, change
-state, remove, and read their history and uptime."""
+state (pause, resume, maintenance now or planned), remove, and read their history and uptime.
+
+Every change a person makes is logged as one line naming the monitor and its id, beside
+the state changes the result writer logs (core/storage/results.py)."""
 
 from __future__ import annotations
 
+import logging
 import random
 import secrets
 import uuid
@@ -40,13 +44,16 @@ from lighthouse.core.models import (
 from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.state import State
 from lighthouse.core.storage import incidents as incident_rows
+from lighthouse.core.storage import maintenance as maintenance_rows
 from lighthouse.core.storage import monitors as monitor_rows
 from lighthouse.core.storage import rollups, tokens
 from lighthouse.core.storage import users as user_rows
 from lighthouse.core.storage.database import Pool, StorageMode
 from lighthouse.core.text import clean_text
-from lighthouse.core.tiers import Tier, TierName, tier
+from lighthouse.core.tiers import Tier, tier
 from lighthouse.core.uptime import with_exact_day
+
+log = logging.getLogger("lighthouse.monitors")
 
 MANAGEMENT_TOKEN_PREFIX = "lhm_"
 # A window longer than this is a pause by another name (and far-future instants are
@@ -68,6 +75,35 @@ class Purchase:
 # failure itself; a checked target gets a few tries before it is called down.
 MONITOR_THRESHOLDS = (3, 2)
 HEARTBEAT_THRESHOLDS = (1, 1)
+
+
+# The longest maintenance window: longer is a pause.
+MAX_MAINTENANCE = timedelta(days=366)
+
+
+def log_change(m: Monitor, what: str, who: Identity | None = None, **extra: Any) -> None:
+    """One line per change a person made, naming the monitor the way the CLI finds it."""
+    fields: dict[str, Any] = {"monitor_id": str(m.public_id), "monitor_name": m.name,
+                              "monitor_type": m.type, **extra}
+    if who is not None:
+        fields["by"] = who.provider.value
+    log.info("monitor %s (%s) %s", m.name, str(m.public_id)[:8], what, extra=fields)
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    """Maintenance planned ahead for one monitor."""
+
+    id: int
+    monitor_public_id: uuid.UUID
+    monitor_name: str
+    starts_at: datetime
+    ends_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> MaintenanceWindow:
+        return cls(row["id"], row["monitor_public_id"], row["monitor_name"], row["starts_at"],
+                   row["ends_at"])
 
 
 @dataclass(frozen=True)
@@ -102,6 +138,7 @@ class MonitorsMixin:
     if TYPE_CHECKING:  # provided by the sibling mixins in MonitorService
         async def find_user(self, who: Identity) -> User | None: ...  # UsersMixin
         async def ensure_user(self, who: Identity, language: str | None = None) -> User: ...
+        def _plan_of(self, who: Identity, user: User | None) -> Tier: ...
 
     # --- creation ---------------------------------------------------------------
     async def validate_monitor(
@@ -150,7 +187,7 @@ class MonitorsMixin:
         preflight: bool = True,
     ) -> MonitorDraft:
         user = await self.find_user(who)
-        plan = tier(tier_name or (user.tier if user else TierName.FREE))
+        plan = tier(tier_name) if tier_name else self._plan_of(who, user)
         draft = await self._draft(plan, type=type, config=config, name=name, interval_s=interval_s,
                                   language=language, failure_threshold=failure_threshold,
                                   success_threshold=success_threshold, preflight=preflight)
@@ -238,7 +275,9 @@ class MonitorsMixin:
             label = await monitor_rows.unique_name(conn, user.id, draft.name or described)
             row = await monitor_rows.insert(conn, **self._new_row(draft, user, plan, label,
                                                                   expires_at=expires_at))
-        return Monitor.from_row(row)
+        m = Monitor.from_row(row)
+        log_change(m, "added", who, interval_s=m.interval_s)
+        return m
 
     def _new_row(self, draft: MonitorDraft, user: User, plan: Tier, name: str, *,
                  expires_at: datetime | None = None) -> dict[str, Any]:
@@ -310,7 +349,9 @@ class MonitorsMixin:
             )
         if row is None:
             raise MonitorNotFoundError("no such monitor", ref=ref)
-        return Monitor.from_row(row)
+        changed = Monitor.from_row(row)
+        log_change(changed, "changed", who, interval_s=changed.interval_s)
+        return changed
 
     async def create_heartbeat(
         self,
@@ -427,18 +468,22 @@ class MonitorsMixin:
         if m.state is State.PAUSED:
             raise InvalidStateError("monitor is already paused", state=m.state.value, name=m.name)
         # A paused monitor is not checked, so nothing would ever end its incident.
-        return await self._set_state(m, "state = 'paused', consecutive_failures = 0, "
-                                        "consecutive_successes = 0, incident_started_at = NULL, "
-                                        "incident_failures = 0", end_incident="paused")
+        changed = await self._set_state(m, "state = 'paused', consecutive_failures = 0, "
+                                           "consecutive_successes = 0, incident_started_at = NULL, "
+                                           "incident_failures = 0", end_incident="paused")
+        log_change(changed, "paused", who, from_state=m.state.value, to_state="paused")
+        return changed
 
     async def resume(self, who: Identity, ref: str) -> Monitor:
         m = await self.get_monitor(who, ref)
         if m.state is not State.PAUSED:
             raise InvalidStateError("monitor is not paused", state=m.state.value, name=m.name)
-        return await self._set_state(
+        changed = await self._set_state(
             m, "state = 'pending', consecutive_failures = 0, consecutive_successes = 0, "
                "incident_started_at = NULL, incident_failures = 0, next_due = now()"
         )
+        log_change(changed, "resumed", who, from_state="paused", to_state="pending")
+        return changed
 
     async def set_maintenance(self, who: Identity, ref: str, until: datetime | None) -> Monitor:
         """Enter maintenance until a time (results recorded, no alerts), or end it (None).
@@ -451,8 +496,10 @@ class MonitorsMixin:
             if m.state is not State.MAINTENANCE:
                 raise InvalidStateError("monitor is not in maintenance", state=m.state.value)
             # Checked at once, so the note that the window is over does not wait an interval.
-            return await self._set_state(m, "maintenance_until = now(), "
-                                            "next_due = least(next_due, now())")
+            changed = await self._set_state(m, "maintenance_until = now(), "
+                                               "next_due = least(next_due, now())")
+            log_change(changed, "leaves maintenance at its next check", who)
+            return changed
         if until.tzinfo is None:
             raise ValidationError("until needs a time zone", field="until", reason="naive")
         now = self._now()
@@ -464,9 +511,61 @@ class MonitorsMixin:
                                   max_days=MAX_MAINTENANCE.days)
         if m.state is State.PAUSED:
             raise InvalidStateError("monitor is paused", state=m.state.value)
-        return await self._set_state(
+        changed = await self._set_state(
             m, "state = 'maintenance', maintenance_until = $2, incident_started_at = NULL, "
                "incident_failures = 0", until, end_incident="maintenance")
+        log_change(changed, "in maintenance", who, from_state=m.state.value,
+                   to_state="maintenance", until=until.isoformat())
+        return changed
+
+    async def schedule_maintenance(
+        self, who: Identity, ref: str, *, starts: datetime | None, ends: datetime
+    ) -> tuple[Monitor, MaintenanceWindow | None]:
+        """Maintenance from ``starts`` (None or past: now) until ``ends``. A window that
+        starts later is stored and applied when it starts (None is returned for one that
+        started at once). A paused monitor stays paused through its windows."""
+        now = self._now()
+        if starts is not None and starts.tzinfo is None:
+            raise ValidationError("from needs a time zone", field="from", reason="naive")
+        if starts is None or starts <= now:
+            return await self.set_maintenance(who, ref, ends), None
+        if ends.tzinfo is None:
+            raise ValidationError("until needs a time zone", field="until", reason="naive")
+        if ends <= starts:
+            raise ValidationError("maintenance must end after it starts", field="until",
+                                  reason="before_start")
+        if ends - now > MAX_MAINTENANCE:
+            raise ValidationError("maintenance is at most 366 days", field="until",
+                                  reason="too_long", max_days=MAX_MAINTENANCE.days)
+        m = await self.get_monitor(who, ref)
+        window = MaintenanceWindow.from_row(await maintenance_rows.add(self._pool, m.id, starts, ends))
+        log_change(m, "has maintenance planned", who, starts_at=starts.isoformat(),
+                   until=ends.isoformat())
+        return m, window
+
+    async def maintenance_windows(self, who: Identity, ref: str | None = None
+                                  ) -> list[MaintenanceWindow]:
+        """Planned windows (not yet started) of the caller's monitors, or of one."""
+        user = await self.find_user(who)
+        if user is None:
+            return []
+        monitor_id = (await self.get_monitor(who, ref)).id if ref else None
+        rows = await maintenance_rows.of_owner(self._pool, user.id, monitor_id)
+        return [MaintenanceWindow.from_row(r) for r in rows]
+
+    async def end_maintenance(self, who: Identity, ref: str) -> tuple[Monitor, int]:
+        """Leave maintenance now and drop the windows planned for the monitor; returns
+        the monitor and how many planned windows were dropped."""
+        m = await self.get_monitor(who, ref)
+        dropped = await maintenance_rows.cancel(self._pool, m.id)
+        if dropped:
+            log_change(m, f"had {dropped} planned maintenance window(s) cancelled", who)
+        if m.state is State.MAINTENANCE:
+            m = await self.set_maintenance(who, ref, None)
+        elif not dropped:
+            raise InvalidStateError("monitor is not in maintenance", state=m.state.value,
+                                    name=m.name)
+        return m, dropped
 
     async def _set_state(self, m: Monitor, assignments: str, *args: Any,
                          end_incident: incident_rows.EndReason | None = None) -> Monitor:
@@ -481,7 +580,12 @@ class MonitorsMixin:
     async def remove(self, who: Identity, ref: str) -> Monitor:
         m = await self.get_monitor(who, ref)
         await monitor_rows.delete(self._pool, m.id)
+        log_change(m, "removed", who)
         return m
+
+    async def monitor_count(self) -> int:
+        """Monitors on the whole instance (the start banner says what to do when none)."""
+        return await monitor_rows.total(self._pool)
 
     # --- reading ----------------------------------------------------------------------
     async def history(

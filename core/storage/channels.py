@@ -37,8 +37,10 @@ async def add(pool: Pool, *, owner_id: int, kind: str, config: dict[str, Any],
 
 async def of_owner(pool: Pool, owner_id: int) -> list[dict[str, Any]]:
     rows = await pool.fetch(
-        "SELECT id, kind, config, language, enabled, disabled_reason, monitor_id, min_severity, "
-        "managed_by FROM alert_channels WHERE owner_id = $1 ORDER BY id",
+        "SELECT c.id, c.kind, c.config, c.language, c.enabled, c.disabled_reason, c.monitor_id, "
+        "c.min_severity, c.managed_by, c.last_delivery_at, m.name AS monitor_name "
+        "FROM alert_channels c LEFT JOIN monitors m ON m.id = c.monitor_id "
+        "WHERE c.owner_id = $1 ORDER BY c.id",
         owner_id,
     )
     return [dict(r) for r in rows]
@@ -125,3 +127,22 @@ async def move(pool: Pool, kind: str, field: str, old: Any, new: Any) -> int:
         kind, field, old, new,
     )
     return len(done)
+
+
+async def one(pool: Pool, owner_id: int, channel_id: int) -> dict[str, Any] | None:
+    row = await pool.fetchrow(
+        "SELECT c.id, c.kind, c.config, c.language, c.enabled, c.disabled_reason, c.monitor_id, "
+        "c.min_severity, m.name AS monitor_name FROM alert_channels c "
+        "LEFT JOIN monitors m ON m.id = c.monitor_id WHERE c.owner_id = $1 AND c.id = $2",
+        owner_id, channel_id,
+    )
+    return dict(row) if row is not None else None
+
+
+async def remove(pool: Pool, owner_id: int, channel_id: int) -> bool:
+    """Deleting a channel drops its pending deliveries too (outbox rows cascade)."""
+    done = await pool.fetchval(
+        "DELETE FROM alert_channels WHERE owner_id = $1 AND id = $2 RETURNING id",
+        owner_id, channel_id,
+    )
+    return done is not None

@@ -41,6 +41,11 @@ async def count(conn: Any, owner_id: int, types: list[str] | None = None) -> int
     ))
 
 
+async def total(pool: Pool) -> int:
+    """Every monitor of the instance, whoever owns it."""
+    return int(await pool.fetchval("SELECT count(*) FROM monitors"))
+
+
 async def unique_name(conn: Any, owner_id: int, label: str) -> str:
     """``label``, or ``label (2)``, ``(3)``... when the owner already has it (names are how
     people refer to monitors in chat, so they must be unambiguous)."""

@@ -34,6 +34,9 @@ from lighthouse.core.storage.schedule import ClaimedCheck
 from lighthouse.core.text import clean_text
 
 log = logging.getLogger(__name__)
+# State changes go to the same logger as the changes people make (core/service/monitors.py),
+# so one logger name follows a monitor's whole story.
+changes_log = logging.getLogger("lighthouse.monitors")
 
 HISTORY_COLUMNS = (
     "time", "monitor_id", "ok", "status_code", "latency_ms", "error_code", "error", "details",
@@ -272,19 +275,20 @@ class ResultWriter:
 
     async def _write_state(self, cols: list[list[Any]], alerts_by_id: dict[int, list[PendingAlert]],
                            opened: list[incidents.Opening], closed: list[incidents.Closing]
-                           ) -> None:
+                           ) -> set[int]:
+        """The ids whose state was written (the others changed meanwhile, e.g. paused)."""
         if not cols[0]:
-            return
+            return set()
         async with self._pool.acquire() as conn:
             if opened:
                 opened = await incidents.with_first_errors(conn, opened)
             async with conn.transaction():
-                await self._commit_state(conn, cols, alerts_by_id, opened, closed)
+                return await self._commit_state(conn, cols, alerts_by_id, opened, closed)
 
     async def _commit_state(self, conn: Any, cols: list[list[Any]],
                             alerts_by_id: dict[int, list[PendingAlert]],
                             opened: list[incidents.Opening], closed: list[incidents.Closing]
-                            ) -> None:
+                            ) -> set[int]:
         """The state update, its alerts and incidents: one transaction (the caller's)."""
         await conn.execute(_ASYNC_COMMIT)
         updated = await conn.fetch(_UPDATE_STATE, *cols, self._worker_id)
@@ -298,6 +302,7 @@ class ResultWriter:
         if opened or closed:
             await incidents.write(conn, [o for o in opened if o.monitor_id in done],
                                   [c for c in closed if c.monitor_id in done])
+        return done
 
     async def _write(self, batch: list[Finished]) -> None:
         history: list[tuple[Any, ...]] = []
@@ -307,6 +312,7 @@ class ResultWriter:
         alerts_by_id: dict[int, list[PendingAlert]] = {}
         opened: list[incidents.Opening] = []
         closed: list[incidents.Closing] = []
+        changes: list[tuple[Finished, State, State, str | None]] = []
         for f in batch:
             r, c = f.result, f.claim
             error = clean_text(r.error[:ERROR_TEXT_MAX]) if r.error else None
@@ -329,6 +335,8 @@ class ResultWriter:
             in_state.append(f)
             new, event = apply(st, r.ok, f.checked_at, c.policy)
             changed = new.state is not st.state
+            if changed:
+                changes.append((f, st.state, new.state, error))
             for col, value in zip(cols, (
                 c.id, c.state_version, new.state.value, 1 if changed else 0, new.state_since,
                 new.consecutive_failures, new.consecutive_successes, new.last_alert_at,
@@ -357,9 +365,14 @@ class ResultWriter:
         if not isinstance(copied, BaseException):
             for f in in_history:
                 f.history_written = True
+            if self._metrics is not None:
+                self._metrics.monitors.record(in_history)
         if not isinstance(stated, BaseException):
             for f in in_state:
                 f.state_written = True
+            for f, before, after, error in changes:
+                if f.claim.id in stated:
+                    _log_change(f, before, after, error)
         failures = [e for e in (copied, stated) if isinstance(e, BaseException)]
         if failures:
             # An outage outranks a refused row: splitting cannot help while it lasts.
@@ -369,3 +382,17 @@ class ResultWriter:
             res = self._on_flush(len(history), len(alerts_by_id))
             if res is not None:
                 await res
+
+
+def _log_change(f: Finished, before: State, after: State, error: str | None) -> None:
+    """One line per state change a check caused, naming the monitor as the CLI finds it."""
+    c = f.claim
+    public_id = str(c.public_id) if c.public_id is not None else str(c.id)
+    reason = f": {error}" if error and not f.result.ok else ""
+    changes_log.log(
+        logging.WARNING if after is State.DOWN else logging.INFO,
+        "monitor %s (%s) is %s (was %s)%s", c.name, public_id[:8], after.value, before.value,
+        reason, extra={"monitor_id": public_id, "monitor_name": c.name, "monitor_type": c.type,
+                       "from_state": before.value, "to_state": after.value,
+                       "target": f.description, "error": error if not f.result.ok else None},
+    )

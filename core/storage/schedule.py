@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from lighthouse.core.state import Policy, State, Status
 from lighthouse.core.storage.database import Pool
@@ -38,7 +39,7 @@ UPDATE monitors m SET
     claimed_until = least(now() + make_interval(secs => $3::double precision), due.next)
 FROM due
 WHERE m.id = due.id
-RETURNING m.id, m.owner_id, m.name, m.type, m.config, m.target_host, m.interval_s,
+RETURNING m.id, m.public_id, m.owner_id, m.name, m.type, m.config, m.target_host, m.interval_s,
     m.state, m.state_version, m.consecutive_failures, m.consecutive_successes,
     m.state_since, m.last_alert_at, m.incident_started_at, m.maintenance_until,
     m.incident_failures, m.failure_threshold, m.success_threshold, m.reminder_interval_s, m.language,
@@ -61,6 +62,8 @@ class ClaimedCheck:
     language: str
     due_at: datetime
     claimed_at: datetime
+    # The id people see (CLI, logs, the per-monitor gauges); None only for hand-made claims.
+    public_id: UUID | None = None
 
     @classmethod
     def from_row(cls, r: Any) -> ClaimedCheck:
@@ -86,6 +89,7 @@ class ClaimedCheck:
                 reminder_interval=timedelta(seconds=r["reminder_interval_s"]),
             ),
             language=r["language"], due_at=r["due_at"], claimed_at=r["claimed_at"],
+            public_id=r["public_id"],
         )
 
 
@@ -111,3 +115,15 @@ async def due_backlog(pool: Pool) -> int:
         "AND (claimed_until IS NULL OR claimed_until <= now())"
     )
     return int(count or 0)
+
+
+async def gone_or_paused(pool: Pool, ids: list[int]) -> list[int]:
+    """Of ``ids``, the monitors deleted or paused since (their gauges are dropped)."""
+    if not ids:
+        return []
+    rows = await pool.fetch(
+        "SELECT x.id FROM unnest($1::bigint[]) AS x(id) WHERE NOT EXISTS ("
+        "SELECT 1 FROM monitors m WHERE m.id = x.id AND m.state <> 'paused')",
+        ids,
+    )
+    return [r["id"] for r in rows]

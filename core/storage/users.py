@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from lighthouse.core.storage.database import Pool
@@ -77,13 +77,17 @@ async def extend_tier_on(conn: Any, user_id: int, tier_name: str, period: timede
     return row
 
 
-async def set_tier(pool: Pool, user_id: int, tier_name: str) -> Any:
-    """A tier with no end date; the owner's monitors follow."""
+async def set_tier(pool: Pool, user_id: int, tier_name: str, expires_at: datetime | None, *,
+                   monitors_tier: str, monitors_expire_at: datetime | None) -> Any:
+    """Set the tier and its end (None: until changed); the owner's monitors take the plan
+    the owner is judged by (``monitors_tier``, which the instance's floor may raise)."""
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
-            "UPDATE users SET tier = $2, tier_expires_at = NULL WHERE id = $1 RETURNING *",
-            user_id, tier_name,
+            "UPDATE users SET tier = $2, tier_expires_at = $3 WHERE id = $1 RETURNING *",
+            user_id, tier_name, expires_at,
         )
-        await conn.execute("UPDATE monitors SET tier = $2, expires_at = NULL WHERE owner_id = $1",
-                           user_id, tier_name)
+        await conn.execute(
+            "UPDATE monitors SET tier = $2, expires_at = $3 WHERE owner_id = $1",
+            user_id, monitors_tier, monitors_expire_at,
+        )
     return row

@@ -32,7 +32,7 @@ KEYWORDS = {
     "locale_str": None,
     "_T": None,
 }
-SOURCES = ("bot", "core", "api")
+SOURCES = ("bot", "core", "api", "lighthouse")
 
 
 def _placeholders(text: str) -> set[str]:

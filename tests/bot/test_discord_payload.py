@@ -46,7 +46,7 @@ async def test_translated_payload_is_spanish_and_valid(service: MonitorService) 
     client = LighthouseDiscord(Commands(service), sync_commands=False)
     payload = await client.command_payload()  # offline: no login, nothing to close
     by_name = {c["name"]: c for c in payload}
-    assert set(by_name) == {"monitor", "language", "help"}
+    assert set(by_name) == {"monitor", "language", "help", "upgrade", "admin"}
     monitor = by_name["monitor"]
     assert set(monitor["contexts"]) == {0, 1, 2} and set(monitor["integration_types"]) == {0, 1}
     for locale in SPANISH:
@@ -54,6 +54,15 @@ async def test_translated_payload_is_spanish_and_valid(service: MonitorService) 
             "Gestionar tus monitores de disponibilidad")
         assert by_name["language"]["name_localizations"][locale] == "idioma"
         assert by_name["help"]["name_localizations"][locale] == "ayuda"
+        assert by_name["upgrade"]["name_localizations"][locale] == "mejorar"
+    [tier] = by_name["admin"]["options"]
+    assert tier["name"] == "tier" and tier["name_localizations"]["es-419"] == "plan"
+    tier_options = {o["name"]: o for o in tier["options"]}
+    assert tier_options["user"]["type"] == 6 and tier_options["user"]["required"]
+    assert [c["value"] for c in tier_options["plan"]["choices"]] == [
+        "free", "basic", "standard", "pro", "enterprise"]
+    assert tier_options["days"]["name_localizations"]["es-ES"] == "días"
+    assert (tier_options["days"]["min_value"], tier_options["days"]["max_value"]) == (1, 3650)
     assert "en-US" not in monitor["description_localizations"]
     subs = {s["name"]: s for s in monitor["options"]}
     assert set(subs) == {"add", "list", "status", "pause", "resume", "remove", "test", "channel"}
@@ -85,7 +94,8 @@ async def test_sync_puts_the_localized_payload_once(
     try:
         [put] = dc.find("sync_commands")
         assert put.body == await client.command_payload()
-        assert {c["name"] for c in dc.global_commands} == {"monitor", "language", "help"}
+        assert {c["name"] for c in dc.global_commands} == {
+            "monitor", "language", "help", "upgrade", "admin"}
     finally:
         await stop_discord(client, task)
     # A restart with the same commands does not sync again (global sync is rate limited).

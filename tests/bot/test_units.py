@@ -37,6 +37,7 @@ from lighthouse.core.errors import (
     LighthouseError,
     MonitorLimitReachedError,
     MonitorNotFoundError,
+    NotAdminError,
     TargetNotAllowedError,
     TierFeatureError,
     UnknownCheckTypeError,
@@ -93,6 +94,10 @@ ERRORS: list[LighthouseError] = [
     TargetNotAllowedError("x", host="h", address="10.0.0.1", reason="private"),
     TargetNotAllowedError("x", host="h", address="127.0.0.1", reason="loopback"),
     InvalidConditionError("x", position=4),
+    NotAdminError("x"),
+    ValidationError("x", field="user", reason="format", value="bob"),
+    ValidationError("x", field="tier", reason="unknown", value="gold", known=["free", "pro"]),
+    ValidationError("x", field="days", reason="range", min=1, max=3650),
     LighthouseError("x"),
 ]
 

@@ -23,9 +23,6 @@ SERVICE_NAMES = {"service", "svc"}
 
 # name -> why it has no caller yet. Keep it short: an entry is a feature nobody can use.
 EXEMPT: dict[str, str] = {
-    # history_of (by monitor) serves the API; this by-reference form is for chat's
-    # history command, which does not exist yet (issue 12, chat commands).
-    "history": "chat history command, issue 12",
     # The API buys tier periods with the monitor (create_monitor(purchase=...)); granting a
     # tier without a purchase is the operator's admin CLI, `lighthouse user` (issue 12,
     # being written in parallel).

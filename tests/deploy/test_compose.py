@@ -22,7 +22,8 @@ yaml = pytest.importorskip(
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 
-SERVICES = {"timescaledb", "redis", "migrate", "backend", "worker"}
+SERVICES = {"timescaledb", "redis", "migrate", "backend", "worker", "prometheus", "grafana"}
+MONITORING = ("prometheus", "grafana")
 LIGHTHOUSE_SERVICES = {"migrate": ["migrate"], "backend": ["run"], "worker": ["worker"]}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY|AUTH|CREDENTIAL", re.I)
 # Variables the application reads (the brief's list); compose must pass each of them.
@@ -30,7 +31,8 @@ APP_ENV = {
     "DATABASE_URL", "REDIS_URL", "USDC_CONTRACT_ADDRESS", "RPC_URL_FUJI", "RPC_URL_BASE_SEPOLIA",
     "FACILITATOR_URL", "PRIVATE_KEY", "DISCORD_WEBHOOK_URL", "DISCORD_BOT_TOKEN",
     "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "PAYMENT_ADDRESS", "API_PORT", "METRICS_PORT",
-    "LIGHTHOUSE_ALLOW_PRIVATE_TARGETS", "LOG_LEVEL", "PUBLIC_BASE_URL",
+    "LIGHTHOUSE_ALLOW_PRIVATE_TARGETS", "LOG_LEVEL", "PUBLIC_BASE_URL", "API_HOST",
+    "LIGHTHOUSE_DEFAULT_TIER", "LIGHTHOUSE_ADMINS", "LOG_FORMAT",
 }
 
 _VAR = re.compile(
@@ -79,7 +81,8 @@ def raw_compose() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE.read_text())
 
 
-SAMPLE_ENV = {"POSTGRES_PASSWORD": "pg-sample-password", "REDIS_PASSWORD": "redis-sample-password"}
+SAMPLE_ENV = {"POSTGRES_PASSWORD": "pg-sample-password", "REDIS_PASSWORD": "redis-sample-password",
+              "GRAFANA_ADMIN_PASSWORD": "grafana-sample-password"}
 
 
 def compose(env: Mapping[str, str] = SAMPLE_ENV) -> dict[str, Any]:
@@ -179,7 +182,7 @@ def volume_violations(doc: Mapping[str, Any]) -> list[str]:
 # -------------------------------------------------------------------- tests
 
 
-def test_services_keep_the_seed_names() -> None:
+def test_services_keep_the_seed_names_plus_monitoring() -> None:
     assert set(raw_compose()["services"]) == SERVICES
 
 
@@ -188,6 +191,8 @@ def test_images_are_pinned() -> None:
     assert image_violations(doc) == []
     assert re.fullmatch(r"timescale/timescaledb:2\.\d+\.\d+-pg16", doc["services"]["timescaledb"]["image"])
     assert re.fullmatch(r"redis:7\.\d+\.\d+(-[a-z0-9.]+)?", doc["services"]["redis"]["image"])
+    assert re.fullmatch(r"prom/prometheus:v2\.\d+\.\d+", doc["services"]["prometheus"]["image"])
+    assert re.fullmatch(r"grafana/grafana:\d+\.\d+\.\d+", doc["services"]["grafana"]["image"])
     # Lighthouse services run one image, built from this repository's Dockerfile.
     images = {doc["services"][s]["image"] for s in LIGHTHOUSE_SERVICES}
     assert len(images) == 1, images
@@ -208,7 +213,7 @@ def test_image_check_catches_latest_and_untagged() -> None:
 
 def test_health_checks_everywhere_it_matters() -> None:
     services = compose()["services"]
-    for name in ("timescaledb", "redis", "backend", "worker"):
+    for name in ("timescaledb", "redis", "backend", "worker", *MONITORING):
         check = services[name].get("healthcheck")
         assert check and not check.get("disable"), f"{name} has no health check"
         assert check["test"][0] in ("CMD", "CMD-SHELL"), f"{name}: test must be CMD or CMD-SHELL"
@@ -216,6 +221,8 @@ def test_health_checks_everywhere_it_matters() -> None:
     assert "redis-cli ping" in " ".join(services["redis"]["healthcheck"]["test"])
     for name in ("backend", "worker"):
         assert services[name]["healthcheck"]["test"] == ["CMD", "lighthouse", "healthcheck"]
+    assert "127.0.0.1:9090/-/healthy" in " ".join(services["prometheus"]["healthcheck"]["test"])
+    assert "127.0.0.1:3000/api/health" in " ".join(services["grafana"]["healthcheck"]["test"])
 
 
 def test_dependencies_wait_for_health_and_migrations() -> None:
@@ -258,7 +265,7 @@ def test_no_secret_literals() -> None:
     text = COMPOSE.read_text()
     assert "pg-sample-password" not in text
     # Required secrets fail loudly when .env lacks them.
-    for name in ("POSTGRES_PASSWORD", "REDIS_PASSWORD"):
+    for name in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "GRAFANA_ADMIN_PASSWORD"):
         assert re.search(rf"\$\{{{name}:\?[^}}]+\}}", text), f"{name} must be ${{{name}:?...}}"
         with pytest.raises(MissingVariable, match=name):
             compose({k: v for k, v in SAMPLE_ENV.items() if k != name})
@@ -281,8 +288,11 @@ def test_secret_check_catches_literals() -> None:
 def test_named_volumes_and_persistence() -> None:
     doc = compose()
     assert volume_violations(doc) == []
-    assert set(doc["volumes"]) == {"timescaledb-data", "redis-data", "lighthouse-data"}
+    assert set(doc["volumes"]) == {"timescaledb-data", "redis-data", "lighthouse-data",
+                                   "prometheus-data", "grafana-data"}
     assert "lighthouse-data:/var/lib/lighthouse" in doc["services"]["backend"]["volumes"]
+    assert "prometheus-data:/prometheus" in doc["services"]["prometheus"]["volumes"]
+    assert "grafana-data:/var/lib/grafana" in doc["services"]["grafana"]["volumes"]
     assert "timescaledb-data:/var/lib/postgresql/data" in doc["services"]["timescaledb"]["volumes"]
     assert "redis-data:/data" in doc["services"]["redis"]["volumes"]
     assert "--appendonly yes" in " ".join(doc["services"]["redis"]["command"])
@@ -295,7 +305,7 @@ def test_one_network_and_loopback_only_data_ports() -> None:
     assert list(doc["networks"]) == ["lighthouse"]
     for name, svc in doc["services"].items():
         assert svc.get("networks") == ["lighthouse"], f"{name} is not on the lighthouse network"
-    for name in ("timescaledb", "redis"):
+    for name in ("timescaledb", "redis", *MONITORING):
         for port in doc["services"][name].get("ports", []):
             assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
     backend_ports = [str(p).rsplit(":", 1)[-1] for p in doc["services"]["backend"]["ports"]]
@@ -325,6 +335,10 @@ def test_app_environment_is_complete_and_valid() -> None:
         os.environ.clear()
         os.environ.update(saved)
     assert settings.api_port == 8080 and settings.metrics_port == 9090
+    # The container listens on every interface; the default is loopback (a laptop run).
+    assert settings.api_host == "0.0.0.0"
+    assert settings_mod.Settings.model_fields["api_host"].default == "127.0.0.1"
+    assert settings.default_tier == "free" and settings.admins == ""
     assert settings.database_url is not None and settings.redis_url is not None
     assert settings.allow_private_targets is False
     # Empty optional secrets must mean "not configured", never an empty credential.
