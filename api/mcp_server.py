@@ -298,7 +298,8 @@ class LighthouseTools:
             before = args.before.astimezone(UTC) if args.before is not None else None
         except OverflowError:
             raise ValidationError("before is out of range", field="before", reason="range") from None
-        return Answer(await paid.history(self.service, m, limit=args.limit, before=before))
+        return Answer(signed=await paid.history(self.service, m, limit=args.limit, before=before,
+                                                signer=self.signer))
 
     async def _uptime(self, args: ManagedArgs) -> Answer:
         m = await self.service.get_monitor(paid.manager(args.management_token), args.id)

@@ -7,6 +7,7 @@ here, over ``MonitorService``, so the same request costs and means the same over
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import uuid
@@ -39,7 +40,7 @@ from lighthouse.core.models import Identity, Monitor, Provider
 from lighthouse.core.payments.requirements import Network
 from lighthouse.core.payments.verifier import Verified
 from lighthouse.core.service import MonitorService, Purchase
-from lighthouse.core.signing import CHECK_FIELDS, ResultSigner
+from lighthouse.core.signing import CHECK_FIELDS, HISTORY_FIELDS, ResultSigner
 from lighthouse.core.text import clean_text
 from lighthouse.core.tiers import ONE_OFF_CHECK_PRICE_ATOMIC, TIERS, TierName, tier
 
@@ -244,14 +245,32 @@ def manager(token: str) -> Identity:
     return Identity(Provider.TOKEN, token.strip())
 
 
-async def history(service: MonitorService, m: Monitor, *, limit: int,
-                  before: datetime | None) -> CheckHistory:
+# History pages longer than this are signed in a worker thread (about 0.1 ms each),
+# so a page of 1000 does not hold the event loop.
+SIGN_INLINE_MAX = 64
+
+
+async def history(service: MonitorService, m: Monitor, *, limit: int, before: datetime | None,
+                  signer: ResultSigner | None = None) -> dict[str, Any]:
+    """A page of a monitor's checks, newest first, each item signed when a signer is given
+    (HTTP and MCP serve the same signed items)."""
     records = await service.history_of(m, limit=limit, before=before)
-    items = [CheckRecordOut(time=r.time, ok=r.ok, status_code=r.status_code, latency_ms=r.latency_ms,
-                            error_code=r.error_code, error=r.error)
+    target = target_label(m.type, m.config) or None
+    items = [CheckRecordOut(time=r.time, ok=r.ok, status_code=r.status_code,
+                            latency_ms=r.latency_ms, error_code=r.error_code, error=r.error,
+                            monitor_id=str(m.public_id), type=m.type, target=target,
+                            conditions=(r.details or {}).get("conditions", []),
+                            checked_at=r.time, worker_id=r.worker_id)
              for r in records]
     nxt = items[-1].time if len(items) == limit else None
-    return CheckHistory(checks=items, next_before=nxt)
+    body = CheckHistory(checks=items, next_before=nxt).model_dump(mode="json")
+    if signer is not None:
+        key = signer.prepare()
+        if len(items) > SIGN_INLINE_MAX:
+            await asyncio.to_thread(signer.sign_with, key, body["checks"], HISTORY_FIELDS)
+        else:
+            signer.sign_with(key, body["checks"], HISTORY_FIELDS)
+    return body
 
 
 async def uptime(service: MonitorService, m: Monitor) -> Uptime:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -16,8 +15,6 @@ from lighthouse.api.schemas import (
     ChannelIn,
     ChannelList,
     CheckBody,
-    CheckHistory,
-    CheckRecordOut,
     Deleted,
     IncidentOut,
     Incidents,
@@ -32,7 +29,6 @@ from lighthouse.api.schemas import (
     UptimeWindowOut,
 )
 from lighthouse.api.x402.paywall import FINALIZE_KEY, PAID_KEY, Paywall
-from lighthouse.core.checks import target_label
 from lighthouse.core.checks.base import CheckResult
 from lighthouse.core.errors import ChannelNotFoundError, UnauthorizedError, ValidationError
 from lighthouse.core.jsonsafe import safe_json_loads
@@ -40,7 +36,7 @@ from lighthouse.core.models import Identity, Monitor, Provider
 from lighthouse.core.payments.verifier import Verified
 from lighthouse.core.service import MonitorService
 from lighthouse.core.service.monitors import MAX_INCIDENTS
-from lighthouse.core.signing import HISTORY_FIELDS, ResultSigner
+from lighthouse.core.signing import ResultSigner
 from lighthouse.core.streams import read_body
 from lighthouse.core.tiers import (
     tier,
@@ -116,9 +112,6 @@ def answer(model: BaseModel, status: int = 200) -> web.Response:
     return web.json_response(model.model_dump(mode="json"), status=status)
 
 
-# History pages longer than this are signed in a worker thread (about 0.1 ms each),
-# so a page of 1000 does not hold the event loop.
-SIGN_INLINE_MAX = 64
 
 
 class V1:
@@ -264,21 +257,7 @@ class V1:
         m = await self._authorized(request)
         limit = _limit(request.query.get("limit", "50"))
         before = _before(request.query["before"]) if "before" in request.query else None
-        records = await self.service.history_of(m, limit=limit, before=before)
-        target = target_label(m.type, m.config) or None
-        items = [CheckRecordOut(time=r.time, ok=r.ok, status_code=r.status_code,
-                                latency_ms=r.latency_ms, error_code=r.error_code, error=r.error,
-                                monitor_id=str(m.public_id), type=m.type, target=target,
-                                conditions=(r.details or {}).get("conditions", []),
-                                checked_at=r.time, worker_id=r.worker_id)
-                 for r in records]
-        nxt = items[-1].time if len(items) == limit else None
-        body = CheckHistory(checks=items, next_before=nxt).model_dump(mode="json")
-        key = self.signer.prepare()
-        if len(items) > SIGN_INLINE_MAX:
-            await asyncio.to_thread(self.signer.sign_with, key, body["checks"], HISTORY_FIELDS)
-        else:
-            self.signer.sign_with(key, body["checks"], HISTORY_FIELDS)
+        body = await paid.history(self.service, m, limit=limit, before=before, signer=self.signer)
         return web.json_response(body)
 
     async def get_uptime(self, request: web.Request) -> web.Response:

@@ -19,8 +19,8 @@ from typing import Any
 import asyncpg
 import pytest
 from lighthouse.api.discovery import KEYS_PATH
+from lighthouse.api.paid import SIGN_INLINE_MAX
 from lighthouse.api.schemas import SigningKeys
-from lighthouse.api.v1 import SIGN_INLINE_MAX
 from lighthouse.core import signing
 from lighthouse.core.checks.base import CheckContext
 from lighthouse.core.http_client import make_session
