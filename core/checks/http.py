@@ -28,9 +28,9 @@ from lighthouse.core.checks.conditions import (
     conditions_from_shorthand,
     evaluate_into,
 )
-from lighthouse.core.errors import InvalidURLError
 from lighthouse.core.netguard import blocked_error
 from lighthouse.core.streams import read_body
+from lighthouse.core.urls import validate_url
 from pydantic import Field, field_validator, model_validator
 
 BODY_SAMPLE_BYTES = 1024
@@ -39,21 +39,7 @@ _HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
 
 
 def validate_http_url(value: str) -> str:
-    value = value.strip()
-    if len(value) > 2048:
-        raise InvalidURLError("URL longer than 2048 characters", field="url", reason="too_long")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https"):
-        raise InvalidURLError(
-            "URL must start with http:// or https://", field="url", reason="scheme", url=value
-        )
-    if not parts.hostname:
-        raise InvalidURLError("URL has no host", field="url", reason="no_host", url=value)
-    try:
-        parts.port  # noqa: B018 - raises on an invalid port
-    except ValueError:
-        raise InvalidURLError("URL has an invalid port", field="url", reason="port", url=value) from None
-    return value
+    return validate_url(value, ("http", "https"))
 
 
 class HttpConfig(CheckConfig):

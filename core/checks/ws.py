@@ -28,7 +28,7 @@ from lighthouse.core.checks.base import (
 )
 from lighthouse.core.checks.http import classify_exception
 from lighthouse.core.checks.jsonrpc import validate_headers
-from lighthouse.core.errors import InvalidURLError
+from lighthouse.core.urls import validate_url
 from pydantic import Field, field_validator
 
 REPLY_SAMPLE_CHARS = 200
@@ -36,20 +36,7 @@ MAX_MESSAGE_BYTES = 1 << 20  # a reply bigger than this is a failure, not a memo
 
 
 def validate_ws_url(value: str) -> str:
-    value = value.strip()
-    if len(value) > 2048:
-        raise InvalidURLError("URL longer than 2048 characters", field="url", reason="too_long")
-    parts = urlsplit(value)
-    if parts.scheme not in ("ws", "wss"):
-        raise InvalidURLError("URL must start with ws:// or wss://", field="url", reason="scheme",
-                              url=value)
-    if not parts.hostname:
-        raise InvalidURLError("URL has no host", field="url", reason="no_host", url=value)
-    try:
-        parts.port  # noqa: B018 - raises on an invalid port
-    except ValueError:
-        raise InvalidURLError("URL has an invalid port", field="url", reason="port", url=value) from None
-    return value
+    return validate_url(value, ("ws", "wss"))
 
 
 class WsConfig(CheckConfig):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import functools
 from typing import Annotated, Any, ClassVar, TypeVar
-from urllib.parse import urlsplit
 
 from lighthouse.core.alerts.channels.base import Delivery, DeliveryResult, Outcome
+from lighthouse.core.urls import url_problem
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
@@ -90,22 +90,11 @@ def _fields_where(model: type[ChannelConfig], key: str, value: object) -> frozen
 
 
 def _url_error(value: str) -> str | None:
-    """The invalid_url reason for ``value`` (the codes chat already localizes), or None."""
-    if value != value.strip() or any(ord(c) < 0x20 or c == "\x7f" for c in value):
+    """The invalid_url reason for ``value`` (the codes chat already localizes), or None.
+    Stored as given, so surrounding spaces are refused rather than stripped."""
+    if value != value.strip():
         return "malformed"
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return "malformed"
-    if parts.scheme not in ("http", "https"):
-        return "scheme"
-    if not parts.hostname:
-        return "no_host"
-    try:
-        parts.port  # noqa: B018 - raises on an invalid port
-    except ValueError:
-        return "port"
-    return None
+    return url_problem(value, ("http", "https"))
 
 
 def _http_url(value: str) -> str:
