@@ -23,12 +23,12 @@ from lighthouse.core.service.channels import ChannelsMixin
 from lighthouse.core.service.managed import ManagedMixin, MonitorSpec
 from lighthouse.core.service.monitors import MonitorDraft, MonitorsMixin, Purchase
 from lighthouse.core.service.policy import OPERATOR, InstancePolicy
-from lighthouse.core.service.status_pages import StatusPagesMixin
+from lighthouse.core.service.status_pages import BadgesMixin, StatusPagesMixin
 from lighthouse.core.service.users import UpgradePath, UsersMixin, utcnow
 from lighthouse.core.storage.database import OneConnection, Pool, StorageMode
 
 
-class MonitorService(StatusPagesMixin, ManagedMixin, MonitorsMixin, ChannelsMixin, UsersMixin):
+class MonitorService(StatusPagesMixin, BadgesMixin, ManagedMixin, MonitorsMixin, ChannelsMixin, UsersMixin):
     def __init__(
         self,
         pool: Pool,

@@ -11,14 +11,22 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from lighthouse.core.errors import SlugTakenError, StatusPageNotFoundError, ValidationError
+from lighthouse.core.errors import (
+    MonitorNotFoundError,
+    SlugTakenError,
+    StatusPageNotFoundError,
+    ValidationError,
+)
 from lighthouse.core.models import Identity, Monitor
 from lighthouse.core.state import State
+from lighthouse.core.storage import monitors as monitor_rows
+from lighthouse.core.storage import rollups
 from lighthouse.core.storage import status_pages as rows
 from lighthouse.core.storage.database import Pool
 from lighthouse.core.text import clean_text
@@ -193,3 +201,46 @@ class StatusPagesMixin:
         windows += [PageMaintenance(names[r["monitor_id"]], r["starts_at"], r["ends_at"])
                     for r in await rows.maintenance(self._pool, ids, now)]
         return StatusView(page, out, incidents, windows, now)
+
+
+@dataclass(frozen=True)
+class BadgeFacts:
+    """What a badge shows of one monitor: its state, and a figure from the rollups."""
+
+    name: str
+    state: State
+    interval_s: int
+    uptime: float | None = None
+    latency_ms: float | None = None
+
+
+BADGE_WINDOWS = ("24h", "7d", "30d")
+
+
+class BadgesMixin:
+    """Badges name a monitor by its public id (a random UUID), never by its management
+    token: a badge URL is pasted into READMEs, and the token is a credential."""
+
+    _pool: Pool
+    _now: Callable[[], datetime]
+
+    async def badge_facts(self, public_id: str, *, window: str | None = None,
+                          latency: bool = False) -> BadgeFacts:
+        try:
+            pid = uuid.UUID(public_id)
+        except ValueError:
+            raise MonitorNotFoundError("no such monitor", ref=public_id[:64]) from None
+        row = await monitor_rows.by_public_id(self._pool, pid)
+        if row is None:
+            raise MonitorNotFoundError("no such monitor", ref=public_id)
+        m = Monitor.from_row(row)
+        facts = BadgeFacts(m.name, m.state, m.interval_s)
+        if window is None and not latency:
+            return facts
+        if window is not None and window not in BADGE_WINDOWS:
+            raise ValidationError("window: 24h, 7d or 30d", field="window", reason="unknown",
+                                  value=window[:16], known=list(BADGE_WINDOWS))
+        # Rollups only (hourly for 24 h and 7 d, daily for 30 d): a badge never scans checks.
+        [w] = await rollups.uptime_windows(self._pool, m.id, self._now(), (window or "24h",))
+        return replace(facts, uptime=w.uptime if w.checks else None,
+                       latency_ms=w.avg_latency_ms)
