@@ -3,6 +3,7 @@ an incident and a maintenance window, served by the real aiohttp app on 127.0.0.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -95,6 +96,7 @@ async def test_a_page_shows_every_state_escaped_and_only_its_owner(
     assert headers["Content-Security-Policy"] == CSP and "script-src" not in CSP
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Cache-Control"].startswith("public, max-age=")
+    assert headers["Content-Encoding"] == "gzip"  # the client asked for it
     assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; api" in html
     assert "Acme &lt;b&gt;" in html and " style=" not in html and "<style" not in html
     for label in ("Operational", "Down", "Checking", "Paused", "Under maintenance"):
@@ -202,3 +204,29 @@ def test_chart_lines_leave_gaps_and_language_picks_the_best() -> None:
     assert language(Req({}, {"Accept-Language": "fr, es;q=0.8"})) == "es"  # type: ignore[arg-type]
     assert language(Req({"lang": "es"}, {"Accept-Language": "en"})) == "es"  # type: ignore[arg-type]
     assert language(Req({"lang": "zz"}, {})) == "en"  # type: ignore[arg-type]
+
+
+async def test_an_expired_page_is_served_once_stale_while_one_render_runs(
+    pool: asyncpg.Pool, service: MonitorService, redis: aioredis.Redis
+) -> None:
+    await _monitors(service, pool)
+    await service.create_status_page(OWNER, slug="stale")
+    pages = StatusPages(service, ttl=0.2)
+    runner = web.AppRunner(make_app(pool, redis, hooks=[pages.register]))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        await _get(f"{base}/status/stale")
+        await pool.execute("UPDATE monitors SET name = 'renamed-now' WHERE name = 'svc-down'")
+        await asyncio.sleep(0.3)
+        _s, stale, _h = await _get(f"{base}/status/stale")
+        assert "renamed-now" not in stale  # the old copy, while the new one renders
+        for _ in range(50):
+            await asyncio.sleep(0.05)
+            _s, fresh, _h = await _get(f"{base}/status/stale")
+            if "renamed-now" in fresh:
+                break
+        assert "renamed-now" in fresh
+    finally:
+        await runner.cleanup()
