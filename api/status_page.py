@@ -71,6 +71,9 @@ a { color: var(--chart); }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden;
   clip: rect(0 0 0 0); white-space: nowrap; }
 """.strip().encode()
+# Served so a browser's automatic /favicon.ico request does not end in a 404 on the console.
+FAVICON = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+           b'<circle cx="8" cy="8" r="7" fill="#1e7b34"/></svg>')
 CSS_ETAG = '"' + hashlib.sha256(CSS).hexdigest()[:16] + '"'
 
 PAGE = """<!doctype html>
@@ -80,6 +83,7 @@ PAGE = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }}</title>
 <link rel="stylesheet" href="/status/static/status.css">
+<link rel="icon" href="/status/static/favicon.svg" type="image/svg+xml">
 </head>
 <body>
 <header>
@@ -277,6 +281,7 @@ class StatusPages:
 
     def register(self, app: web.Application) -> None:
         app.router.add_get("/status/static/status.css", self.stylesheet)
+        app.router.add_get("/status/static/favicon.svg", self.favicon)
         app.router.add_get("/status/{slug}", self.page)
 
     async def stylesheet(self, request: web.Request) -> web.Response:
@@ -306,6 +311,10 @@ class StatusPages:
             return hit
         finally:
             self._pending.pop(key, None)
+
+    async def favicon(self, _request: web.Request) -> web.Response:
+        return web.Response(body=FAVICON, content_type="image/svg+xml",
+                            headers={**SECURITY_HEADERS, "Cache-Control": "public, max-age=86400"})
 
     async def page(self, request: web.Request) -> web.Response:
         slug = request.match_info["slug"]
