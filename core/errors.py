@@ -117,3 +117,17 @@ class PortInUseError(ConfigurationError):
         self.setting, self.host, self.port = setting, host, port
         super().__init__(f"{setting}={port} is already in use on {host}: another Lighthouse or "
                          f"another program listens there; stop it or set {setting} to a free port")
+
+
+class StatusPageNotFoundError(LighthouseError):
+    """No status page with this slug (among the caller's, when one asks)."""
+
+    code = "status_page_not_found"
+    http_status = 404
+
+
+class SlugTakenError(LighthouseError):
+    """Another status page already has this slug (``params['slug']``)."""
+
+    code = "slug_taken"
+    http_status = 409

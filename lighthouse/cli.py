@@ -14,7 +14,7 @@ from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from lighthouse import admin_cli, apply_cli, mcp_cli, payments_cli, verify_cli
+from lighthouse import admin_cli, apply_cli, mcp_cli, payments_cli, status_cli, verify_cli
 from lighthouse.core.errors import ConfigurationError, LighthouseError
 from lighthouse.core.jsonsafe import safe_json_loads
 
@@ -146,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     payments_cli.register(sub)
     apply_cli.register(sub)
     admin_cli.register(sub)  # monitor, channel, user, maintenance (lighthouse/admin_cli.py)
+    status_cli.register(sub)  # public status pages (lighthouse/status_cli.py)
     return p
 
 

@@ -255,6 +255,12 @@ def error(lang: str, exc: LighthouseError) -> str:
                              "Remove one, or give the owner a higher plan with {command}.").format(
             plan=chat.tier_name(lang, str(p.get("tier", ""))), limit=p.get("limit", "?"),
             command="lighthouse user tier")
+    if code == "status_page_not_found":
+        return gettext(lang, "No status page “{slug}”. List them with: {command}").format(
+            slug=chat.clip(str(p.get("slug", "")), 60), command="lighthouse status list")
+    if code == "slug_taken":
+        return gettext(lang, "The address “{slug}” is taken; choose another slug.").format(
+            slug=p.get("slug", ""))
     if code == "not_admin":
         return gettext(lang, "Only the operator and the admins in LIGHTHOUSE_ADMINS change plans.")
     if code == "invalid_input":
@@ -264,6 +270,11 @@ def error(lang: str, exc: LighthouseError) -> str:
         if field == "tier":
             return gettext(lang, "Unknown plan “{value}”. Plans: {known}.").format(
                 value=p.get("value", ""), known=", ".join(str(k) for k in p.get("known") or []))
+        if field == "slug":
+            return gettext(lang, "A slug has 3 to 48 lowercase letters, digits or dashes.")
+        if field == "title":
+            return gettext(lang, "A status page title has at most {max} characters.").format(
+                max=p.get("max", 100))
         if field == "days":
             return gettext(lang, "--days must be between 1 and 3650.")
         if field == "channel" and reason == "not_testable_here":

@@ -252,12 +252,17 @@ def build_adapters(core: Core, http: HttpServers, delivery: DeliveryComponent,
     if role == "worker":
         return []
     # Imported here, by name, so a worker never loads the x402 stack or the chat clients.
+    from lighthouse.api.badges import Badges
     from lighthouse.api.heartbeat import heartbeat_routes
     from lighthouse.api.routes import api_components
+    from lighthouse.api.status_page import status_routes
     from lighthouse.bot.components import chat_components
 
     made = [*api_components(core, http), *chat_components(core, http, delivery)]
     http.add_hook(heartbeat_routes(core.pool, core.redis))
+    # Public status pages (/status/<slug>): read-only, on the API port beside the rest.
+    http.add_hook(status_routes(core.service).register)
+    http.add_hook(Badges(core.service).register)
     return made
 
 

@@ -6,7 +6,8 @@ statement lives in core/storage/. Errors are typed (core/errors.py).
 
 The service is split by concern: ``users`` (identities, language, tiers), ``monitors``
 (create, find, state, history, maintenance windows), ``channels`` (alert destinations),
-``managed`` (monitors a monitors-as-code file declares); this class joins them. ``policy``
+``managed`` (monitors a monitors-as-code file declares), ``status_pages`` (public
+/status/<slug> pages); this class joins them. ``policy``
 holds the operator's choices (default plan, admins).
 """
 
@@ -22,11 +23,12 @@ from lighthouse.core.service.channels import ChannelsMixin
 from lighthouse.core.service.managed import ManagedMixin, MonitorSpec
 from lighthouse.core.service.monitors import MonitorDraft, MonitorsMixin, Purchase
 from lighthouse.core.service.policy import OPERATOR, InstancePolicy
+from lighthouse.core.service.status_pages import BadgesMixin, StatusPagesMixin
 from lighthouse.core.service.users import UpgradePath, UsersMixin, utcnow
 from lighthouse.core.storage.database import OneConnection, Pool, StorageMode
 
 
-class MonitorService(ManagedMixin, MonitorsMixin, ChannelsMixin, UsersMixin):
+class MonitorService(StatusPagesMixin, BadgesMixin, ManagedMixin, MonitorsMixin, ChannelsMixin, UsersMixin):
     def __init__(
         self,
         pool: Pool,

@@ -1,0 +1,246 @@
+"""Status pages: an owner publishes some or all of their monitors on /status/<slug>.
+
+The rules live here (slug shape, an unguessable slug unless the owner picks one, a page
+shows only its owner's monitors); the SQL in core/storage/status_pages.py; the HTML in
+api/status_page.py. A page's figures come from the rollups only (90 days of daily rows,
+24 hours of hourly rows), so a page of 50 monitors costs a handful of indexed reads.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from lighthouse.core.errors import (
+    MonitorNotFoundError,
+    SlugTakenError,
+    StatusPageNotFoundError,
+    ValidationError,
+)
+from lighthouse.core.models import Identity, Monitor
+from lighthouse.core.state import State
+from lighthouse.core.storage import monitors as monitor_rows
+from lighthouse.core.storage import rollups
+from lighthouse.core.storage import status_pages as rows
+from lighthouse.core.storage.database import Pool
+from lighthouse.core.text import clean_text
+
+SLUG = re.compile(r"^[a-z0-9-]{3,48}$")
+TITLE_MAX = 100
+BAR_DAYS = 90
+CHART_HOURS = 24
+INCIDENTS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class StatusPage:
+    slug: str
+    title: str
+    monitor_ids: tuple[int, ...]
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> StatusPage:
+        return cls(row["slug"], row["title"], tuple(row["monitor_ids"]), row["created_at"])
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    checks: int
+    ok_checks: int
+
+    @property
+    def uptime(self) -> float | None:
+        return self.ok_checks / self.checks if self.checks else None
+
+
+@dataclass(frozen=True)
+class PageMonitor:
+    public_id: str
+    name: str
+    state: State
+    state_since: datetime
+    last_check_at: datetime | None
+    days: list[Day]  # BAR_DAYS entries, oldest first; checks == 0 where nothing ran
+    hours: list[tuple[datetime, float | None]]  # hourly average latency, oldest first
+    uptime_90d: float | None
+
+
+@dataclass(frozen=True)
+class PageIncident:
+    monitor: str
+    started_at: datetime
+    ended_at: datetime | None
+    duration: timedelta
+
+
+@dataclass(frozen=True)
+class PageMaintenance:
+    monitor: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True)
+class StatusView:
+    page: StatusPage
+    monitors: list[PageMonitor]
+    incidents: list[PageIncident]
+    maintenance: list[PageMaintenance]
+    generated_at: datetime
+
+
+def random_slug() -> str:
+    """120 random bits in lowercase base32: 24 characters nobody guesses."""
+    return base64.b32encode(secrets.token_bytes(15)).decode().lower()
+
+
+class StatusPagesMixin:
+    _pool: Pool
+    _now: Callable[[], datetime]
+
+    if TYPE_CHECKING:
+        from lighthouse.core.models import User
+
+        async def ensure_user(self, who: Identity, language: str | None = None) -> User: ...
+        async def find_user(self, who: Identity) -> User | None: ...
+        async def get_monitor(self, who: Identity, ref: str) -> Monitor: ...
+
+    async def create_status_page(self, who: Identity, *, slug: str | None = None,
+                                 title: str | None = None,
+                                 monitors: list[str] | None = None) -> StatusPage:
+        """``monitors``: names or ids of the caller's monitors; none means all of them,
+        now and later."""
+        if slug is not None and not SLUG.fullmatch(slug):
+            raise ValidationError("slug: 3-48 lowercase letters, digits or dashes",
+                                  field="slug", reason="format", value=slug)
+        title = clean_text((title or "").strip()) or "Status"
+        if len(title) > TITLE_MAX:
+            raise ValidationError("title too long", field="title", reason="too_long", max=TITLE_MAX)
+        # Resolving through get_monitor is what keeps another owner's monitor off the page.
+        ids = [(await self.get_monitor(who, ref)).id for ref in monitors or []]
+        user = await self.ensure_user(who)
+        row = await rows.insert(self._pool, user.id, slug or random_slug(), title,
+                                list(dict.fromkeys(ids)))
+        if row is None:
+            raise SlugTakenError("slug taken", slug=slug)
+        return StatusPage.from_row(row)
+
+    async def list_status_pages(self, who: Identity) -> list[StatusPage]:
+        user = await self.find_user(who)
+        if user is None:
+            return []
+        return [StatusPage.from_row(r) for r in await rows.of_owner(self._pool, user.id)]
+
+    async def remove_status_page(self, who: Identity, slug: str) -> None:
+        user = await self.find_user(who)
+        if user is None or not await rows.delete(self._pool, user.id, slug):
+            raise StatusPageNotFoundError("no such status page", slug=slug)
+
+    async def status_view(self, slug: str) -> StatusView:
+        """What /status/<slug> shows; a malformed slug is "not found" without a query."""
+        row = await rows.by_slug(self._pool, slug) if SLUG.fullmatch(slug) else None
+        if row is None:
+            raise StatusPageNotFoundError("no such status page", slug=slug)
+        page = StatusPage.from_row(row)
+        now = self._now()
+        ms = [Monitor.from_row(r) for r in
+              await rows.page_monitors(self._pool, row["owner_id"], page.monitor_ids)]
+        ids = [m.id for m in ms]
+        today = now.date()
+        first = today - timedelta(days=BAR_DAYS - 1)
+        start = datetime.combine(first, datetime.min.time(), tzinfo=now.tzinfo)
+        daily: dict[tuple[int, date], Day] = {}
+        for r in await rows.daily(self._pool, ids, start):
+            d = r["bucket"].date()
+            daily[(r["monitor_id"], d)] = Day(d, r["checks"], r["ok_checks"])
+        hour0 = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=CHART_HOURS - 1)
+        hourly: dict[int, dict[datetime, float | None]] = {}
+        today_rows: dict[int, list[int]] = {}
+        midnight = datetime.combine(today, datetime.min.time(), tzinfo=now.tzinfo)
+        for r in await rows.hourly(self._pool, ids, min(hour0, midnight)):
+            b = r["bucket"]
+            if b >= hour0:
+                hourly.setdefault(r["monitor_id"], {})[b] = r["avg_latency_ms"]
+            if b.date() == today:
+                acc = today_rows.setdefault(r["monitor_id"], [0, 0])
+                acc[0] += r["checks"]
+                acc[1] += r["ok_checks"]
+        out: list[PageMonitor] = []
+        for m in ms:
+            days = []
+            for i in range(BAR_DAYS):
+                d = first + timedelta(days=i)
+                day = daily.get((m.id, d))
+                if day is None and d == today and m.id in today_rows:
+                    # Today has no daily row until the day is rolled up: its hours so far.
+                    c, ok = today_rows[m.id]
+                    day = Day(d, c, ok)
+                days.append(day or Day(d, 0, 0))
+            checks = sum(d.checks for d in days)
+            hours = [(hour0 + timedelta(hours=i), hourly.get(m.id, {}).get(hour0 + timedelta(hours=i)))
+                     for i in range(CHART_HOURS)]
+            out.append(PageMonitor(
+                str(m.public_id), m.name, m.state, m.state_since, m.last_check_at, days, hours,
+                sum(d.ok_checks for d in days) / checks if checks else None))
+        names = {m.id: m.name for m in ms}
+        incidents = [
+            PageIncident(names[r["monitor_id"]], r["started_at"], r["ended_at"],
+                         max((r["ended_at"] or now) - r["started_at"], timedelta(0)))
+            for r in await rows.incidents(self._pool, ids, now - timedelta(days=BAR_DAYS),
+                                          INCIDENTS_SHOWN)]
+        windows = [PageMaintenance(names[m.id], m.state_since, m.maintenance_until)
+                   for m in ms if m.state is State.MAINTENANCE and m.maintenance_until]
+        windows += [PageMaintenance(names[r["monitor_id"]], r["starts_at"], r["ends_at"])
+                    for r in await rows.maintenance(self._pool, ids, now)]
+        return StatusView(page, out, incidents, windows, now)
+
+
+@dataclass(frozen=True)
+class BadgeFacts:
+    """What a badge shows of one monitor: its state, and a figure from the rollups."""
+
+    name: str
+    state: State
+    interval_s: int
+    uptime: float | None = None
+    latency_ms: float | None = None
+
+
+BADGE_WINDOWS = ("24h", "7d", "30d")
+
+
+class BadgesMixin:
+    """Badges name a monitor by its public id (a random UUID), never by its management
+    token: a badge URL is pasted into READMEs, and the token is a credential."""
+
+    _pool: Pool
+    _now: Callable[[], datetime]
+
+    async def badge_facts(self, public_id: str, *, window: str | None = None,
+                          latency: bool = False) -> BadgeFacts:
+        try:
+            pid = uuid.UUID(public_id)
+        except ValueError:
+            raise MonitorNotFoundError("no such monitor", ref=public_id[:64]) from None
+        row = await monitor_rows.by_public_id(self._pool, pid)
+        if row is None:
+            raise MonitorNotFoundError("no such monitor", ref=public_id)
+        m = Monitor.from_row(row)
+        facts = BadgeFacts(m.name, m.state, m.interval_s)
+        if window is None and not latency:
+            return facts
+        if window is not None and window not in BADGE_WINDOWS:
+            raise ValidationError("window: 24h, 7d or 30d", field="window", reason="unknown",
+                                  value=window[:16], known=list(BADGE_WINDOWS))
+        # Rollups only (hourly for 24 h and 7 d, daily for 30 d): a badge never scans checks.
+        [w] = await rollups.uptime_windows(self._pool, m.id, self._now(), (window or "24h",))
+        return replace(facts, uptime=w.uptime if w.checks else None,
+                       latency_ms=w.avg_latency_ms)

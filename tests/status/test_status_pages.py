@@ -1,0 +1,232 @@
+"""Status pages against the real embedded PostgreSQL: monitors in every state, rollup rows,
+an incident and a maintenance window, served by the real aiohttp app on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+from aiohttp import web
+from lighthouse.api.app import make_app
+from lighthouse.api.status_page import CSP, StatusPages, chart_lines, language
+from lighthouse.core.errors import (
+    MonitorNotFoundError,
+    SlugTakenError,
+    StatusPageNotFoundError,
+    ValidationError,
+)
+from lighthouse.core.models import Identity, Provider
+from lighthouse.core.service import MonitorService
+from multidict import CIMultiDict
+
+OWNER = Identity(Provider.API, "status-owner")
+OTHER = Identity(Provider.API, "someone-else")
+STATES = ("up", "down", "pending", "paused", "maintenance")
+
+
+async def _monitors(service: MonitorService, pool: asyncpg.Pool) -> dict[str, int]:
+    await service.ensure_user(OWNER)
+    await service.ensure_user(OTHER)
+    await pool.execute("UPDATE users SET tier = 'enterprise'")
+    ids: dict[str, int] = {}
+    now = datetime.now(UTC)
+    for i, state in enumerate(STATES):
+        name = "<script>alert(1)</script> api" if state == "up" else f"svc-{state}"
+        m = await service.create_monitor(OWNER, config={"url": f"http://127.0.0.1:{9 + i}/"},
+                                         interval_s=60, name=name)
+        ids[state] = m.id
+        until = now + timedelta(hours=2) if state == "maintenance" else None
+        await pool.execute("UPDATE monitors SET state = $2, maintenance_until = $3 WHERE id = $1",
+                           m.id, state, until)
+    private = await service.create_monitor(OTHER, config={"url": "http://127.0.0.1:20/"},
+                                           interval_s=60, name="secret-of-other")
+    ids["other"] = private.id
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    for day in range(1, 40):
+        ok = 1440 if day != 3 else 1000  # one bad day three days ago
+        await pool.execute("INSERT INTO daily_metrics (monitor_id, bucket, checks, ok_checks) "
+                           "VALUES ($1, $2, 1440, $3)", ids["up"], today - timedelta(days=day), ok)
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    for h in range(0, 24):
+        await pool.execute("INSERT INTO hourly_metrics (monitor_id, bucket, checks, ok_checks, "
+                           "avg_latency_ms) VALUES ($1, $2, 60, 60, $3)",
+                           ids["up"], hour - timedelta(hours=h), 100.0 + h)
+    await pool.execute("INSERT INTO incidents (monitor_id, started_at, checks_failed) "
+                       "VALUES ($1, $2, 3)", ids["down"], now - timedelta(minutes=95))
+    await pool.execute("INSERT INTO incidents (monitor_id, started_at, ended_at, end_reason, "
+                       "checks_failed) VALUES ($1, $2, $3, 'recovered', 3)", ids["up"],
+                       now - timedelta(days=3, hours=2), now - timedelta(days=3, hours=1))
+    await pool.execute("INSERT INTO maintenance_windows (monitor_id, starts_at, ends_at) "
+                       "VALUES ($1, $2, $3)", ids["paused"], now + timedelta(days=1),
+                       now + timedelta(days=1, hours=1))
+    return ids
+
+
+@pytest.fixture
+async def site(pool: asyncpg.Pool, redis: aioredis.Redis,
+               service: MonitorService) -> AsyncIterator[tuple[str, StatusPages]]:
+    pages = StatusPages(service, ttl=0)
+    runner = web.AppRunner(make_app(pool, redis, hooks=[pages.register]))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}", pages
+    finally:
+        await runner.cleanup()
+
+
+async def _get(url: str, **headers: str) -> tuple[int, str, CIMultiDict[str]]:
+    async with aiohttp.ClientSession() as s, s.get(url, headers=headers) as resp:
+        return resp.status, await resp.text(), CIMultiDict(resp.headers)
+
+
+async def test_a_page_shows_every_state_escaped_and_only_its_owner(
+    pool: asyncpg.Pool, service: MonitorService, site: tuple[str, StatusPages]
+) -> None:
+    ids = await _monitors(service, pool)
+    page = await service.create_status_page(OWNER, slug="acme-status", title="Acme <b>")
+    status, html, headers = await _get(f"{site[0]}/status/{page.slug}")
+    assert status == 200
+    assert headers["Content-Security-Policy"] == CSP and "script-src" not in CSP
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Cache-Control"].startswith("public, max-age=")
+    assert headers["Content-Encoding"] == "gzip"  # the client asked for it
+    assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; api" in html
+    assert "Acme &lt;b&gt;" in html and " style=" not in html and "<style" not in html
+    for label in ("Operational", "Down", "Checking", "Paused", "Under maintenance"):
+        assert f">{label}</span>" in html
+    assert "secret-of-other" not in html
+    assert html.count('<li class="d-') == 90 * len(STATES)
+    bad_day = (datetime.now(UTC) - timedelta(days=3)).date().isoformat()
+    assert f'class="d-down" title="{bad_day}: 69.44% uptime"' in html
+    assert "Some systems are down" in html
+    assert "<polyline points=" in html
+    assert "1 hour 35 minutes so far" in html  # the open incident
+    assert "for 1 hour" in html  # the closed one
+    assert html.count("UTC to ") == 2  # maintenance now and the planned window
+    assert "Last updated" in html
+    # A page naming an other owner's monitor cannot be made; a listed page shows its own only.
+    other_id = await pool.fetchval("SELECT public_id FROM monitors WHERE id = $1", ids["other"])
+    with pytest.raises(MonitorNotFoundError):
+        await service.create_status_page(OWNER, monitors=[str(other_id)])
+    # Even a row naming it (written around the service) shows the owner's monitors only.
+    await pool.execute("UPDATE status_pages SET monitor_ids = $1 WHERE slug = 'acme-status'",
+                       [ids["other"], ids["down"]])
+    _s, forced, _h = await _get(f"{site[0]}/status/acme-status")
+    assert "secret-of-other" not in forced and "svc-down" in forced
+    only = await service.create_status_page(OWNER, monitors=["svc-down"])
+    _s, html2, _h = await _get(f"{site[0]}/status/{only.slug}")
+    assert "svc-down" in html2 and "svc-paused" not in html2
+
+
+async def test_spanish_by_query_then_accept_language(
+    pool: asyncpg.Pool, service: MonitorService, site: tuple[str, StatusPages]
+) -> None:
+    await _monitors(service, pool)
+    page = await service.create_status_page(OWNER, slug="acme-es")
+    _s, es, headers = await _get(f"{site[0]}/status/acme-es", **{"Accept-Language": "es-ES,en;q=0.5"})
+    assert headers["Content-Language"] == "es" and '<html lang="es">' in es
+    assert "Operativo" in es and "Operational" not in es
+    _s, en, _h = await _get(f"{site[0]}/status/{page.slug}?lang=en", **{"Accept-Language": "es"})
+    assert '<html lang="en">' in en
+
+
+@pytest.mark.parametrize("slug", ["nope-not-here", "AB", "x" * 49, "bad.slug", "a_b%3Cscript%3E"])
+async def test_bad_or_unknown_slugs_are_404(site: tuple[str, StatusPages], slug: str) -> None:
+    status, html, headers = await _get(f"{site[0]}/status/{slug}")
+    assert status == 404 and "No status page here." in html
+    assert headers["Content-Security-Policy"] == CSP
+
+
+async def test_the_stylesheet_is_same_origin_and_cached(site: tuple[str, StatusPages]) -> None:
+    status, css, headers = await _get(f"{site[0]}/status/static/status.css")
+    assert status == 200 and "prefers-color-scheme: dark" in css
+    assert headers["Content-Type"].startswith("text/css")
+    status, _css, _h = await _get(f"{site[0]}/status/static/status.css",
+                                  **{"If-None-Match": headers["ETag"]})
+    assert status == 304
+
+
+async def test_slug_rules(pool: asyncpg.Pool, service: MonitorService) -> None:
+    random = await service.create_status_page(OWNER)
+    assert re.fullmatch(r"[a-z2-7]{24}", random.slug)
+    for bad in ("ab", "UPPER", "with space", "a" * 49, "dots.here"):
+        with pytest.raises(ValidationError):
+            await service.create_status_page(OWNER, slug=bad)
+    await service.create_status_page(OWNER, slug="mine")
+    with pytest.raises(SlugTakenError):
+        await service.create_status_page(OTHER, slug="mine")
+    assert [p.slug for p in await service.list_status_pages(OWNER)] == [random.slug, "mine"]
+    assert await service.list_status_pages(OTHER) == []
+    with pytest.raises(StatusPageNotFoundError):
+        await service.remove_status_page(OTHER, "mine")  # not theirs
+    await service.remove_status_page(OWNER, "mine")
+    with pytest.raises(StatusPageNotFoundError):
+        await service.status_view("mine")
+
+
+async def test_the_page_is_cached_per_slug_for_its_ttl(
+    pool: asyncpg.Pool, service: MonitorService, redis: aioredis.Redis
+) -> None:
+    await _monitors(service, pool)
+    await service.create_status_page(OWNER, slug="cached")
+    pages = StatusPages(service, ttl=60)
+    runner = web.AppRunner(make_app(pool, redis, hooks=[pages.register]))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        _s, first, _h = await _get(f"{base}/status/cached")
+        await pool.execute("UPDATE monitors SET name = 'renamed-later' WHERE name = 'svc-down'")
+        _s, again, _h = await _get(f"{base}/status/cached")
+        assert again == first and "renamed-later" not in again
+    finally:
+        await runner.cleanup()
+
+
+def test_chart_lines_leave_gaps_and_language_picks_the_best() -> None:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    lines, top = chart_lines([(t0, 10.0), (t0, 20.0), (t0, None), (t0, 40.0)])
+    assert len(lines) == 2 and top == pytest.approx(44.0)
+    assert lines[0].count(",") == 2 and lines[1].count(",") == 2
+
+    class Req:
+        def __init__(self, q: dict[str, str], h: dict[str, str]) -> None:
+            self.query, self.headers = q, h
+
+    assert language(Req({}, {"Accept-Language": "fr, es;q=0.8, en;q=0.9"})) == "en"  # type: ignore[arg-type]
+    assert language(Req({}, {"Accept-Language": "fr, es;q=0.8"})) == "es"  # type: ignore[arg-type]
+    assert language(Req({"lang": "es"}, {"Accept-Language": "en"})) == "es"  # type: ignore[arg-type]
+    assert language(Req({"lang": "zz"}, {})) == "en"  # type: ignore[arg-type]
+
+
+async def test_an_expired_page_is_served_once_stale_while_one_render_runs(
+    pool: asyncpg.Pool, service: MonitorService, redis: aioredis.Redis
+) -> None:
+    await _monitors(service, pool)
+    await service.create_status_page(OWNER, slug="stale")
+    pages = StatusPages(service, ttl=0.2)
+    runner = web.AppRunner(make_app(pool, redis, hooks=[pages.register]))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        await _get(f"{base}/status/stale")
+        await pool.execute("UPDATE monitors SET name = 'renamed-now' WHERE name = 'svc-down'")
+        await asyncio.sleep(0.3)
+        _s, stale, _h = await _get(f"{base}/status/stale")
+        assert "renamed-now" not in stale  # the old copy, while the new one renders
+        for _ in range(50):
+            await asyncio.sleep(0.05)
+            _s, fresh, _h = await _get(f"{base}/status/stale")
+            if "renamed-now" in fresh:
+                break
+        assert "renamed-now" in fresh
+    finally:
+        await runner.cleanup()
