@@ -11,6 +11,7 @@ command runs, and the types exchanged with the adapters, are in bot/plumbing.py)
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lighthouse.bot import texts
@@ -59,6 +60,8 @@ __all__ = [
 ]
 
 TEST_TIMEOUT_S = 40.0
+MAX_INCIDENTS = 10  # the newest; the API pages through the rest
+_OFF_WORDS = ("off", "end", "stop", "no", "fin", "terminar", "apagar", "ninguno")
 MAX_LIST = 25
 LIST_CHARS = 1800  # Discord messages end at 2,000 characters
 
@@ -347,6 +350,68 @@ class Commands(CommandRunner):
         lang, _user = await self.language(ctx)
         return Reply(texts.expired_button(lang), lang=lang, error="bad_button")
 
+    async def add_heartbeat(
+        self, ctx: Ctx, name: str, period: str | int | None = None,
+        grace: str | int | None = None,
+    ) -> Reply:
+        """A heartbeat monitor; the reply carries its secret ping URL, so it is only ever
+        given privately (a Discord ephemeral answer, a Telegram private chat)."""
+
+        async def action(lang: str, user: User | None) -> Reply:
+            if not ctx.chat.private and ctx.chat.provider is Provider.TELEGRAM:
+                # Telegram has no ephemeral answer: a group would see the secret URL.
+                return Reply(texts.secret_private_only(lang), error="private_only")
+            if not (name or "").strip():
+                raise ValidationError("name required", field="heartbeat", reason="missing")
+            config: dict[str, Any] = {"period_s": _seconds(period, "period") or 3600}
+            if (grace_s := _seconds(grace, "grace")) is not None:
+                config["grace_s"] = grace_s
+            m, token = await self.service.create_heartbeat(
+                ctx.who, config=config, name=name.strip(), language=lang)
+            alerts = await self._route_alerts(ctx, m, lang)
+            return Reply(texts.heartbeat_added(lang, m, self._ping_url(token), alerts))
+
+        return await self.run(ctx, action)
+
+    async def rotate_token(self, ctx: Ctx, ref: str) -> Reply:
+        async def action(lang: str, user: User | None) -> Reply:
+            if not ctx.chat.private and ctx.chat.provider is Provider.TELEGRAM:
+                return Reply(texts.secret_private_only(lang), error="private_only")
+            m, token = await self.service.rotate_heartbeat_token(ctx.who, ref)
+            return Reply(texts.token_rotated(lang, m, self._ping_url(token)))
+
+        return await self.run(ctx, action)
+
+    def _ping_url(self, token: str) -> str:
+        return f"{self.public_base_url}/ping/{token}"
+
+    async def maintenance(self, ctx: Ctx, ref: str, until: str) -> Reply:
+        """``until``: a duration (2h), a UTC time (2026-12-24T18:00), or off."""
+
+        async def action(lang: str, user: User | None) -> Reply:
+            word = (until or "").strip().lower()
+            if word in _OFF_WORDS:
+                m, dropped = await self.service.end_maintenance(ctx.who, ref)
+                return Reply(texts.maintenance_ended(lang, m, dropped))
+            end = _parse_until(word, self._now())
+            m = await self.service.set_maintenance(ctx.who, ref, end)
+            return Reply(texts.maintenance_set(lang, m, end, self._now()))
+
+        return await self.run(ctx, action)
+
+    async def incidents(self, ctx: Ctx, ref: str) -> Reply:
+        async def action(lang: str, user: User | None) -> Reply:
+            m = await self.service.get_monitor(ctx.who, ref)
+            found = await self.service.incidents(ctx.who, str(m.public_id), limit=MAX_INCIDENTS)
+            if not found:
+                return Reply(texts.no_incidents(lang, m))
+            now = self._now()
+            lines = [texts.incidents_header(lang, m, len(found))]
+            lines += [texts.incident_line(lang, i, now) for i in found]
+            return Reply(texts.clip("\n".join(lines), LIST_CHARS))
+
+        return await self.run(ctx, action)
+
     # --- helpers for adapters ----------------------------------------------------------------
     async def monitor_choices(self, who: Identity, current: str, limit: int = 25
                               ) -> list[tuple[str, str]]:
@@ -362,3 +427,28 @@ class Commands(CommandRunner):
             if len(out) >= limit:
                 break
         return out
+
+
+def _seconds(value: str | int | None, field: str) -> int | None:
+    """A period or grace as typed ('1h', '90s', '10' = minutes), or None when not given."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return parse_interval(value)
+    except ValidationError:
+        raise ValidationError("unreadable duration", field=field, reason="format",
+                              value=value) from None
+
+
+def _parse_until(text: str, now: datetime) -> datetime:
+    """'2h' (from now) or an ISO time, UTC unless it names its zone."""
+    if looks_like_interval(text):
+        return now + timedelta(seconds=parse_interval(text))
+    try:
+        moment = datetime.fromisoformat(text.upper().replace(" ", "T"))
+    except ValueError:
+        raise ValidationError("unreadable end of maintenance", field="until", reason="format",
+                              value=text) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

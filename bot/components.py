@@ -212,7 +212,8 @@ def chat_components(core: Core, http: AppHooks, channels: AlertChannels) -> list
     made: list[Component] = []
     if s.discord_bot_token is None and s.telegram_bot_token is None:
         return made
-    commands = Commands(core.service)
+    commands = Commands(core.service, public_base_url=s.public_base_url
+                        or f"http://127.0.0.1:{s.api_port}")
     if s.discord_bot_token is not None:
         made.append(DiscordComponent(core, channels, commands))
     if s.telegram_bot_token is not None:

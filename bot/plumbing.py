@@ -141,8 +141,11 @@ class CommandRunner:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         open_dm: Callable[[int], Awaitable[int | None]] | None = None,
+        public_base_url: str = "http://127.0.0.1:8080",
     ) -> None:
         self.service = service
+        # Where heartbeat pings arrive (PUBLIC_BASE_URL): the ping URLs shown in chat.
+        self.public_base_url = public_base_url.rstrip("/")
         self._now = clock
         # Discord: opens the DM channel when a monitor is added, so alerts need one
         # request instead of two. Set by the Discord adapter.

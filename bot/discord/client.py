@@ -1,4 +1,5 @@
-"""The Discord bot: /monitor (add, list, status, pause, resume, remove, test, channel),
+"""The Discord bot: /monitor (add, list, status, pause, resume, remove, test, channel,
+heartbeat, token, maintenance, incidents),
 /language, /help, /upgrade and /admin tier as slash commands over the shared command layer.
 
 Replies are ephemeral (personal data and errors), slow commands defer first (a check can
@@ -160,6 +161,47 @@ class MonitorGroup(app_commands.Group):
     async def test(self, inter: discord.Interaction[Any],
                    url: app_commands.Range[str, 1, 2048]) -> None:
         await self._run(inter, lambda ctx: self.bot.commands.test(ctx, url), defer=True)
+
+    @app_commands.command(name=texts.NAME_HEARTBEAT, description=texts.CMD_HEARTBEAT)
+    @app_commands.rename(name=texts.PARAM_NAME, period=texts.PARAM_PERIOD,
+                         grace=texts.PARAM_GRACE)
+    @app_commands.describe(name=texts.ARG_HEARTBEAT, period=texts.ARG_PERIOD,
+                           grace=texts.ARG_GRACE)
+    async def heartbeat(
+        self,
+        inter: discord.Interaction[Any],
+        name: app_commands.Range[str, 1, MAX_NAME],
+        period: app_commands.Range[str, 1, 20] | None = None,
+        grace: app_commands.Range[str, 1, 20] | None = None,
+    ) -> None:
+        # The answer holds the secret ping URL: ephemeral (Reply.private), never in the channel.
+        await self._run(inter, lambda ctx: self.bot.commands.add_heartbeat(ctx, name, period,
+                                                                           grace))
+
+    @app_commands.command(name=texts.NAME_TOKEN, description=texts.CMD_TOKEN)
+    @app_commands.rename(monitor=texts.PARAM_MONITOR)
+    @app_commands.describe(monitor=texts.ARG_MONITOR)
+    @app_commands.autocomplete(monitor=_monitor_autocomplete)
+    async def token(self, inter: discord.Interaction[Any],
+                    monitor: app_commands.Range[str, 1, MAX_NAME]) -> None:
+        await self._run(inter, lambda ctx: self.bot.commands.rotate_token(ctx, monitor))
+
+    @app_commands.command(name=texts.NAME_MAINTENANCE, description=texts.CMD_MAINTENANCE)
+    @app_commands.rename(monitor=texts.PARAM_MONITOR, until=texts.PARAM_UNTIL)
+    @app_commands.describe(monitor=texts.ARG_MONITOR, until=texts.ARG_UNTIL)
+    @app_commands.autocomplete(monitor=_monitor_autocomplete)
+    async def maintenance(self, inter: discord.Interaction[Any],
+                          monitor: app_commands.Range[str, 1, MAX_NAME],
+                          until: app_commands.Range[str, 1, 40]) -> None:
+        await self._run(inter, lambda ctx: self.bot.commands.maintenance(ctx, monitor, until))
+
+    @app_commands.command(name=texts.NAME_INCIDENTS, description=texts.CMD_INCIDENTS)
+    @app_commands.rename(monitor=texts.PARAM_MONITOR)
+    @app_commands.describe(monitor=texts.ARG_MONITOR)
+    @app_commands.autocomplete(monitor=_monitor_autocomplete)
+    async def incidents(self, inter: discord.Interaction[Any],
+                        monitor: app_commands.Range[str, 1, MAX_NAME]) -> None:
+        await self._run(inter, lambda ctx: self.bot.commands.incidents(ctx, monitor))
 
     @app_commands.command(name=texts.NAME_CHANNEL, description=texts.CMD_CHANNEL)
     @app_commands.rename(monitor=texts.PARAM_MONITOR, channel=texts.PARAM_CHANNEL)

@@ -1,4 +1,5 @@
-"""The Telegram bot: /monitor <add|list|status|pause|resume|remove|test>, the same as short
+"""The Telegram bot: /monitor <add|list|status|pause|resume|remove|test|token|maintenance|
+incidents> (and /monitor add heartbeat <name> [period] [grace]), the same as short
 commands (/add, /list, ...), /language, /help, /start, /upgrade and /admin tier, over the
 shared command layer.
 
@@ -251,6 +252,27 @@ class TelegramBot:
 
     async def dispatch(self, ctx: Ctx, verb: str, args: list[str]) -> Reply:
         c = self.commands
+        if verb == "add" and args and args[0].lower() == "heartbeat":
+            # /monitor add heartbeat <name> [period] [grace]: durations last, name before.
+            rest = args[1:]
+            durations: list[str] = []
+            while rest and len(durations) < 2 and looks_like_interval(rest[-1]):
+                durations.insert(0, rest.pop())
+            if not rest:
+                lang, _user = await c.language(ctx)
+                return Reply(texts.usage_heartbeat(lang), lang=lang, error="usage")
+            return await c.add_heartbeat(ctx, " ".join(rest), *durations)
+        if verb in ("token", "incidents"):
+            ref = " ".join(args).strip()
+            if not ref:
+                lang, _user = await c.language(ctx)
+                return Reply(texts.usage_monitor_ref(lang, verb), lang=lang, error="usage")
+            return await (c.rotate_token(ctx, ref) if verb == "token" else c.incidents(ctx, ref))
+        if verb == "maintenance":
+            if len(args) < 2:
+                lang, _user = await c.language(ctx)
+                return Reply(texts.usage_maintenance(lang), lang=lang, error="usage")
+            return await c.maintenance(ctx, " ".join(args[:-1]), args[-1])
         if verb == "add":
             if not args:
                 lang, _user = await c.language(ctx)

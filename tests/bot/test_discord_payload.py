@@ -65,7 +65,16 @@ async def test_translated_payload_is_spanish_and_valid(service: MonitorService) 
     assert (tier_options["days"]["min_value"], tier_options["days"]["max_value"]) == (1, 3650)
     assert "en-US" not in monitor["description_localizations"]
     subs = {s["name"]: s for s in monitor["options"]}
-    assert set(subs) == {"add", "list", "status", "pause", "resume", "remove", "test", "channel"}
+    assert set(subs) == {"add", "list", "status", "pause", "resume", "remove", "test", "channel",
+                         "heartbeat", "token", "maintenance", "incidents"}
+    assert subs["heartbeat"]["name_localizations"]["es-419"] == "latido"
+    assert subs["maintenance"]["name_localizations"]["es-ES"] == "mantenimiento"
+    assert subs["incidents"]["name_localizations"]["es-ES"] == "incidentes"
+    beat = {o["name"]: o for o in subs["heartbeat"]["options"]}
+    assert beat["name"]["required"] and not beat["period"].get("required")
+    assert beat["grace"]["name_localizations"]["es-419"] == "margen"
+    until = {o["name"]: o for o in subs["maintenance"]["options"]}["until"]
+    assert until["required"] and until["name_localizations"]["es-ES"] == "hasta"
     add = subs["add"]
     assert add["name_localizations"] == {"es-ES": "agregar", "es-419": "agregar"}
     assert add["description_localizations"]["es-419"] == "Empezar a monitorear una URL"
