@@ -32,6 +32,7 @@ from lighthouse.bot.plumbing import (
     parse_interval,
     target_of,
 )
+from lighthouse.core.alerts.channels import Outcome
 from lighthouse.core.checks import parse_shorthand
 from lighthouse.core.errors import ValidationError
 from lighthouse.core.models import Identity, Monitor, Provider, User
@@ -412,6 +413,55 @@ class Commands(CommandRunner):
 
         return await self.run(ctx, action)
 
+    # --- /alerts: the user's own alert channels ------------------------------------------
+    async def alerts_add(self, ctx: Ctx, kind: str, target: str) -> Reply:
+        """``target``: the URL the kind's config takes (webhook, discord_webhook, apprise);
+        the service validates it with the kind's model and stores nothing it refuses."""
+
+        async def action(lang: str, user: User | None) -> Reply:
+            name = (kind or "").strip().lower()
+            channel_id = await self.service.add_channel(
+                ctx.who, name, {"url": (target or "").strip()}, language=lang)
+            row = next((r for r in await self.service.channel_list(ctx.who)
+                        if r["id"] == channel_id), None)
+            shown = _shown_target(row["config"]) if row else "?"
+            return Reply(texts.alert_added(lang, channel_id, name, shown))
+
+        return await self.run(ctx, action)
+
+    async def alerts_list(self, ctx: Ctx) -> Reply:
+        async def action(lang: str, user: User | None) -> Reply:
+            rows = await self.service.channel_list(ctx.who)
+            if not rows:
+                return Reply(texts.no_alert_channels(lang))
+            lines = [texts.alert_channels_header(lang, len(rows))]
+            lines += [texts.alert_channel_line(lang, r["id"], r["kind"], _shown_target(r["config"]),
+                                               r.get("monitor_name"), bool(r["enabled"]))
+                      for r in rows[:MAX_LIST]]
+            return Reply(texts.clip("\n".join(lines), LIST_CHARS))
+
+        return await self.run(ctx, action)
+
+    async def alerts_test(self, ctx: Ctx, channel: str | int) -> Reply:
+        async def action(lang: str, user: User | None) -> Reply:
+            channel_id = _channel_id(channel)
+            async with asyncio.timeout(TEST_TIMEOUT_S):
+                result = await self.service.test_channel(ctx.who, channel_id, self.senders)
+            if result.outcome is Outcome.DELIVERED:
+                return Reply(texts.alert_test_ok(lang, channel_id))
+            return Reply(texts.alert_test_failed(lang, channel_id, result.error),
+                         error="delivery_failed")
+
+        return await self.run(ctx, action)
+
+    async def alerts_remove(self, ctx: Ctx, channel: str | int) -> Reply:
+        async def action(lang: str, user: User | None) -> Reply:
+            channel_id = _channel_id(channel)
+            row = await self.service.remove_channel(ctx.who, channel_id)
+            return Reply(texts.alert_removed(lang, channel_id, row["kind"]))
+
+        return await self.run(ctx, action)
+
     # --- helpers for adapters ----------------------------------------------------------------
     async def monitor_choices(self, who: Identity, current: str, limit: int = 25
                               ) -> list[tuple[str, str]]:
@@ -452,3 +502,25 @@ def _parse_until(text: str, now: datetime) -> datetime:
         raise ValidationError("unreadable end of maintenance", field="until", reason="format",
                               value=text) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _channel_id(text: str | int) -> int:
+    """'12' or '#12', as /alerts list shows them."""
+    if isinstance(text, int):
+        return text
+    digits = text.strip().lstrip("#")
+    if not digits.isdigit() or len(digits) > 18:
+        raise ValidationError("not a channel number", field="channel_id", reason="format",
+                              value=text)
+    return int(digits)
+
+
+def _shown_target(config: Any) -> str:
+    """The one line that names a channel: its URL (masked by the service when it is a
+    secret), else its chat ids."""
+    if not isinstance(config, dict):
+        return "?"
+    for key in ("url", "channel_id", "chat_id", "user_id"):
+        if config.get(key) is not None:
+            return str(config[key])
+    return "?"

@@ -45,6 +45,11 @@ CMD_HEARTBEAT = _T("Expect pings from a job; alert when they stop")
 CMD_TOKEN = _T("Give a heartbeat a new secret ping URL")
 CMD_MAINTENANCE = _T("Hold a monitor's alerts for a while, or end that")
 CMD_INCIDENTS = _T("Show a monitor's recent outages")
+CMD_ALERTS = _T("Your alert channels: webhooks and more")
+CMD_ALERTS_ADD = _T("Send your alerts to a webhook or service too")
+CMD_ALERTS_LIST = _T("List your alert channels")
+CMD_ALERTS_TEST = _T("Send a test alert through a channel")
+CMD_ALERTS_REMOVE = _T("Delete an alert channel")
 CMD_LANGUAGE = _T("Choose the language I answer in")
 CMD_HELP = _T("How to use Lighthouse")
 CMD_START = _T("Start receiving alerts here")
@@ -61,6 +66,15 @@ ARG_HEARTBEAT = _T("A short name for the heartbeat, e.g. backup")
 ARG_PERIOD = _T("How often your job pings, e.g. 1h or 1d (default: 1h)")
 ARG_GRACE = _T("How late a ping may be before an alert, e.g. 10m")
 ARG_UNTIL = _T("A duration (2h), a UTC time (2026-12-24T18:00) or off")
+ARG_KIND = _T("What kind of channel")
+ARG_TARGET = _T("Its URL (kept secret)")
+ARG_CHANNEL_ID = _T("The channel's number, as /alerts list shows it")
+
+# The channel kinds a user adds from chat (value: the kind), offered in Discord.
+CHANNEL_KIND_CHOICES: list[tuple[str, str]] = [
+    (_T("Webhook (JSON POST)"), "webhook"),
+    (_T("Discord webhook"), "discord_webhook"),
+]
 ARG_LANGUAGE = _T("Language, or automatic to follow your app")
 ARG_USER = _T("The user whose plan changes")
 ARG_TIER = _T("The plan to give")
@@ -287,6 +301,9 @@ def error(lang: str, exc: LighthouseError) -> str:
     if code == "tier_feature_unavailable":
         return gettext(lang, "That needs a higher plan than {tier}.").format(
             tier=tier_name(lang, str(p.get("tier", ""))))
+    if code == "channel_not_found":
+        return gettext(lang, "You have no alert channel with that number; see {command}.").format(
+            command=cmd(lang, "alerts list"))
     if code == "monitor_not_found":
         return gettext(lang, "I couldn't find a monitor called “{ref}”. Use {command} to see "
                              "yours.").format(ref=clip(str(p.get("ref", "")), 100),
@@ -333,6 +350,12 @@ def error(lang: str, exc: LighthouseError) -> str:
         if field == "days":
             return gettext(lang, "The number of days must be between {min} and {max}.").format(
                 min=p.get("min", 1), max=p.get("max", 3650))
+        if field == "channel_id":
+            return gettext(lang, "“{value}” is not a channel number; see {command}.").format(
+                value=clip(str(p.get("value", "")), 40), command=cmd(lang, "alerts list"))
+        if reason == "not_testable_here":
+            return gettext(lang, "This process cannot send through {kind} channels.").format(
+                kind=p.get("kind", "?"))
         if field == "heartbeat":
             return gettext(lang, "Name the heartbeat, e.g. {example}").format(
                 example=_heartbeat_cmd(lang, "backup 1d 1h"))
@@ -465,6 +488,52 @@ def usage_maintenance(lang: str) -> str:
     return gettext(lang, "Usage: {command}, e.g. {example}").format(
         command=cmd(lang, "monitor maintenance", gettext(lang, "<monitor> <duration|until|off>")),
         example=cmd(lang, "monitor maintenance", "shop 2h"))
+
+
+def alert_added(lang: str, channel_id: int, kind: str, target: str) -> str:
+    return gettext(lang, "🔔 Alert channel #{id} added: {kind} → {target}. Try it with {command}."
+                   ).format(id=channel_id, kind=kind, target=target,
+                            command=cmd(lang, "alerts test", str(channel_id)))
+
+
+def no_alert_channels(lang: str) -> str:
+    return gettext(lang, "You have no alert channels of your own yet. Add one with {command}."
+                   ).format(command=cmd(lang, "alerts add", "webhook https://example.com/hook"))
+
+
+def alert_channels_header(lang: str, count: int) -> str:
+    return ngettext(lang, "Your alert channel:", "Your {n} alert channels:", count).format(n=count)
+
+
+def alert_channel_line(lang: str, channel_id: int, kind: str, target: str,
+                       monitor: str | None, enabled: bool) -> str:
+    line = f"#{channel_id} · {kind} → {clip(target, 80)}"
+    if monitor:
+        line += " · " + gettext(lang, "only {name}").format(name=monitor)
+    if not enabled:
+        line += " · " + gettext(lang, "disabled")
+    return line
+
+
+def alert_test_ok(lang: str, channel_id: int) -> str:
+    return gettext(lang, "✅ Test alert delivered through #{id}.").format(id=channel_id)
+
+
+def alert_test_failed(lang: str, channel_id: int, reason: str | None) -> str:
+    return gettext(lang, "❌ The test alert through #{id} failed: {reason}").format(
+        id=channel_id, reason=clip(reason or "?", 300))
+
+
+def alert_removed(lang: str, channel_id: int, kind: str) -> str:
+    return gettext(lang, "🗑️ Alert channel #{id} ({kind}) removed.").format(id=channel_id,
+                                                                         kind=kind)
+
+
+def usage_alerts(lang: str) -> str:
+    return gettext(lang, "Usage: {command}, e.g. {example}").format(
+        command=cmd(lang, "alerts", gettext(lang, "add <kind> <url> | list | test <id> | "
+                                                  "remove <id>")),
+        example=cmd(lang, "alerts add", "webhook https://example.com/hook"))
 
 
 def alerts_to_dm(lang: str) -> str:
@@ -833,3 +902,7 @@ NAME_INCIDENTS = _T("incidents")
 PARAM_PERIOD = _T("period")
 PARAM_GRACE = _T("grace")
 PARAM_UNTIL = _T("until")
+NAME_ALERTS = _T("alerts")
+PARAM_KIND = _T("kind")
+PARAM_TARGET = _T("target")
+PARAM_ID = _T("id")
