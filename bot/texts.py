@@ -74,6 +74,7 @@ ARG_CHANNEL_ID = _T("The channel's number, as /alerts list shows it")
 CHANNEL_KIND_CHOICES: list[tuple[str, str]] = [
     (_T("Webhook (JSON POST)"), "webhook"),
     (_T("Discord webhook"), "discord_webhook"),
+    (_T("Apprise URL (email, Slack, ntfy, Matrix, …)"), "apprise"),
 ]
 ARG_LANGUAGE = _T("Language, or automatic to follow your app")
 ARG_USER = _T("The user whose plan changes")
@@ -235,6 +236,9 @@ def _channel_error(lang: str, code: str, p: dict[str, Any]) -> str:
     if reason == "chat_only":
         return gettext(lang, "{kind} alerts are set up from the chat itself, not here.").format(
             kind=kind)
+    if reason == "apprise_url":
+        return gettext(lang, "Apprise can't send to that URL. Its services and their URLs: "
+                             "https://github.com/caronc/apprise/wiki")
     if reason == "read_only":
         return gettext(lang, "{field} is set by Lighthouse, not by you.").format(
             field=p.get("field", "?"))

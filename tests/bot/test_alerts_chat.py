@@ -49,6 +49,11 @@ async def test_webhook_added_listed_tested_and_removed_in_telegram(
         assert await harness.channel_rows("webhook") == []
         gone = await say(tg, f"/alerts remove {channel_id}")
         assert gone.params["text"].startswith("No tienes ningún canal de alertas con ese número")
+        ntfy = await say(tg, "/alerts add apprise ntfy://bob:s3cret-pass-word@127.0.0.1:9/t",
+                         lang="en")
+        assert ntfy.params["text"].startswith("🔔 Alert channel #")
+        assert "s3cret" not in ntfy.params["text"] and "apprise → …" in ntfy.params["text"]
+        await say(tg, "/alerts remove " + ntfy.params["text"].split("#")[1].split()[0])
         empty = await say(tg, "/alerts list")
         assert empty.params["text"].startswith("Aún no tienes canales de alertas propios.")
 
@@ -59,6 +64,8 @@ async def test_bad_urls_and_kinds_are_refused_in_words_and_nothing_is_stored(
     bad = await say(tg, "/alerts add webhook ftp://example.org/hook")
     assert bad.params["text"] == (
         "El canal de alertas webhook necesita una URL http(s) válida en url.")
+    apprise = await say(tg, "/alerts add apprise nonsense://example.org/x")
+    assert apprise.params["text"].startswith("Apprise no puede enviar a esa URL.")
     chat_only = await say(tg, "/alerts add telegram 12345", lang="en")
     assert chat_only.params["text"] == "telegram alerts are set up from the chat itself, not here."
     unknown = await say(tg, "/alerts add pigeon https://example.org", lang="en")
