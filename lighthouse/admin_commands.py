@@ -78,7 +78,7 @@ class Admin:
         """The channels this process can send through: HTTP ones (chat kinds need the bot)."""
         url = self.settings.discord_webhook_url
         session = self.context.session
-        return {"webhook": WebhookChannel(session), "apprise": AppriseChannel(),
+        return {"webhook": WebhookChannel(session), "apprise": AppriseChannel(self.context.guard),
                 "discord_webhook": DiscordWebhookChannel(
                     session, url.get_secret_value() if url else None)}
 

@@ -234,7 +234,7 @@ class DeliveryComponent:
         self.worker = DeliveryWorker(c.pool, {}, c.metrics, worker_id=c.worker_id)
         self.worker.register(DiscordWebhookChannel(c.session, url.get_secret_value() if url else None))
         self.worker.register(WebhookChannel(c.session))
-        self.worker.register(AppriseChannel())
+        self.worker.register(AppriseChannel(c.guard))
         for channel in self._pending:
             self.worker.register(channel)
         self._pending.clear()

@@ -24,6 +24,7 @@ from lighthouse.core.alerts.delivery import DeliveryWorker
 from lighthouse.core.errors import ValidationError
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.models import Identity, Provider
+from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.service import MonitorService
 from test_alert_outbox import _feed
 
@@ -152,3 +153,17 @@ async def test_smtp_mailbox_gets_each_alert_once_in_spanish(
     payload = text.get_payload(decode=True)
     assert isinstance(payload, bytes) and "connection refused" in payload.decode()
     assert await pool.fetchval("SELECT status FROM alert_outbox") == "delivered"
+
+
+async def test_private_hosts_are_refused_when_the_guard_says_so(
+    pool: asyncpg.Pool, service: MonitorService, json_receiver: JsonReceiver
+) -> None:
+    url = f"json://127.0.0.1:{json_receiver.port}/notify"
+    await _down_with_apprise(pool, service, url, "en")
+    worker = DeliveryWorker(pool, {}, Metrics(), worker_id="apprise-guard")
+    worker.register(AppriseChannel(TargetGuard(allow_private=False), timeout_s=10))
+    await worker.drain()
+    assert json_receiver.received == []
+    row = await pool.fetchrow("SELECT status, last_error FROM alert_outbox")
+    assert row["status"] == "failed" and row["last_error"].startswith("target_not_allowed")
+    assert await pool.fetchval("SELECT enabled FROM alert_channels WHERE kind = 'apprise'") is False

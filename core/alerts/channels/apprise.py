@@ -23,6 +23,8 @@ from lighthouse.core.alerts.channels.config import (
     ChannelConfig,
     read_config,
 )
+from lighthouse.core.errors import TargetNotAllowedError
+from lighthouse.core.netguard import TargetGuard
 from pydantic import AfterValidator, Field, SecretStr
 from pydantic_core import PydanticCustomError
 
@@ -58,8 +60,30 @@ class AppriseChannel:
     kind: ClassVar[str] = "apprise"
     config_model: ClassVar[type[AppriseConfig]] = AppriseConfig
 
-    def __init__(self, timeout_s: float = SEND_TIMEOUT_S) -> None:
+    def __init__(self, guard: TargetGuard | None = None,
+                 timeout_s: float = SEND_TIMEOUT_S) -> None:
+        # Apprise connects with its own clients, not our guarded session, so the hosts an
+        # Apprise URL names are checked here first (a user must not reach private
+        # addresses through it). None: no check (tests on 127.0.0.1).
+        self._guard = guard
         self._timeout_s = timeout_s
+
+    async def _refused(self, sender: apprise.Apprise) -> str | None:
+        if self._guard is None:
+            return None
+        for plugin in sender:
+            for host in {getattr(plugin, "host", None), getattr(plugin, "smtp_host", None)}:
+                if not isinstance(host, str) or not host:
+                    continue
+                try:
+                    await self._guard.resolve(host)
+                except TargetNotAllowedError as exc:
+                    return str(exc)
+                except OSError:
+                    # Not a host name (cloud plugins keep ids there) or unresolvable: the
+                    # plugin's own endpoint, or its own failure below.
+                    continue
+        return None
 
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
         config = read_config(AppriseConfig, delivery)
@@ -69,6 +93,9 @@ class AppriseChannel:
         if not sender.add(config.url.get_secret_value()):
             # It parsed at creation; a newer or older Apprise may disagree. Not transient.
             return DeliveryResult(Outcome.PERMANENT, "apprise_url: not a URL Apprise can send to",
+                                  disable_channel=True)
+        if (refused := await self._refused(sender)) is not None:
+            return DeliveryResult(Outcome.PERMANENT, f"target_not_allowed: {refused}"[:300],
                                   disable_channel=True)
         r = delivery.rendered
         try:
