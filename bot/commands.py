@@ -11,6 +11,7 @@ command runs, and the types exchanged with the adapters, are in bot/plumbing.py)
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lighthouse.bot import texts
@@ -31,6 +32,7 @@ from lighthouse.bot.plumbing import (
     parse_interval,
     target_of,
 )
+from lighthouse.core.alerts.channels import Outcome
 from lighthouse.core.checks import parse_shorthand
 from lighthouse.core.errors import ValidationError
 from lighthouse.core.models import Identity, Monitor, Provider, User
@@ -59,6 +61,8 @@ __all__ = [
 ]
 
 TEST_TIMEOUT_S = 40.0
+MAX_INCIDENTS = 10  # the newest; the API pages through the rest
+_OFF_WORDS = ("off", "end", "stop", "no", "fin", "terminar", "apagar", "ninguno")
 MAX_LIST = 25
 LIST_CHARS = 1800  # Discord messages end at 2,000 characters
 
@@ -347,6 +351,117 @@ class Commands(CommandRunner):
         lang, _user = await self.language(ctx)
         return Reply(texts.expired_button(lang), lang=lang, error="bad_button")
 
+    async def add_heartbeat(
+        self, ctx: Ctx, name: str, period: str | int | None = None,
+        grace: str | int | None = None,
+    ) -> Reply:
+        """A heartbeat monitor; the reply carries its secret ping URL, so it is only ever
+        given privately (a Discord ephemeral answer, a Telegram private chat)."""
+
+        async def action(lang: str, user: User | None) -> Reply:
+            if not ctx.chat.private and ctx.chat.provider is Provider.TELEGRAM:
+                # Telegram has no ephemeral answer: a group would see the secret URL.
+                return Reply(texts.secret_private_only(lang), error="private_only")
+            if not (name or "").strip():
+                raise ValidationError("name required", field="heartbeat", reason="missing")
+            config: dict[str, Any] = {"period_s": _seconds(period, "period") or 3600}
+            if (grace_s := _seconds(grace, "grace")) is not None:
+                config["grace_s"] = grace_s
+            m, token = await self.service.create_heartbeat(
+                ctx.who, config=config, name=name.strip(), language=lang)
+            alerts = await self._route_alerts(ctx, m, lang)
+            return Reply(texts.heartbeat_added(lang, m, self._ping_url(token), alerts))
+
+        return await self.run(ctx, action)
+
+    async def rotate_token(self, ctx: Ctx, ref: str) -> Reply:
+        async def action(lang: str, user: User | None) -> Reply:
+            if not ctx.chat.private and ctx.chat.provider is Provider.TELEGRAM:
+                return Reply(texts.secret_private_only(lang), error="private_only")
+            m, token = await self.service.rotate_heartbeat_token(ctx.who, ref)
+            return Reply(texts.token_rotated(lang, m, self._ping_url(token)))
+
+        return await self.run(ctx, action)
+
+    def _ping_url(self, token: str) -> str:
+        return f"{self.public_base_url}/ping/{token}"
+
+    async def maintenance(self, ctx: Ctx, ref: str, until: str) -> Reply:
+        """``until``: a duration (2h), a UTC time (2026-12-24T18:00), or off."""
+
+        async def action(lang: str, user: User | None) -> Reply:
+            word = (until or "").strip().lower()
+            if word in _OFF_WORDS:
+                m, dropped = await self.service.end_maintenance(ctx.who, ref)
+                return Reply(texts.maintenance_ended(lang, m, dropped))
+            end = _parse_until(word, self._now())
+            m = await self.service.set_maintenance(ctx.who, ref, end)
+            return Reply(texts.maintenance_set(lang, m, end, self._now()))
+
+        return await self.run(ctx, action)
+
+    async def incidents(self, ctx: Ctx, ref: str) -> Reply:
+        async def action(lang: str, user: User | None) -> Reply:
+            m = await self.service.get_monitor(ctx.who, ref)
+            found = await self.service.incidents(ctx.who, str(m.public_id), limit=MAX_INCIDENTS)
+            if not found:
+                return Reply(texts.no_incidents(lang, m))
+            now = self._now()
+            lines = [texts.incidents_header(lang, m, len(found))]
+            lines += [texts.incident_line(lang, i, now) for i in found]
+            return Reply(texts.clip("\n".join(lines), LIST_CHARS))
+
+        return await self.run(ctx, action)
+
+    # --- /alerts: the user's own alert channels ------------------------------------------
+    async def alerts_add(self, ctx: Ctx, kind: str, target: str) -> Reply:
+        """``target``: the URL the kind's config takes (webhook, discord_webhook, apprise);
+        the service validates it with the kind's model and stores nothing it refuses."""
+
+        async def action(lang: str, user: User | None) -> Reply:
+            name = (kind or "").strip().lower()
+            channel_id = await self.service.add_channel(
+                ctx.who, name, {"url": (target or "").strip()}, language=lang)
+            row = next((r for r in await self.service.channel_list(ctx.who)
+                        if r["id"] == channel_id), None)
+            shown = _shown_target(row["config"]) if row else "?"
+            return Reply(texts.alert_added(lang, channel_id, name, shown))
+
+        return await self.run(ctx, action)
+
+    async def alerts_list(self, ctx: Ctx) -> Reply:
+        async def action(lang: str, user: User | None) -> Reply:
+            rows = await self.service.channel_list(ctx.who)
+            if not rows:
+                return Reply(texts.no_alert_channels(lang))
+            lines = [texts.alert_channels_header(lang, len(rows))]
+            lines += [texts.alert_channel_line(lang, r["id"], r["kind"], _shown_target(r["config"]),
+                                               r.get("monitor_name"), bool(r["enabled"]))
+                      for r in rows[:MAX_LIST]]
+            return Reply(texts.clip("\n".join(lines), LIST_CHARS))
+
+        return await self.run(ctx, action)
+
+    async def alerts_test(self, ctx: Ctx, channel: str | int) -> Reply:
+        async def action(lang: str, user: User | None) -> Reply:
+            channel_id = _channel_id(channel)
+            async with asyncio.timeout(TEST_TIMEOUT_S):
+                result = await self.service.test_channel(ctx.who, channel_id, self.senders)
+            if result.outcome is Outcome.DELIVERED:
+                return Reply(texts.alert_test_ok(lang, channel_id))
+            return Reply(texts.alert_test_failed(lang, channel_id, result.error),
+                         error="delivery_failed")
+
+        return await self.run(ctx, action)
+
+    async def alerts_remove(self, ctx: Ctx, channel: str | int) -> Reply:
+        async def action(lang: str, user: User | None) -> Reply:
+            channel_id = _channel_id(channel)
+            row = await self.service.remove_channel(ctx.who, channel_id)
+            return Reply(texts.alert_removed(lang, channel_id, row["kind"]))
+
+        return await self.run(ctx, action)
+
     # --- helpers for adapters ----------------------------------------------------------------
     async def monitor_choices(self, who: Identity, current: str, limit: int = 25
                               ) -> list[tuple[str, str]]:
@@ -362,3 +477,50 @@ class Commands(CommandRunner):
             if len(out) >= limit:
                 break
         return out
+
+
+def _seconds(value: str | int | None, field: str) -> int | None:
+    """A period or grace as typed ('1h', '90s', '10' = minutes), or None when not given."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return parse_interval(value)
+    except ValidationError:
+        raise ValidationError("unreadable duration", field=field, reason="format",
+                              value=value) from None
+
+
+def _parse_until(text: str, now: datetime) -> datetime:
+    """'2h' (from now) or an ISO time, UTC unless it names its zone."""
+    if looks_like_interval(text):
+        return now + timedelta(seconds=parse_interval(text))
+    try:
+        moment = datetime.fromisoformat(text.upper().replace(" ", "T"))
+    except ValueError:
+        raise ValidationError("unreadable end of maintenance", field="until", reason="format",
+                              value=text) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _channel_id(text: str | int) -> int:
+    """'12' or '#12', as /alerts list shows them."""
+    if isinstance(text, int):
+        return text
+    digits = text.strip().lstrip("#")
+    if not digits.isdigit() or len(digits) > 18:
+        raise ValidationError("not a channel number", field="channel_id", reason="format",
+                              value=text)
+    return int(digits)
+
+
+def _shown_target(config: Any) -> str:
+    """The one line that names a channel: its URL (masked by the service when it is a
+    secret), else its chat ids."""
+    if not isinstance(config, dict):
+        return "?"
+    for key in ("url", "channel_id", "chat_id", "user_id"):
+        if config.get(key) is not None:
+            return str(config[key])
+    return "?"

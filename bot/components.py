@@ -24,6 +24,7 @@ from lighthouse.bot.telegram.bot import TelegramBot, TgApp, build_application
 from lighthouse.bot.telegram.sender import TelegramAlertSender
 from lighthouse.core.alerts.channels.discord_dm import DiscordChannelChannel, DiscordDMChannel
 from lighthouse.core.alerts.channels.telegram import TelegramChannel
+from lighthouse.core.alerts.delivery import DeliveryWorker
 
 from lighthouse.wiring import AlertChannels, AppHook, AppHooks, Component, Core
 
@@ -212,7 +213,10 @@ def chat_components(core: Core, http: AppHooks, channels: AlertChannels) -> list
     made: list[Component] = []
     if s.discord_bot_token is None and s.telegram_bot_token is None:
         return made
-    commands = Commands(core.service)
+    # /alerts test sends through what the delivery worker has registered (live).
+    senders = channels.channels if isinstance(channels, DeliveryWorker) else {}
+    commands = Commands(core.service, public_base_url=s.public_base_url
+                        or f"http://127.0.0.1:{s.api_port}", senders=senders)
     if s.discord_bot_token is not None:
         made.append(DiscordComponent(core, channels, commands))
     if s.telegram_bot_token is not None:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
 from lighthouse.bot import texts
+from lighthouse.core.alerts.channels import AlertChannel
 from lighthouse.core.checks import target_label
 from lighthouse.core.errors import LighthouseError, ValidationError
 from lighthouse.core.models import Identity, Monitor, Provider, User
@@ -141,8 +142,15 @@ class CommandRunner:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         open_dm: Callable[[int], Awaitable[int | None]] | None = None,
+        public_base_url: str = "http://127.0.0.1:8080",
+        senders: Mapping[str, AlertChannel] | None = None,
     ) -> None:
         self.service = service
+        # Where heartbeat pings arrive (PUBLIC_BASE_URL): the ping URLs shown in chat.
+        self.public_base_url = public_base_url.rstrip("/")
+        # The channels this process delivers through (the delivery worker's, live): what
+        # /alerts test sends with.
+        self.senders: Mapping[str, AlertChannel] = senders if senders is not None else {}
         self._now = clock
         # Discord: opens the DM channel when a monitor is added, so alerts need one
         # request instead of two. Set by the Discord adapter.

@@ -20,7 +20,7 @@ from babel.dates import format_datetime, format_timedelta
 from babel.numbers import format_decimal, format_percent
 from lighthouse.core.errors import LighthouseError
 from lighthouse.core.i18n import format_duration, gettext, ngettext
-from lighthouse.core.models import Identity, Monitor, Provider, UptimeWindow
+from lighthouse.core.models import Identity, Incident, Monitor, Provider, UptimeWindow
 from lighthouse.core.service.users import UpgradePath
 from lighthouse.core.state import State
 from lighthouse.core.tiers import Tier, TierName
@@ -41,6 +41,15 @@ CMD_RESUME = _T("Resume a paused monitor")
 CMD_REMOVE = _T("Delete a monitor")
 CMD_TEST = _T("Check a URL once, right now")
 CMD_CHANNEL = _T("Post a monitor's alerts in a server channel")
+CMD_HEARTBEAT = _T("Expect pings from a job; alert when they stop")
+CMD_TOKEN = _T("Give a heartbeat a new secret ping URL")
+CMD_MAINTENANCE = _T("Hold a monitor's alerts for a while, or end that")
+CMD_INCIDENTS = _T("Show a monitor's recent outages")
+CMD_ALERTS = _T("Your alert channels: webhooks and more")
+CMD_ALERTS_ADD = _T("Send your alerts to a webhook or service too")
+CMD_ALERTS_LIST = _T("List your alert channels")
+CMD_ALERTS_TEST = _T("Send a test alert through a channel")
+CMD_ALERTS_REMOVE = _T("Delete an alert channel")
 CMD_LANGUAGE = _T("Choose the language I answer in")
 CMD_HELP = _T("How to use Lighthouse")
 CMD_START = _T("Start receiving alerts here")
@@ -53,6 +62,20 @@ ARG_NAME = _T("A short name for the monitor")
 ARG_INTERVAL = _T("How often to check")
 ARG_MONITOR = _T("One of your monitors: name or id")
 ARG_CHANNEL = _T("The channel for alerts (default: this one)")
+ARG_HEARTBEAT = _T("A short name for the heartbeat, e.g. backup")
+ARG_PERIOD = _T("How often your job pings, e.g. 1h or 1d (default: 1h)")
+ARG_GRACE = _T("How late a ping may be before an alert, e.g. 10m")
+ARG_UNTIL = _T("A duration (2h), a UTC time (2026-12-24T18:00) or off")
+ARG_KIND = _T("What kind of channel")
+ARG_TARGET = _T("Its URL (kept secret)")
+ARG_CHANNEL_ID = _T("The channel's number, as /alerts list shows it")
+
+# The channel kinds a user adds from chat (value: the kind), offered in Discord.
+CHANNEL_KIND_CHOICES: list[tuple[str, str]] = [
+    (_T("Webhook (JSON POST)"), "webhook"),
+    (_T("Discord webhook"), "discord_webhook"),
+    (_T("Apprise URL (email, Slack, ntfy, Matrix, …)"), "apprise"),
+]
 ARG_LANGUAGE = _T("Language, or automatic to follow your app")
 ARG_USER = _T("The user whose plan changes")
 ARG_TIER = _T("The plan to give")
@@ -213,6 +236,9 @@ def _channel_error(lang: str, code: str, p: dict[str, Any]) -> str:
     if reason == "chat_only":
         return gettext(lang, "{kind} alerts are set up from the chat itself, not here.").format(
             kind=kind)
+    if reason == "apprise_url":
+        return gettext(lang, "Apprise can't send to that URL. Its services and their URLs: "
+                             "https://github.com/caronc/apprise/wiki")
     if reason == "read_only":
         return gettext(lang, "{field} is set by Lighthouse, not by you.").format(
             field=p.get("field", "?"))
@@ -279,6 +305,9 @@ def error(lang: str, exc: LighthouseError) -> str:
     if code == "tier_feature_unavailable":
         return gettext(lang, "That needs a higher plan than {tier}.").format(
             tier=tier_name(lang, str(p.get("tier", ""))))
+    if code == "channel_not_found":
+        return gettext(lang, "You have no alert channel with that number; see {command}.").format(
+            command=cmd(lang, "alerts list"))
     if code == "monitor_not_found":
         return gettext(lang, "I couldn't find a monitor called “{ref}”. Use {command} to see "
                              "yours.").format(ref=clip(str(p.get("ref", "")), 100),
@@ -325,6 +354,33 @@ def error(lang: str, exc: LighthouseError) -> str:
         if field == "days":
             return gettext(lang, "The number of days must be between {min} and {max}.").format(
                 min=p.get("min", 1), max=p.get("max", 3650))
+        if field == "channel_id":
+            return gettext(lang, "“{value}” is not a channel number; see {command}.").format(
+                value=clip(str(p.get("value", "")), 40), command=cmd(lang, "alerts list"))
+        if reason == "not_testable_here":
+            return gettext(lang, "This process cannot send through {kind} channels.").format(
+                kind=p.get("kind", "?"))
+        if field == "heartbeat":
+            return gettext(lang, "Name the heartbeat, e.g. {example}").format(
+                example=_heartbeat_cmd(lang, "backup 1d 1h"))
+        if field in ("period", "grace"):
+            return gettext(lang, "I couldn't read the duration “{value}”. Use for example 30s, "
+                                 "5m, 1h or 1d.").format(value=clip(str(p.get("value", "")), 40))
+        if field in ("period_s", "grace_s"):
+            what = gettext(lang, "period") if field == "period_s" else gettext(lang, "grace")
+            return gettext(lang, "That heartbeat {what} is out of range: the period is 30 "
+                                 "seconds to 30 days, the grace at most 7 days.").format(what=what)
+        if field == "until":
+            if reason == "past":
+                return gettext(lang, "Maintenance must end in the future.")
+            if reason in ("too_far", "too_long"):
+                return gettext(lang, "Maintenance may last at most {days} days; pause the "
+                                     "monitor instead.").format(days=p.get("max_days", 366))
+            return gettext(lang, "I couldn't read “{value}”. Give a duration (2h), a UTC time "
+                                 "(2026-12-24T18:00) or off.").format(
+                value=clip(str(p.get("value", "")), 40))
+        if field == "monitor" and reason == "type":
+            return gettext(lang, "That monitor isn't a heartbeat, so it has no ping URL.")
         if field == "url" or reason == "missing":
             return gettext(lang, "Tell me which URL to check, e.g. {example}").format(
                 example=cmd(lang, "monitor add", "https://example.com"))
@@ -349,6 +405,139 @@ def added(lang: str, m: Monitor, url: str, alerts_to: str) -> str:
         "a minute; see it with {command}.",
     ).format(name=m.name, url=url, interval=interval(lang, m.interval_s), alerts=alerts_to,
              command=cmd(lang, "monitor status", m.name))
+
+
+def _heartbeat_cmd(lang: str, args: str) -> str:
+    """Discord has its own subcommand (/monitor heartbeat); Telegram reads /monitor add
+    heartbeat."""
+    if LOCALIZED_COMMAND_NAMES.get():
+        return cmd(lang, "monitor heartbeat", args)
+    return cmd(lang, "monitor add", f"heartbeat {args}".strip())
+
+
+def heartbeat_added(lang: str, m: Monitor, ping_url: str, alerts_to: str) -> str:
+    return gettext(
+        lang,
+        "✅ Heartbeat {name} created: ping it at least {interval}. {alerts}\n"
+        "Ping URL (keep it secret): {url}\nFor example, at the end of your job: {example}\n"
+        "A new URL: {command}.",
+    ).format(name=m.name, interval=interval(lang, int(m.config.get("period_s") or m.interval_s)),
+             alerts=alerts_to, url=ping_url, example=f"curl -fsS -m 10 --retry 5 {ping_url}",
+             command=cmd(lang, "monitor token", m.name))
+
+
+def token_rotated(lang: str, m: Monitor, ping_url: str) -> str:
+    return gettext(lang, "🔑 New ping URL for {name} (the old one no longer works): {url}\n"
+                         "For example: {example}").format(
+        name=m.name, url=ping_url, example=f"curl -fsS -m 10 --retry 5 {ping_url}")
+
+
+def secret_private_only(lang: str) -> str:
+    return gettext(lang, "A ping URL is a secret: send me this command in a private chat.")
+
+
+def maintenance_set(lang: str, m: Monitor, until: datetime, now: datetime) -> str:
+    return gettext(lang, "🛠️ {name} is in maintenance until {until}: checks go on, alerts "
+                         "wait. End it early with {command}.").format(
+        name=m.name, until=when(lang, until, now),
+        command=cmd(lang, "monitor maintenance", f"{m.name} off"))
+
+
+def maintenance_ended(lang: str, m: Monitor, dropped: int) -> str:
+    text = gettext(lang, "✅ Maintenance of {name} is over; alerts are back on from its next "
+                         "check.").format(name=m.name)
+    if dropped:
+        text += " " + ngettext(lang, "{n} planned window was cancelled.",
+                               "{n} planned windows were cancelled.", dropped).format(n=dropped)
+    return text
+
+
+def no_incidents(lang: str, m: Monitor) -> str:
+    return gettext(lang, "{name} has had no incidents.").format(name=m.name)
+
+
+def incidents_header(lang: str, m: Monitor, count: int) -> str:
+    return ngettext(lang, "The last incident of {name}:", "The last {n} incidents of {name}:",
+                    count).format(n=count, name=m.name)
+
+
+def incident_line(lang: str, incident: Incident, now: datetime) -> str:
+    started = when(lang, incident.started_at, now)
+    lasted = duration(lang, incident.duration.total_seconds())
+    if incident.ended_at is None:
+        line = gettext(lang, "🔴 since {start}, {duration} so far").format(
+            start=started, duration=lasted)
+    else:
+        line = gettext(lang, "🟢 {start}, lasted {duration}").format(
+            start=started, duration=lasted)
+    line += " · " + ngettext(lang, "{n} failed check", "{n} failed checks",
+                             incident.checks_failed).format(n=incident.checks_failed)
+    if incident.first_error:
+        line += " · " + clip(incident.first_error, 120)
+    return line
+
+
+def usage_heartbeat(lang: str) -> str:
+    return gettext(lang, "Usage: {command}, e.g. {example}").format(
+        command=_heartbeat_cmd(lang, gettext(lang, "<name> [period] [grace]")),
+        example=_heartbeat_cmd(lang, "backup 1d 1h"))
+
+
+def usage_monitor_ref(lang: str, verb: str) -> str:
+    return gettext(lang, "Usage: {command}").format(
+        command=cmd(lang, f"monitor {verb}", gettext(lang, "<monitor>")))
+
+
+def usage_maintenance(lang: str) -> str:
+    return gettext(lang, "Usage: {command}, e.g. {example}").format(
+        command=cmd(lang, "monitor maintenance", gettext(lang, "<monitor> <duration|until|off>")),
+        example=cmd(lang, "monitor maintenance", "shop 2h"))
+
+
+def alert_added(lang: str, channel_id: int, kind: str, target: str) -> str:
+    return gettext(lang, "🔔 Alert channel #{id} added: {kind} → {target}. Try it with {command}."
+                   ).format(id=channel_id, kind=kind, target=target,
+                            command=cmd(lang, "alerts test", str(channel_id)))
+
+
+def no_alert_channels(lang: str) -> str:
+    return gettext(lang, "You have no alert channels of your own yet. Add one with {command}."
+                   ).format(command=cmd(lang, "alerts add", "webhook https://example.com/hook"))
+
+
+def alert_channels_header(lang: str, count: int) -> str:
+    return ngettext(lang, "Your alert channel:", "Your {n} alert channels:", count).format(n=count)
+
+
+def alert_channel_line(lang: str, channel_id: int, kind: str, target: str,
+                       monitor: str | None, enabled: bool) -> str:
+    line = f"#{channel_id} · {kind} → {clip(target, 80)}"
+    if monitor:
+        line += " · " + gettext(lang, "only {name}").format(name=monitor)
+    if not enabled:
+        line += " · " + gettext(lang, "disabled")
+    return line
+
+
+def alert_test_ok(lang: str, channel_id: int) -> str:
+    return gettext(lang, "✅ Test alert delivered through #{id}.").format(id=channel_id)
+
+
+def alert_test_failed(lang: str, channel_id: int, reason: str | None) -> str:
+    return gettext(lang, "❌ The test alert through #{id} failed: {reason}").format(
+        id=channel_id, reason=clip(reason or "?", 300))
+
+
+def alert_removed(lang: str, channel_id: int, kind: str) -> str:
+    return gettext(lang, "🗑️ Alert channel #{id} ({kind}) removed.").format(id=channel_id,
+                                                                         kind=kind)
+
+
+def usage_alerts(lang: str) -> str:
+    return gettext(lang, "Usage: {command}, e.g. {example}").format(
+        command=cmd(lang, "alerts", gettext(lang, "add <kind> <url> | list | test <id> | "
+                                                  "remove <id>")),
+        example=cmd(lang, "alerts add", "webhook https://example.com/hook"))
 
 
 def alerts_to_dm(lang: str) -> str:
@@ -710,3 +899,14 @@ PARAM_LANGUAGE = _T("language")
 PARAM_USER = _T("user")
 PARAM_TIER = _T("plan")
 PARAM_DAYS = _T("days")
+NAME_HEARTBEAT = _T("heartbeat")
+NAME_TOKEN = _T("token")
+NAME_MAINTENANCE = _T("maintenance")
+NAME_INCIDENTS = _T("incidents")
+PARAM_PERIOD = _T("period")
+PARAM_GRACE = _T("grace")
+PARAM_UNTIL = _T("until")
+NAME_ALERTS = _T("alerts")
+PARAM_KIND = _T("kind")
+PARAM_TARGET = _T("target")
+PARAM_ID = _T("id")

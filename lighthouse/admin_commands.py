@@ -27,6 +27,7 @@ from typing import Any
 
 from lighthouse import operator_texts as t
 from lighthouse.admin_cli import operator_language
+from lighthouse.core.alerts.channels.apprise import AppriseChannel
 from lighthouse.core.alerts.channels.base import AlertChannel, Outcome
 from lighthouse.core.alerts.channels.discord_webhook import DiscordWebhookChannel
 from lighthouse.core.alerts.channels.webhook import WebhookChannel
@@ -77,7 +78,7 @@ class Admin:
         """The channels this process can send through: HTTP ones (chat kinds need the bot)."""
         url = self.settings.discord_webhook_url
         session = self.context.session
-        return {"webhook": WebhookChannel(session),
+        return {"webhook": WebhookChannel(session), "apprise": AppriseChannel(self.context.guard),
                 "discord_webhook": DiscordWebhookChannel(
                     session, url.get_secret_value() if url else None)}
 

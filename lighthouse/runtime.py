@@ -33,6 +33,7 @@ from lighthouse.api.app import make_app
 from lighthouse.api.health import metrics_app
 from lighthouse.banner import CHAT_ADAPTERS, announce
 from lighthouse.config_reload import config_components
+from lighthouse.core.alerts.channels.apprise import AppriseChannel
 from lighthouse.core.alerts.channels.base import AlertChannel
 from lighthouse.core.alerts.channels.discord_webhook import DiscordWebhookChannel
 from lighthouse.core.alerts.channels.webhook import WebhookChannel
@@ -233,6 +234,7 @@ class DeliveryComponent:
         self.worker = DeliveryWorker(c.pool, {}, c.metrics, worker_id=c.worker_id)
         self.worker.register(DiscordWebhookChannel(c.session, url.get_secret_value() if url else None))
         self.worker.register(WebhookChannel(c.session))
+        self.worker.register(AppriseChannel(c.guard))
         for channel in self._pending:
             self.worker.register(channel)
         self._pending.clear()

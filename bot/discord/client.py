@@ -1,4 +1,5 @@
-"""The Discord bot: /monitor (add, list, status, pause, resume, remove, test, channel),
+"""The Discord bot: /monitor (add, list, status, pause, resume, remove, test, channel,
+heartbeat, token, maintenance, incidents), /alerts (add, list, test, remove),
 /language, /help, /upgrade and /admin tier as slash commands over the shared command layer.
 
 Replies are ephemeral (personal data and errors), slow commands defer first (a check can
@@ -161,6 +162,47 @@ class MonitorGroup(app_commands.Group):
                    url: app_commands.Range[str, 1, 2048]) -> None:
         await self._run(inter, lambda ctx: self.bot.commands.test(ctx, url), defer=True)
 
+    @app_commands.command(name=texts.NAME_HEARTBEAT, description=texts.CMD_HEARTBEAT)
+    @app_commands.rename(name=texts.PARAM_NAME, period=texts.PARAM_PERIOD,
+                         grace=texts.PARAM_GRACE)
+    @app_commands.describe(name=texts.ARG_HEARTBEAT, period=texts.ARG_PERIOD,
+                           grace=texts.ARG_GRACE)
+    async def heartbeat(
+        self,
+        inter: discord.Interaction[Any],
+        name: app_commands.Range[str, 1, MAX_NAME],
+        period: app_commands.Range[str, 1, 20] | None = None,
+        grace: app_commands.Range[str, 1, 20] | None = None,
+    ) -> None:
+        # The answer holds the secret ping URL: ephemeral (Reply.private), never in the channel.
+        await self._run(inter, lambda ctx: self.bot.commands.add_heartbeat(ctx, name, period,
+                                                                           grace))
+
+    @app_commands.command(name=texts.NAME_TOKEN, description=texts.CMD_TOKEN)
+    @app_commands.rename(monitor=texts.PARAM_MONITOR)
+    @app_commands.describe(monitor=texts.ARG_MONITOR)
+    @app_commands.autocomplete(monitor=_monitor_autocomplete)
+    async def token(self, inter: discord.Interaction[Any],
+                    monitor: app_commands.Range[str, 1, MAX_NAME]) -> None:
+        await self._run(inter, lambda ctx: self.bot.commands.rotate_token(ctx, monitor))
+
+    @app_commands.command(name=texts.NAME_MAINTENANCE, description=texts.CMD_MAINTENANCE)
+    @app_commands.rename(monitor=texts.PARAM_MONITOR, until=texts.PARAM_UNTIL)
+    @app_commands.describe(monitor=texts.ARG_MONITOR, until=texts.ARG_UNTIL)
+    @app_commands.autocomplete(monitor=_monitor_autocomplete)
+    async def maintenance(self, inter: discord.Interaction[Any],
+                          monitor: app_commands.Range[str, 1, MAX_NAME],
+                          until: app_commands.Range[str, 1, 40]) -> None:
+        await self._run(inter, lambda ctx: self.bot.commands.maintenance(ctx, monitor, until))
+
+    @app_commands.command(name=texts.NAME_INCIDENTS, description=texts.CMD_INCIDENTS)
+    @app_commands.rename(monitor=texts.PARAM_MONITOR)
+    @app_commands.describe(monitor=texts.ARG_MONITOR)
+    @app_commands.autocomplete(monitor=_monitor_autocomplete)
+    async def incidents(self, inter: discord.Interaction[Any],
+                        monitor: app_commands.Range[str, 1, MAX_NAME]) -> None:
+        await self._run(inter, lambda ctx: self.bot.commands.incidents(ctx, monitor))
+
     @app_commands.command(name=texts.NAME_CHANNEL, description=texts.CMD_CHANNEL)
     @app_commands.rename(monitor=texts.PARAM_MONITOR, channel=texts.PARAM_CHANNEL)
     @app_commands.describe(monitor=texts.ARG_MONITOR, channel=texts.ARG_CHANNEL)
@@ -192,6 +234,46 @@ class MonitorGroup(app_commands.Group):
             except Exception:
                 pass  # monitor_not_found and friends: set_channel reports them in words
         await respond(inter, await self.bot.commands.set_channel(ctx, monitor, channel_id, label))
+
+
+class AlertsGroup(app_commands.Group):
+    """The user's own alert channels (webhooks and services); every answer is ephemeral,
+    and URLs come back masked by the service."""
+
+    def __init__(self, bot: LighthouseDiscord) -> None:
+        super().__init__(name=texts.NAME_ALERTS, description=texts.CMD_ALERTS,
+                         allowed_contexts=CONTEXTS, allowed_installs=INSTALLS)
+        self.bot = bot
+
+    @app_commands.command(name=texts.NAME_ADD, description=texts.CMD_ALERTS_ADD)
+    @app_commands.rename(kind=texts.PARAM_KIND, target=texts.PARAM_TARGET)
+    @app_commands.describe(kind=texts.ARG_KIND, target=texts.ARG_TARGET)
+    @app_commands.choices(kind=[Choice(name=label, value=value)
+                                for label, value in texts.CHANNEL_KIND_CHOICES])
+    async def add(self, inter: discord.Interaction[Any], kind: Choice[str],
+                  target: app_commands.Range[str, 1, 2048]) -> None:
+        await respond(inter, await self.bot.commands.alerts_add(make_ctx(inter), kind.value,
+                                                                target))
+
+    @app_commands.command(name=texts.NAME_LIST, description=texts.CMD_ALERTS_LIST)
+    async def list_(self, inter: discord.Interaction[Any]) -> None:
+        await respond(inter, await self.bot.commands.alerts_list(make_ctx(inter)))
+
+    @app_commands.command(name=texts.NAME_TEST, description=texts.CMD_ALERTS_TEST)
+    @app_commands.rename(channel=texts.PARAM_ID)
+    @app_commands.describe(channel=texts.ARG_CHANNEL_ID)
+    async def test(self, inter: discord.Interaction[Any],
+                   channel: app_commands.Range[int, 1]) -> None:
+        # A delivery may take longer than Discord's 3-second answer window.
+        await inter.response.defer(ephemeral=True, thinking=True)
+        await respond(inter, await self.bot.commands.alerts_test(make_ctx(inter), channel))
+
+    @app_commands.command(name=texts.NAME_REMOVE, description=texts.CMD_ALERTS_REMOVE)
+    @app_commands.rename(channel=texts.PARAM_ID)
+    @app_commands.describe(channel=texts.ARG_CHANNEL_ID)
+    async def remove(self, inter: discord.Interaction[Any],
+                     channel: app_commands.Range[int, 1]) -> None:
+        await respond(inter, await self.bot.commands.alerts_remove(make_ctx(inter), channel))
 
 
 class AdminGroup(app_commands.Group):
@@ -262,6 +344,7 @@ class LighthouseDiscord(discord.Client):
         async def upgrade(inter: discord.Interaction[Any]) -> None:
             await respond(inter, await self.commands.upgrade(make_ctx(inter)))
 
+        self.tree.add_command(AlertsGroup(self))
         self.tree.add_command(AdminGroup(self))
 
     # --- lifecycle -------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""The Telegram bot: /monitor <add|list|status|pause|resume|remove|test>, the same as short
-commands (/add, /list, ...), /language, /help, /start, /upgrade and /admin tier, over the
-shared command layer.
+"""The Telegram bot: /monitor <add|list|status|pause|resume|remove|test|token|maintenance|
+incidents> (and /monitor add heartbeat <name> [period] [grace]), the same as short
+commands (/add, /list, ...), /alerts <add|list|test|remove>, /language, /help, /start,
+/upgrade and /admin tier, over the shared command layer.
 
 It runs inside the process's event loop: ``initialize`` + ``start`` + ``start_polling``
 (or a webhook route on our own aiohttp server), never ``run_polling``; no JobQueue, so
@@ -64,6 +65,7 @@ MENU = [
     ("remove", texts.CMD_REMOVE),
     ("test", texts.CMD_TEST),
     ("monitor", texts.CMD_MONITOR),
+    ("alerts", texts.CMD_ALERTS),
     ("language", texts.CMD_LANGUAGE),
     ("upgrade", texts.CMD_UPGRADE),
     ("help", texts.CMD_HELP),
@@ -165,6 +167,7 @@ class TelegramBot:
         app.add_handler(CommandHandler("language", self.on_language))
         app.add_handler(CommandHandler("monitor", self.on_monitor))
         app.add_handler(CommandHandler("upgrade", self.on_upgrade))
+        app.add_handler(CommandHandler("alerts", self.on_alerts))
         app.add_handler(CommandHandler("admin", self.on_admin))
         app.add_handler(CommandHandler(list(SUBCOMMANDS), self.on_short))
         app.add_handler(CallbackQueryHandler(self.on_button, pattern=r"^lh:"))
@@ -230,6 +233,26 @@ class TelegramBot:
             reply = await self.commands.admin_usage(ctx)
         await self.send(update, reply)
 
+    async def on_alerts(self, update: Update, context: Context) -> None:
+        """/alerts add <kind> <url> | list | test <id> | remove <id>"""
+        ctx = make_ctx(update)
+        if ctx is None:
+            return
+        args = list(context.args or [])
+        verb = args[0].lower() if args else ""
+        c = self.commands
+        if verb == "add" and len(args) == 3:
+            reply = await c.alerts_add(ctx, args[1], args[2])
+        elif verb == "list" and len(args) == 1:
+            reply = await c.alerts_list(ctx)
+        elif verb in ("test", "remove") and len(args) == 2:
+            reply = await (c.alerts_test(ctx, args[1]) if verb == "test"
+                           else c.alerts_remove(ctx, args[1]))
+        else:
+            lang, _user = await c.language(ctx)
+            reply = Reply(texts.usage_alerts(lang), lang=lang, error="usage")
+        await self.send(update, reply)
+
     async def on_monitor(self, update: Update, context: Context) -> None:
         ctx = make_ctx(update)
         if ctx is None:
@@ -251,6 +274,27 @@ class TelegramBot:
 
     async def dispatch(self, ctx: Ctx, verb: str, args: list[str]) -> Reply:
         c = self.commands
+        if verb == "add" and args and args[0].lower() == "heartbeat":
+            # /monitor add heartbeat <name> [period] [grace]: durations last, name before.
+            rest = args[1:]
+            durations: list[str] = []
+            while rest and len(durations) < 2 and looks_like_interval(rest[-1]):
+                durations.insert(0, rest.pop())
+            if not rest:
+                lang, _user = await c.language(ctx)
+                return Reply(texts.usage_heartbeat(lang), lang=lang, error="usage")
+            return await c.add_heartbeat(ctx, " ".join(rest), *durations)
+        if verb in ("token", "incidents"):
+            ref = " ".join(args).strip()
+            if not ref:
+                lang, _user = await c.language(ctx)
+                return Reply(texts.usage_monitor_ref(lang, verb), lang=lang, error="usage")
+            return await (c.rotate_token(ctx, ref) if verb == "token" else c.incidents(ctx, ref))
+        if verb == "maintenance":
+            if len(args) < 2:
+                lang, _user = await c.language(ctx)
+                return Reply(texts.usage_maintenance(lang), lang=lang, error="usage")
+            return await c.maintenance(ctx, " ".join(args[:-1]), args[-1])
         if verb == "add":
             if not args:
                 lang, _user = await c.language(ctx)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from lighthouse.core.alerts.channels.base import AlertChannel, Delivery, DeliveryResult, Outcome
@@ -71,6 +73,12 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._sends: set[asyncio.Task[None]] = set()
+
+    @property
+    def channels(self) -> Mapping[str, AlertChannel]:
+        """The registered channels, read-only and live (a bot registers its own once it has
+        logged in): what a test alert from chat is sent with."""
+        return MappingProxyType(self._channels)
 
     def register(self, channel: AlertChannel) -> None:
         self._channels[channel.kind] = channel

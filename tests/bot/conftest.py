@@ -32,7 +32,7 @@ async def harness(
     pool: asyncpg.Pool, service: MonitorService, check_context: CheckContext
 ) -> AsyncIterator[Harness]:
     worker = DeliveryWorker(pool, {}, Metrics(), worker_id="test-delivery")
-    h = Harness(pool, service, Commands(service), check_context, worker,
+    h = Harness(pool, service, Commands(service, senders=worker.channels), check_context, worker,
                 ResultWriter(pool, "test-scheduler"))
     yield h
 

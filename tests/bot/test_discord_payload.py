@@ -46,7 +46,13 @@ async def test_translated_payload_is_spanish_and_valid(service: MonitorService) 
     client = LighthouseDiscord(Commands(service), sync_commands=False)
     payload = await client.command_payload()  # offline: no login, nothing to close
     by_name = {c["name"]: c for c in payload}
-    assert set(by_name) == {"monitor", "language", "help", "upgrade", "admin"}
+    assert set(by_name) == {"monitor", "alerts", "language", "help", "upgrade", "admin"}
+    alerts = {o["name"]: o for o in by_name["alerts"]["options"]}
+    assert set(alerts) == {"add", "list", "test", "remove"}
+    assert by_name["alerts"]["name_localizations"]["es-419"] == "alertas"
+    kind = {o["name"]: o for o in alerts["add"]["options"]}["kind"]
+    assert kind["name_localizations"]["es-ES"] == "tipo" and kind["required"]
+    assert {c["value"] for c in kind["choices"]} >= {"webhook", "discord_webhook"}
     monitor = by_name["monitor"]
     assert set(monitor["contexts"]) == {0, 1, 2} and set(monitor["integration_types"]) == {0, 1}
     for locale in SPANISH:
@@ -65,7 +71,16 @@ async def test_translated_payload_is_spanish_and_valid(service: MonitorService) 
     assert (tier_options["days"]["min_value"], tier_options["days"]["max_value"]) == (1, 3650)
     assert "en-US" not in monitor["description_localizations"]
     subs = {s["name"]: s for s in monitor["options"]}
-    assert set(subs) == {"add", "list", "status", "pause", "resume", "remove", "test", "channel"}
+    assert set(subs) == {"add", "list", "status", "pause", "resume", "remove", "test", "channel",
+                         "heartbeat", "token", "maintenance", "incidents"}
+    assert subs["heartbeat"]["name_localizations"]["es-419"] == "latido"
+    assert subs["maintenance"]["name_localizations"]["es-ES"] == "mantenimiento"
+    assert subs["incidents"]["name_localizations"]["es-ES"] == "incidentes"
+    beat = {o["name"]: o for o in subs["heartbeat"]["options"]}
+    assert beat["name"]["required"] and not beat["period"].get("required")
+    assert beat["grace"]["name_localizations"]["es-419"] == "margen"
+    until = {o["name"]: o for o in subs["maintenance"]["options"]}["until"]
+    assert until["required"] and until["name_localizations"]["es-ES"] == "hasta"
     add = subs["add"]
     assert add["name_localizations"] == {"es-ES": "agregar", "es-419": "agregar"}
     assert add["description_localizations"]["es-419"] == "Empezar a monitorear una URL"
@@ -95,7 +110,7 @@ async def test_sync_puts_the_localized_payload_once(
         [put] = dc.find("sync_commands")
         assert put.body == await client.command_payload()
         assert {c["name"] for c in dc.global_commands} == {
-            "monitor", "language", "help", "upgrade", "admin"}
+            "monitor", "alerts", "language", "help", "upgrade", "admin"}
     finally:
         await stop_discord(client, task)
     # A restart with the same commands does not sync again (global sync is rate limited).

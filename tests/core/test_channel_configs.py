@@ -56,7 +56,15 @@ def with_secrets(kind: str) -> tuple[dict[str, Any], list[str]]:
     raw = dict(model.example())
     values = []
     for i, name in enumerate(sorted(model.secret_fields())):
-        value = f"https://example.com/{MARKER}{i}" if name in model.url_fields() else f"{MARKER}{i}"
+        example = raw.get(name)
+        if name in model.url_fields():
+            value = f"https://example.com/{MARKER}{i}"
+        elif isinstance(example, str) and "://" in example:
+            # A URL in its own scheme (an Apprise URL): the marker goes into its path so
+            # the kind's parser still accepts it.
+            value = f"{example.rstrip('/')}/{MARKER}{i}"
+        else:
+            value = f"{MARKER}{i}"
         raw[name] = value
         values.append(value)
     return raw, values

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lighthouse.core.alerts.channels.apprise import AppriseChannel
 from lighthouse.core.alerts.channels.base import (
     AlertChannel,
     Delivery,
@@ -28,6 +29,7 @@ _CHANNELS: dict[str, type[ChannelConfig]] = {
     DiscordDMChannel.kind: DiscordDMChannel.config_model,
     DiscordChannelChannel.kind: DiscordChannelChannel.config_model,
     TelegramChannel.kind: TelegramChannel.config_model,
+    AppriseChannel.kind: AppriseChannel.config_model,
 }
 
 # Pydantic error types on a URL field that chat already explains as invalid_url reasons.
