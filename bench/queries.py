@@ -1,100 +1,225 @@
-"""Read-path benchmark: uptime/latency summaries for 24 h, 7 d, 30 d and 90 d.
+"""Read-path benchmark: uptime/latency summaries for 24 h, 7 d, 30 d and 90 d, and the
+monitor read with its latest result, on plain PostgreSQL and on TimescaleDB.
 
-One monitor has 90 days of 1-minute results (129,600 raw rows, rolled up by the real
-plain-mode rollup code); 999 other monitors have 90 days of hourly and daily rollup rows,
-so the indexes are as deep as a 1,000-monitor installation's. Each period's summary is
-read through the query layer the API and the bots use.
+1,000 monitors. The measured monitor has 90 days of 1-minute results (129,600 raw rows);
+998 others have 90 days of hourly results (2.16 M raw rows), so the indexes and chunks are
+as deep as a 1,000-monitor installation's; one monitor has never been checked (the worst
+case for a "latest result" probe: nothing to find in any chunk).
+
+- Plain path (the embedded PostgreSQL, or a plain server given with --dsn): the measured
+  monitor is rolled up by the real plain-mode rollup code (core/storage/rollups.py); the
+  others' rollup rows are inserted directly.
+- TimescaleDB path (--dsn of a server with the extension, e.g. the one docker-compose.yml
+  runs, or the throwaway server the TimescaleDB-mode tests use): the continuous aggregates are
+  refreshed as their policies would leave them (up to one hour before now), and chunks
+  older than 7 days are compressed, as the compression policy would.
+
+Each figure goes through the query layer the API and the bots use. With --dsn of a
+TimescaleDB server the embedded plain path runs too, and the JSON line holds both.
 
     .venv/bin/python bench/queries.py --runs 200
+    .venv/bin/python bench/queries.py --runs 200 --dsn "$LIGHTHOUSE_TEST_TIMESCALE_DSN"
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import statistics
 import sys
 import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import asyncpg
 from _common import emit, fresh_database, machine, percentile
-from lighthouse.core.storage import rollups
+from lighthouse.core.storage import monitors, rollups
+from lighthouse.core.storage.database import Pool, create_pool, migrate, storage_mode
 
 DAYS = 90
 
 
-async def run(args: argparse.Namespace) -> dict[str, object]:
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    async with fresh_database() as (pool, _dsn):
-        ids = [r["id"] for r in await pool.fetch(
-            """
-            WITH u AS (INSERT INTO users (tier) VALUES ('pro') RETURNING id)
-            INSERT INTO monitors (owner_id, name, type, config, interval_s, tier, next_due)
-            SELECT u.id, 'm' || g, 'http', '{}'::jsonb, 60, 'pro', now()
-            FROM u, generate_series(1, $1) g RETURNING id
-            """,
-            args.monitors,
-        )]
-        subject, others = ids[0], ids[1:]
-        t = time.perf_counter()
+@asynccontextmanager
+async def database_on(dsn: str) -> AsyncIterator[tuple[Pool, str]]:
+    """A fresh, migrated database on the server at ``dsn`` (its user needs CREATEDB)."""
+    name = f"lh_bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(dsn)
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+        db_dsn = urlunsplit(urlsplit(dsn)._replace(path=f"/{name}"))
+        pool = await create_pool(db_dsn, min_size=2, max_size=20)
+        try:
+            await migrate(pool)
+            yield pool, db_dsn
+        finally:
+            await pool.close()
+    finally:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.close()
+
+
+def _floor(t: datetime, step: timedelta) -> datetime:
+    s = int(step.total_seconds())
+    return datetime.fromtimestamp(int(t.timestamp()) // s * s, UTC)
+
+
+async def _seed(pool: Pool, n: int, now: datetime) -> tuple[int, int, uuid.UUID, uuid.UUID]:
+    rows = await pool.fetch(
+        """
+        WITH u AS (INSERT INTO users (tier) VALUES ('pro') RETURNING id)
+        INSERT INTO monitors (owner_id, name, type, config, interval_s, tier, next_due)
+        SELECT u.id, 'm' || g, 'http', '{}'::jsonb, 60, 'pro', now()
+        FROM u, generate_series(1, $1) g RETURNING id, public_id
+        """,
+        n,
+    )
+    subject, quiet = rows[0], rows[-1]
+    await pool.execute(
+        """
+        INSERT INTO check_history (time, monitor_id, ok, status_code, latency_ms)
+        SELECT $2::timestamptz - make_interval(mins => g), $1, random() > 0.001, 200,
+               (40 + 80 * random() ^ 3)::int
+        FROM generate_series(0, $3 * 1440 - 1) g
+        """,
+        subject["id"], now, DAYS,
+    )
+    return subject["id"], quiet["id"], subject["public_id"], quiet["public_id"]
+
+
+async def _others_raw(pool: Pool, others: list[int], now: datetime) -> None:
+    await pool.execute(
+        """
+        INSERT INTO check_history (time, monitor_id, ok, status_code, latency_ms)
+        SELECT date_trunc('hour', $2::timestamptz) - make_interval(hours => g) + interval '7 min',
+               m, true, 200, 80
+        FROM generate_series(0, $3 * 24 - 1) g, unnest($1::bigint[]) m
+        ORDER BY 1, 2
+        """,
+        others, now, DAYS,
+    )
+
+
+async def _prepare_plain(pool: Pool, subject: int, others: list[int], now: datetime) -> None:
+    await rollups.refresh_hourly(pool, now - timedelta(days=DAYS + 1), now + timedelta(hours=1))
+    await rollups.refresh_daily(pool, now - timedelta(days=DAYS + 1), now + timedelta(days=1))
+    await _others_raw(pool, others, now)
+    hist = [0] * (rollups.HIST_BUCKETS + 2)
+    hist[22] = 60
+    for table, step, n in (("hourly_metrics", "hour", DAYS * 24), ("daily_metrics", "day", DAYS)):
         await pool.execute(
-            """
-            INSERT INTO check_history (time, monitor_id, ok, status_code, latency_ms)
-            SELECT $2::timestamptz - make_interval(mins => g), $1, random() > 0.001, 200,
-                   (40 + 80 * random() ^ 3)::int
-            FROM generate_series(0, $3 * 1440 - 1) g
+            f"""
+            INSERT INTO {table} (monitor_id, bucket, checks, ok_checks, avg_latency_ms,
+                min_latency_ms, max_latency_ms, p50_latency_ms, p95_latency_ms, p99_latency_ms,
+                latency_hist)
+            SELECT m, date_trunc('{step}', $2::timestamptz) - make_interval({step}s => g),
+                   60, 60, 80, 40, 120, 80, 110, 118, $3::int[]
+            FROM unnest($1::bigint[]) m, generate_series(0, $4 - 1) g
             """,
-            subject, now, DAYS,
+            others, now, hist, n,
         )
-        await rollups.refresh_hourly(pool, now - timedelta(days=DAYS + 1), now + timedelta(hours=1))
-        await rollups.refresh_daily(pool, now - timedelta(days=DAYS + 1), now + timedelta(days=1))
-        subject_s = time.perf_counter() - t
-        hist = [0] * 57
-        hist[22] = 60
-        for table, step, n in (("hourly_metrics", "hour", DAYS * 24), ("daily_metrics", "day", DAYS)):
-            await pool.execute(
-                f"""
-                INSERT INTO {table} (monitor_id, bucket, checks, ok_checks, avg_latency_ms,
-                    min_latency_ms, max_latency_ms, p50_latency_ms, p95_latency_ms, p99_latency_ms,
-                    latency_hist)
-                SELECT m, date_trunc('{step}', $2::timestamptz) - make_interval({step}s => g),
-                       60, 60, 80, 40, 120, 80, 110, 118, $3::int[]
-                FROM unnest($1::bigint[]) m, generate_series(0, $4 - 1) g
-                """,
-                others, now, hist, n,
-            )
-        await pool.execute("ANALYZE")
-        raw_rows = await pool.fetchval("SELECT count(*) FROM check_history")
-        hourly_rows = await pool.fetchval("SELECT count(*) FROM hourly_metrics")
-        timings: dict[str, list[float]] = {p: [] for p in rollups.PERIODS}
-        windows = {}
-        for _ in range(args.runs):
-            for period in rollups.PERIODS:
-                t = time.perf_counter()
-                [w] = await rollups.uptime_windows(pool, subject, now, periods=(period,))
-                timings[period].append((time.perf_counter() - t) * 1000)
-                windows[period] = w
+
+
+async def _prepare_timescaledb(pool: Pool, others: list[int], now: datetime) -> None:
+    await _others_raw(pool, others, now)
+    # As the refresh policies leave them (end_offset 1 hour, sql/0002_history.timescaledb.sql):
+    # whole buckets only, the last hour and the open day left to the real-time part.
+    start = _floor(now - timedelta(days=DAYS + 1), timedelta(days=1))
+    end = now - timedelta(hours=1)
+    for view, step in (("hourly_metrics", timedelta(hours=1)), ("daily_metrics", timedelta(days=1))):
+        await pool.execute(
+            f"CALL refresh_continuous_aggregate('{view}', $1::timestamptz, $2::timestamptz)",
+            start, _floor(end, step),
+        )
+    await pool.execute(
+        "SELECT compress_chunk(c, if_not_compressed => true) "
+        "FROM show_chunks('check_history', older_than => $1::timestamptz) c",
+        now - timedelta(days=7),
+    )
+
+
+async def measure(pool: Pool, runs: int, now: datetime, monitors_n: int) -> dict[str, object]:
+    mode = await storage_mode(pool)
+    t = time.perf_counter()
+    subject, quiet, subject_pid, quiet_pid = await _seed(pool, monitors_n, now)
+    others = [
+        r["id"] for r in await pool.fetch(
+            "SELECT id FROM monitors WHERE id <> ALL($1::bigint[]) ORDER BY id", [subject, quiet]
+        )
+    ]
+    if mode == "timescaledb":
+        await _prepare_timescaledb(pool, others, now)
+    else:
+        await _prepare_plain(pool, subject, others, now)
+    await pool.execute("ANALYZE")
+    setup_s = time.perf_counter() - t
+    raw_rows = await pool.fetchval("SELECT count(*) FROM check_history")
+    hourly_rows = await pool.fetchval("SELECT count(*) FROM hourly_metrics")
+    chunks = (
+        await pool.fetchval("SELECT count(*) FROM show_chunks('check_history')")
+        if mode == "timescaledb" else 0
+    )
+    timings: dict[str, list[float]] = {p: [] for p in rollups.PERIODS}
+    timings["latest"] = []
+    timings["latest_unchecked"] = []
+    windows = {}
+    for _ in range(runs):
+        for period in rollups.PERIODS:
+            t = time.perf_counter()
+            [w] = await rollups.uptime_windows(pool, subject, now, periods=(period,), mode=mode)
+            timings[period].append((time.perf_counter() - t) * 1000)
+            windows[period] = w
+        for key, pid in (("latest", subject_pid), ("latest_unchecked", quiet_pid)):
+            t = time.perf_counter()
+            row = await monitors.by_public_id(pool, pid)
+            timings[key].append((time.perf_counter() - t) * 1000)
+            assert row is not None
+            if key == "latest":
+                assert row["last_check_at"] is not None
     return {
-        "bench": "queries", "monitors": args.monitors, "raw_rows": raw_rows,
-        "hourly_rows": hourly_rows, "setup_s": round(subject_s, 1),
+        "mode": mode, "raw_rows": raw_rows, "hourly_rows": hourly_rows, "chunks": chunks,
+        "setup_s": round(setup_s, 1),
         "ms": {p: round(statistics.median(v), 3) for p, v in timings.items()},
         "ms_p99": {p: round(percentile(v, 0.99) or 0, 3) for p, v in timings.items()},
         "checks": {p: w.checks for p, w in windows.items()},
         "uptime": {p: round(w.uptime or 0, 5) for p, w in windows.items()},
         "p95_ms": {p: round(w.p95_latency_ms or 0, 1) for p, w in windows.items()},
-        "runs": args.runs, "machine": machine(),
     }
+
+
+async def run(args: argparse.Namespace) -> dict[str, object]:
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    paths: dict[str, object] = {}
+    if args.dsn:
+        async with database_on(args.dsn) as (pool, _dsn):
+            figures = await measure(pool, args.runs, now, args.monitors)
+        paths[str(figures.pop("mode"))] = figures
+    if "plain" not in paths and not args.no_embedded:
+        async with fresh_database() as (pool, _dsn):
+            figures = await measure(pool, args.runs, now, args.monitors)
+        paths[str(figures.pop("mode"))] = figures
+    return {"bench": "queries", "monitors": args.monitors, "runs": args.runs, **paths,
+            "machine": machine()}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--monitors", type=int, default=1000)
     p.add_argument("--runs", type=int, default=200)
+    p.add_argument("--dsn", help="a PostgreSQL or TimescaleDB server to measure as well "
+                                 "(a throwaway database is created on it and dropped)")
+    p.add_argument("--no-embedded", action="store_true",
+                   help="measure only the --dsn server, not the embedded plain PostgreSQL")
     args = p.parse_args()
-    if not (2 <= args.monitors <= 10_000 and 1 <= args.runs <= 10_000):
-        p.error("--monitors 2..10000, --runs 1..10000")
+    if not (3 <= args.monitors <= 10_000 and 1 <= args.runs <= 10_000):
+        p.error("--monitors 3..10000, --runs 1..10000")
+    if args.no_embedded and not args.dsn:
+        p.error("--no-embedded needs --dsn")
     emit(asyncio.run(run(args)))
 
 

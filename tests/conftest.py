@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
@@ -29,6 +30,9 @@ from lighthouse.core.storage.database import create_pool, migrate
 from targets import Target
 
 TEMPLATE = "lh_template"
+# A TimescaleDB 2.x server for the TimescaleDB-mode tests (tests/core/test_timescale.py);
+# they skip without it. Its user needs CREATEDB: each test gets a fresh database.
+TIMESCALE_DSN = os.environ.get("LIGHTHOUSE_TEST_TIMESCALE_DSN")
 _db_counter = itertools.count()
 
 
@@ -80,6 +84,26 @@ async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
     p = await create_pool(dsn, min_size=1, max_size=10)
     yield p
     await p.close()
+
+
+@pytest.fixture
+async def timescale_pool() -> AsyncIterator[asyncpg.Pool]:
+    """A fresh, empty database on the TimescaleDB server (not migrated: tests do that)."""
+    if not TIMESCALE_DSN:
+        pytest.skip("LIGHTHOUSE_TEST_TIMESCALE_DSN is not set (no TimescaleDB server here)")
+    name = f"lh_ts_{os.getpid()}_{next(_db_counter)}"
+    admin = await asyncpg.connect(TIMESCALE_DSN)
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+        pool = await create_pool(urlunsplit(urlsplit(TIMESCALE_DSN)._replace(path=f"/{name}")),
+                                 min_size=1, max_size=4)
+        try:
+            yield pool
+        finally:
+            await pool.close()
+    finally:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.close()
 
 
 @pytest.fixture(scope="session")

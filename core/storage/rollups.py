@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lighthouse.core.models import UptimeWindow
@@ -156,6 +156,37 @@ PERIODS: dict[str, tuple[timedelta, str]] = {
     "30d": (timedelta(days=30), "daily_metrics"),
     "90d": (timedelta(days=90), "daily_metrics"),
 }
+BUCKETS: dict[str, timedelta] = {"hourly_metrics": timedelta(hours=1),
+                                 "daily_metrics": timedelta(days=1)}
+# The epoch is a Thursday at 00:00 UTC: flooring epoch seconds gives whole UTC hours and
+# days, the same boundaries as time_bucket() and date_trunc() in UTC.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def floor_to(t: datetime, step: timedelta) -> datetime:
+    return _EPOCH + (t - _EPOCH) // step * step
+
+
+def ceil_to(t: datetime, step: timedelta) -> datetime:
+    return _EPOCH - (_EPOCH - t) // step * step
+
+
+async def refresh_continuous_aggregates(pool: Pool, start: datetime, end: datetime) -> None:
+    """TimescaleDB mode: materialize the whole buckets of both aggregates inside
+    [start, end), as their policies do (sql/0002_history.timescaledb.sql).
+
+    TimescaleDB refuses a window that holds no whole bucket ("refresh window too small");
+    such a window is skipped, since there is nothing finished to materialize. Between 00:00
+    and 01:00 UTC, for instance, now-2d..now-1h holds one whole day, but now-1d..now-1h
+    holds none.
+    """
+    for view, step in BUCKETS.items():
+        lo, hi = ceil_to(start, step), floor_to(end, step)
+        if lo < hi:
+            await pool.execute(
+                f"CALL refresh_continuous_aggregate('{view}', $1::timestamptz, $2::timestamptz)",
+                lo, hi,
+            )
 
 
 async def uptime_windows(
