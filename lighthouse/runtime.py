@@ -2,11 +2,12 @@
 the enabled adapters, runs them, and shuts them down in order on SIGTERM/SIGINT.
 
 Start order: core (embedded servers, pool, migrations, Redis) -> the monitors-as-code file
-(lighthouse/config_reload.py) -> HTTP servers (health answers from the start) -> delivery
-worker -> scheduler -> x402 reconciler -> chat bots, then the start banner
-(lighthouse/banner.py). Stop order is the reverse: bots, reconciler, scheduler (stop
-claiming, finish or release in-flight checks, flush results), delivery, HTTP servers, the
-file's reloader, core. A port that is taken stops the start with one line naming its setting.
+(lighthouse/config_reload.py) -> delivery worker -> scheduler -> (the adapters are built
+only now: their imports take seconds, and a restarted process checks before it serves) ->
+HTTP servers -> x402 reconciler -> chat bots, then the start banner (lighthouse/banner.py).
+Stop order is the reverse: bots, reconciler, HTTP servers, scheduler (stop claiming, finish
+or release in-flight checks, flush results), delivery, the file's reloader, core. A port
+that is taken stops the start with one line naming its setting.
 
 ``build_adapters`` is the one list of adapters a process runs; adapters import only
 lighthouse/wiring.py, so none of them can add itself to it.
@@ -192,10 +193,11 @@ class SchedulerComponent:
     name: str = "scheduler"
     scheduler: Scheduler | None = None
     housekeeper: Housekeeper | None = None
+    writer: ResultWriter | None = None
 
     async def start(self) -> None:
         c, s = self.core, self.core.settings
-        writer = ResultWriter(c.pool, c.worker_id, metrics=c.metrics)
+        writer = self.writer = ResultWriter(c.pool, c.worker_id, metrics=c.metrics)
         writer.start()
         c.health.add_part("writer", writer.health)
         self.scheduler = Scheduler(
@@ -211,7 +213,18 @@ class SchedulerComponent:
         if self.housekeeper is not None:
             await self.housekeeper.stop()
         if self.scheduler is not None:
+            in_flight = self.scheduler.in_flight
             await self.scheduler.stop()
+            # What this process checked and what it wrote: after a clean stop nothing is
+            # pending, and checks_run - results_written is what a fault lost
+            # (tests/faults/, bench/faults.py).
+            w = self.writer
+            log.info("scheduler stopped", extra={
+                "in_flight_at_stop": in_flight, "checks_run": self.scheduler.checks_run,
+                "results_written": w.rows_written if w else 0,
+                "results_dropped": w.dropped if w else 0,
+                "results_quarantined": w.quarantined if w else 0,
+                "results_pending": w.pending if w else 0})
 
 
 @dataclass
@@ -280,18 +293,18 @@ async def serve(settings: Settings, role: Role = "all", stop: asyncio.Event | No
                 loop.add_signal_handler(sig, stop.set)
         http = HttpServers(core)
         delivery = DeliveryComponent(core)
+        # The operator's file first: its monitors exist before anything checks or serves.
+        # Delivery and checking start before the adapters are built: importing the API's
+        # payment and MCP stacks takes seconds on a busy machine, and after a crash checks
+        # and alerts resume first (docs/reliability.md).
+        early: list[Component] = [*config_components(core, role), delivery,
+                                  SchedulerComponent(core)]
+        if not await _start_in_order(early, stack, failures):
+            return 1
         adapters = build_adapters(core, http, delivery, role)
         log.info("adapters built", extra={"components": ", ".join(c.name for c in adapters)})
-        # The operator's file first: its monitors exist before anything checks or serves.
-        components: list[Component] = [*config_components(core, role), http, delivery,
-                                       SchedulerComponent(core), *adapters]
-        for component in components:
-            try:
-                await component.start()
-            except PortInUseError as exc:
-                log.error(str(exc), extra={"setting": exc.setting, "port": exc.port})
-                return 1
-            stack.push_async_callback(_stop_logged, component, failures)
+        if not await _start_in_order([http, *adapters], stack, failures):
+            return 1
         log.info("lighthouse running", extra={"role": role, "storage": core.mode,
                                                "worker_id": core.worker_id})
         if not core.fatal:
@@ -301,6 +314,20 @@ async def serve(settings: Settings, role: Role = "all", stop: asyncio.Event | No
         if core.fatal:
             log.error("stopping after a fatal error", extra={"reasons": "; ".join(core.fatal)})
     return 1 if failures or core.fatal else 0
+
+
+async def _start_in_order(components: list[Component], stack: contextlib.AsyncExitStack,
+                          failures: list[BaseException]) -> bool:
+    """Start each; a started one is stopped in reverse order on the way out. False when a
+    port is taken (logged as one line naming its setting)."""
+    for component in components:
+        try:
+            await component.start()
+        except PortInUseError as exc:
+            log.error(str(exc), extra={"setting": exc.setting, "port": exc.port})
+            return False
+        stack.push_async_callback(_stop_logged, component, failures)
+    return True
 
 
 async def _stop_logged(component: Component, failures: list[BaseException]) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from lighthouse.core.alerts.channels.base import AlertChannel, Delivery, DeliveryResult, Outcome
 from lighthouse.core.alerts.render import render
+from lighthouse.core.faultlog import RepeatedFailure
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.storage.database import Pool
 from lighthouse.core.text import clean_text
@@ -73,6 +74,7 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._sends: set[asyncio.Task[None]] = set()
+        self._round_failures = RepeatedFailure(log, "claiming alerts to deliver")
 
     @property
     def channels(self) -> Mapping[str, AlertChannel]:
@@ -127,8 +129,10 @@ class DeliveryWorker:
                 )
                 self._metrics.outbox_backlog.set(backlog or 0)
             except Exception:
-                log.exception("delivery round failed")
+                self._round_failures.failed()  # one line per outage, not per round
                 n = 0
+            else:
+                self._round_failures.succeeded()
             if n == 0:
                 try:
                     await asyncio.wait_for(self._wake.wait(), self._poll_s)
