@@ -57,6 +57,8 @@ def figures(report: dict[str, Any]) -> dict[str, Any]:
         "max_checks_per_monitor_20s_after_postgres": p["max_checks_per_monitor_in_window"],
         "resume_after_redis_s": r["resume_s"],
         "sigterm_exit_s": s["exit_s"],
+        "sigterm_checks_finished": s.get("finished_while_stopping"),
+        "sigterm_checks_released": s.get("released_at_stop"),
         "sigterm_exit_code": s["exit_code"],
     }
 
@@ -66,7 +68,7 @@ def main() -> None:
     parser.add_argument("--monitors", type=int, default=2000)
     parser.add_argument("--outage-s", type=float, default=60.0)
     args = parser.parse_args()
-    report = asyncio.run(run_faults(monitors=args.monitors, failing=100, flipping=100, slow=100,
+    report = asyncio.run(run_faults(monitors=args.monitors, failing=100, flipping=100, slow=30,
                                     outage_s=args.outage_s))
     emit({"bench": "faults", "machine": machine(), "monitors": args.monitors,
           "interval_s": 30, "outage_s": args.outage_s, **figures(report), "report": report})

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import importlib
 import logging
 import os
 import secrets
@@ -58,6 +59,13 @@ from lighthouse.wiring import AppHook, Component, Core, Middleware
 log = logging.getLogger("lighthouse")
 
 Role = Literal["all", "worker"]
+
+# A SIGTERM is done within 10 s however busy the process is (docs/reliability.md): at most
+# this long for requests in flight, then for running checks (the rest are released to any
+# process at once), then for alert sends (their rows go back to the outbox).
+HTTP_STOP_GRACE_S = 3.0
+CHECKS_STOP_GRACE_S = 4.0
+SENDS_STOP_GRACE_S = 2.0
 
 
 def make_worker_id(settings: Settings) -> str:
@@ -169,7 +177,7 @@ class HttpServers:
             raise
 
     async def _serve(self, app: web.Application, host: str, port: int, setting: str) -> None:
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=HTTP_STOP_GRACE_S)
         await runner.setup()
         try:
             await web.TCPSite(runner, host, port).start()
@@ -213,14 +221,17 @@ class SchedulerComponent:
         if self.housekeeper is not None:
             await self.housekeeper.stop()
         if self.scheduler is not None:
-            in_flight = self.scheduler.in_flight
-            await self.scheduler.stop()
+            in_flight, ran = self.scheduler.in_flight, self.scheduler.checks_run
+            await self.scheduler.stop(grace_s=CHECKS_STOP_GRACE_S)
+            finished = self.scheduler.checks_run - ran
             # What this process checked and what it wrote: after a clean stop nothing is
             # pending, and checks_run - results_written is what a fault lost
             # (tests/faults/, bench/faults.py).
             w = self.writer
             log.info("scheduler stopped", extra={
-                "in_flight_at_stop": in_flight, "checks_run": self.scheduler.checks_run,
+                "in_flight_at_stop": in_flight, "finished_while_stopping": finished,
+                "released_at_stop": max(0, in_flight - finished),
+                "checks_run": self.scheduler.checks_run,
                 "results_written": w.rows_written if w else 0,
                 "results_dropped": w.dropped if w else 0,
                 "results_quarantined": w.quarantined if w else 0,
@@ -256,7 +267,18 @@ class DeliveryComponent:
 
     async def stop(self) -> None:
         if self.worker is not None:
-            await self.worker.stop()
+            await self.worker.stop(grace_s=SENDS_STOP_GRACE_S)
+
+
+# What build_adapters imports by name, heaviest first (x402, web3 and MCP under api.routes).
+ADAPTER_MODULES = ("lighthouse.api.routes", "lighthouse.bot.components", "lighthouse.api.badges",
+                   "lighthouse.api.heartbeat", "lighthouse.api.status_page")
+
+
+def _import_adapters(role: Role) -> None:
+    if role != "worker":
+        for name in ADAPTER_MODULES:
+            importlib.import_module(name)
 
 
 def build_adapters(core: Core, http: HttpServers, delivery: DeliveryComponent,
@@ -301,6 +323,9 @@ async def serve(settings: Settings, role: Role = "all", stop: asyncio.Event | No
                                   SchedulerComponent(core)]
         if not await _start_in_order(early, stack, failures):
             return 1
+        # Imported on a thread: on the loop, these seconds of imports would hold the
+        # checks that just started (the loop still gets its turns between bytecodes).
+        await asyncio.to_thread(_import_adapters, role)
         adapters = build_adapters(core, http, delivery, role)
         log.info("adapters built", extra={"components": ", ".join(c.name for c in adapters)})
         if not await _start_in_order([http, *adapters], stack, failures):

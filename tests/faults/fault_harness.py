@@ -73,7 +73,7 @@ class Targets:
 
     failing: set[int] = field(default_factory=set)
     slow: set[int] = field(default_factory=set)
-    slow_s: float = 2.0
+    slow_s: float = 6.0
     requests: int = 0
     port: int = 0
     _runner: web.AppRunner | None = None
@@ -109,16 +109,52 @@ class Received:
     at: float  # wall clock
 
 
+class Gate:
+    """Held shut, a receiver keeps each arriving alert waiting before it accepts it; one
+    whose sender dies meanwhile was never accepted (the sender never saw a success), so
+    it is counted as aborted, not received. The kill lands while sends are held: a
+    delivery in flight, deterministically (an unsynchronised kill can also land after a
+    receiver accepted and before the outbox recorded it: docs/reliability.md)."""
+
+    def __init__(self) -> None:
+        self._open = asyncio.Event()
+        self._open.set()
+        self.held = 0
+        self.aborted = 0
+
+    def shut(self) -> None:
+        self._open.clear()
+
+    def open(self) -> None:
+        self._open.set()
+
+    async def wait(self) -> None:
+        if not self._open.is_set():
+            self.held += 1
+        try:
+            await self._open.wait()
+        except asyncio.CancelledError:
+            self.aborted += 1
+            raise
+
+
 @dataclass
 class WebhookReceiver:
-    """Records every POST; deduplication is the test's to judge, so nothing is merged."""
+    """Records every POST it accepts; deduplication is the test's to judge, so nothing is
+    merged."""
 
+    gate: Gate
     received: list[Received] = field(default_factory=list)
     port: int = 0
     _runner: web.AppRunner | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
-        body = json.loads(await request.read())  # our own service's JSON, on loopback
+        raw = await request.read()
+        await self.gate.wait()
+        if request.transport is None or request.transport.is_closing():
+            self.gate.aborted += 1  # the sender is gone: it never saw this accepted
+            return web.Response(status=503)
+        body = json.loads(raw)  # our own service's JSON, on loopback
         self.received.append(Received(
             request.headers.get("X-Lighthouse-Idempotency-Key", ""), str(body.get("type")),
             str(body.get("language")), str((body.get("data") or {}).get("monitor_name")),
@@ -140,13 +176,19 @@ class WebhookReceiver:
 
 @dataclass
 class Mailbox:
-    """An SMTP server (aiosmtpd) that keeps each message's decoded subject."""
+    """An SMTP server (aiosmtpd) that keeps each accepted message's decoded subject
+    (aiosmtpd cancels the handler when the client's connection is lost)."""
 
+    gate: Gate
     subjects: list[tuple[str, float]] = field(default_factory=list)
     port: int = 0
     _server: asyncio.AbstractServer | None = None
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        await self.gate.wait()
+        if server.transport is None or server.transport.is_closing():
+            self.gate.aborted += 1
+            return "451 sender gone"
         content = envelope.content
         assert isinstance(content, bytes)
         message = email.message_from_bytes(content)
@@ -314,13 +356,17 @@ class FaultRun:
     monitors: int = 2000
     failing: int = 100  # fail from the start: one down alert each
     flipping: int = 100  # fail at T, recover during the Redis outage: down + recovery each
-    slow: int = 100  # healthy, answer after 2 s: checks are in flight at every moment
+    # Healthy, answer after 6 s: checks are in flight at every moment, and a SIGTERM (which
+    # waits 4 s for running checks) finds some to finish and some to release.
+    slow: int = 30
     outage_s: float = 60.0
     report: dict[str, Any] = field(default_factory=dict)
 
     async def __aenter__(self) -> FaultRun:
         self.tmp = Path(tempfile.mkdtemp(prefix="lh-faults-", dir="/tmp"))
-        self.targets, self.hook, self.mail = Targets(), WebhookReceiver(), Mailbox()
+        self.gate = Gate()
+        self.targets = Targets()
+        self.hook, self.mail = WebhookReceiver(self.gate), Mailbox(self.gate)
         self.redis = RedisProcess(self.tmp / "redis")
         self.pg = PostgresProcess(self.tmp / "pg")
         self.always = set(range(self.failing))
@@ -442,12 +488,20 @@ class FaultRun:
         # Kill while the flipped monitors are part-way through going down: alerts are being
         # written and sent, results are buffered, checks are in flight.
         await _until(lambda: self._down_at_least(self.flipped, len(self.flipped) // 4), 40, 0.1)
+        # Hold the receivers: sends under way either finish now or wait at the gate.
+        self.gate.shut()
+        await _until(self._sends_held, 10, 0.05)
         r["in_flight_at_kill"] = await self.service.metric("lighthouse_checks_in_flight")
         r["flipped_down_at_kill"] = await self._down(self.flipped)
         r["alerts_pending_at_kill"] = await self._pending_alerts()
         self.service.kill9()
         killed_at = time.time()
         await self.service.wait(10)
+        await asyncio.sleep(0.2)  # the held connections close; their handlers see it
+        r["sends_held_at_kill"] = self.gate.held
+        self.gate.open()
+        await asyncio.sleep(0.5)  # the held handlers run, find their sender gone
+        r["sends_aborted_by_kill"] = self.gate.aborted
         await self.service.start("run-2")
         restarted = time.monotonic()
         r["resume_s"] = round(await _until(lambda: self._checked_since_start("run-2"), 60, 0.1), 2)
@@ -492,6 +546,12 @@ class FaultRun:
             "service_alive": self.service.alive,
             "log_lines_during_outage": redis_log_lines,
         }
+
+    async def _sends_held(self) -> bool:
+        """Some alert sends wait at the shut gate (more keep coming while the flipped
+        monitors go down), after a moment for those already accepted to be recorded."""
+        await asyncio.sleep(0.5)
+        return self.gate.held >= 2
 
     async def _down_at_least(self, ids: set[int], n: int) -> bool:
         return await self._down(ids) >= n
@@ -603,6 +663,8 @@ class FaultRun:
             r["results_dropped"] = int(last.get("results_dropped", -1))
             r["results_pending"] = int(last.get("results_pending", -1))
             r["in_flight_at_stop"] = int(last.get("in_flight_at_stop", -1))
+            r["finished_while_stopping"] = int(last.get("finished_while_stopping", -1))
+            r["released_at_stop"] = int(last.get("released_at_stop", -1))
         r["history_rows"] = written
         r["results_lost"] = (r.get("checks_run", 0) - written) if stopped else None
         # A claim the stopped run still holds ends by its monitor's next due time at the
@@ -648,6 +710,8 @@ class FaultRun:
                                      if not s.startswith((ES_DOWN, ES_RECOVERED))),
             "outbox_not_delivered": await self._count(
                 "SELECT count(*) FROM alert_outbox WHERE status <> 'delivered'"),
+            "deliveries_attempted_again": await self._count(
+                "SELECT count(*) FROM alert_outbox WHERE attempts > 1"),
             "monitors_off_script": wrong_state,
         }
 

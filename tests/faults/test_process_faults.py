@@ -21,7 +21,7 @@ pytestmark = pytest.mark.faults
 
 @pytest.fixture(scope="module")
 async def report() -> AsyncIterator[dict[str, Any]]:
-    figures = await run_faults(monitors=2000, failing=100, flipping=100, slow=100, outage_s=60.0)
+    figures = await run_faults(monitors=2000, failing=100, flipping=100, slow=30, outage_s=60.0)
     print(json.dumps(figures))  # shown with -s, and beside any failure
     yield figures
 
@@ -44,6 +44,8 @@ def test_kill9_restart_resumes_within_10s_with_a_gap_only_for_the_killed_interva
     # The kill hit a process with checks in flight, part-way through a wave of alerts.
     assert k["in_flight_at_kill"] > 0, k
     assert 0 < k["flipped_down_at_kill"] < 100, k
+    # Alert sends were cut off mid-way, none of them accepted by a receiver.
+    assert k["sends_aborted_by_kill"] == k["sends_held_at_kill"] > 0, k
     assert k["resume_s"] <= 10.0, k
     assert k["unchecked_after_restart"] == 0, k
     assert k["claimed_by_dead_run"] == 0, k  # every claim it held ended and was taken over
