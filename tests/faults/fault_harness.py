@@ -6,14 +6,16 @@ bench/faults.py prints its figures. Everything listens on 127.0.0.1 or a unix so
 
 Timeline of one run (T: the moment some targets start failing):
   warm-up        every monitor checked once; the always-failing ones alerted
-  T + ~10 s      kill -9 of the service while alerts and results are in flight; restart
+  T + ~10 s      kill -9 of the service while checks are in flight, results buffered and
+                 alert sends held at the receivers (Gate); restart at once
   T + ~15 s      Redis stopped for ``outage_s`` (the flipped targets recover meanwhile:
                  their recovery alerts must still be delivered)
   then           PostgreSQL stopped for ``outage_s``, started again
   then           SIGTERM under load
 
 Each process run has its own LIGHTHOUSE_INSTANCE_ID (its worker id), so every history row
-and claim says which run wrote it.
+and claim says which run wrote it. The service's logs are under the run's temporary dir,
+kept after a failure (or always with LH_FAULTS_KEEP=1).
 """
 
 from __future__ import annotations
