@@ -5,6 +5,7 @@ redis-server process, stopped and started again."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,6 +25,7 @@ async def redis_process() -> AsyncIterator[RedisProcess]:
     await server.start()
     yield server
     await server.stop()
+    shutil.rmtree(server.directory, ignore_errors=True)
 
 
 async def test_pacing_falls_back_conservatively_and_returns_to_redis(
