@@ -3,8 +3,10 @@
 The page is Jinja2 with autoescaping on (monitor names are user input), styled only by a
 same-origin stylesheet (``/status/static/status.css``) so the Content-Security-Policy can
 refuse every inline script and style. Charts are SVG drawn here from the rollups the
-service reads (core/service/status_pages.py). A rendered page is kept a few seconds per
-slug and language: a burst of visitors costs one set of queries.
+service reads (core/service/status_pages.py), with the geometry the chat chart uses too
+(core/charts.py). A rendered page is kept a few seconds per slug and language, and each
+request first reads the page's version (one indexed query: the page row and its monitors'
+latest state change), so a state change shows on the next request, not after the TTL.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from babel.dates import format_datetime
 from babel.numbers import format_percent
 from jinja2 import DictLoader, Environment, select_autoescape
 from lighthouse.core.errors import StatusPageNotFoundError
+from lighthouse.core.charts import HourPoint, geometry
 from lighthouse.core.i18n import SUPPORTED, format_duration, gettext, to_lang
 from lighthouse.core.service import MonitorService
 from lighthouse.core.service.status_pages import Day, PageMonitor, StatusView
@@ -65,6 +68,7 @@ ol.bar li.d-down { background: var(--down); }
 svg.chart { width: 100%; height: auto; margin-top: .5rem; }
 svg.chart polyline { fill: none; stroke: var(--chart); stroke-width: 2; }
 svg.chart line { stroke: var(--line); stroke-width: 1; }
+svg.chart rect.fail { fill: var(--down); opacity: .2; }
 svg.chart text { fill: var(--muted); font-size: 11px; }
 ul.events { padding-left: 1.25rem; }
 a { color: var(--chart); }
@@ -104,7 +108,8 @@ PAGE = """<!doctype html>
 <div class="legend" aria-hidden="true"><span>{{ t.days_ago }}</span><span>{{ t.today }}</span></div>
 <svg class="chart" viewBox="0 0 {{ chart_w }} {{ chart_h + 16 }}" role="img" aria-label="{{ m.chart_label }}">
 <title>{{ m.chart_label }}</title>
-<line x1="0" y1="{{ chart_h }}" x2="{{ chart_w }}" y2="{{ chart_h }}"/>
+{% for x, w in m.bands %}<rect class="fail" x="{{ x }}" y="0" width="{{ w }}" height="{{ chart_h }}"/>
+{% endfor %}<line x1="0" y1="{{ chart_h }}" x2="{{ chart_w }}" y2="{{ chart_h }}"/>
 {% for points in m.lines %}<polyline points="{{ points }}"/>
 {% endfor %}<text x="0" y="{{ chart_h + 13 }}">{{ t.hours_ago }}</text>
 <text x="{{ chart_w }}" y="{{ chart_h + 13 }}" text-anchor="end">{{ m.chart_max }}</text>
@@ -187,29 +192,22 @@ def _day(lang: str, d: Day, texts: tuple[str, str]) -> dict[str, str]:
     return {"level": level, "text": texts[1].format(day=day, uptime=_percent(lang, d.uptime))}
 
 
-def chart_lines(hours: list[tuple[datetime, float | None]]) -> tuple[list[str], float]:
-    """SVG polyline point lists (a gap where an hour has no data) and the y-axis maximum."""
-    values = [v for _t, v in hours if v is not None]
-    top = max(values) * 1.1 if values else 1.0
-    step = CHART_W / max(len(hours) - 1, 1)
-    lines: list[str] = []
-    current: list[str] = []
-    for i, (_t, v) in enumerate(hours):
-        if v is None:
-            if current:
-                lines.append(" ".join(current))
-            current = []
-            continue
-        current.append(f"{i * step:.1f},{CHART_H - v / top * (CHART_H - 4):.1f}")
-    if current:
-        lines.append(" ".join(current))
-    # A single point draws nothing as a polyline: give it a short flat segment.
-    return [p if " " in p else f"{p} {float(p.split(',')[0]) + 2:.1f},{p.split(',')[1]}"
-            for p in lines], top
+def chart_svg(hours: list[HourPoint]) -> tuple[list[str], list[tuple[str, str]], str]:
+    """The SVG parts of the shared chart (core/charts.py): polyline point lists, failed
+    hours as (x, width) bands, and the y-axis maximum as a label ("" without data)."""
+    g = geometry(hours, CHART_W, CHART_H - 4)
+    lines = []
+    for run in g.lines:
+        pts = [(x, y + 4) for x, y in run]
+        if len(pts) == 1:  # a single point draws nothing as a polyline: a short segment
+            pts.append((pts[0][0] + 2, pts[0][1]))
+        lines.append(" ".join(f"{x:.1f},{y:.1f}" for x, y in pts))
+    bands = [(f"{x0:.1f}", f"{x1 - x0:.1f}") for x0, x1 in g.failures]
+    return lines, bands, f"{g.top_ms:.0f} ms" if g.has_data else ""
 
 
 def _monitor(lang: str, m: PageMonitor) -> dict[str, object]:
-    lines, top = chart_lines(m.hours)
+    lines, bands, top = chart_svg(m.hours)
     texts = (gettext(lang, "{day}: no data"), gettext(lang, "{day}: {uptime} uptime"))
     return {
         "name": m.name, "state": m.state.value, "state_label": state_label(lang, m.state),
@@ -217,9 +215,9 @@ def _monitor(lang: str, m: PageMonitor) -> dict[str, object]:
             uptime=_percent(lang, m.uptime_90d)) if m.uptime_90d is not None
             else gettext(lang, "No checks in the last 90 days yet")),
         "days": [_day(lang, d, texts) for d in m.days],
-        "lines": lines,
+        "lines": lines, "bands": bands,
         "chart_label": gettext(lang, "Average response time per hour, last 24 hours"),
-        "chart_max": f"{top:.0f} ms" if lines else "",
+        "chart_max": top,
     }
 
 
@@ -268,16 +266,19 @@ class _Cached:
     status: int
     # Compressed once per render: 90 tooltips a monitor repeat a lot (about a tenth the size).
     gzipped: bytes = b""
+    version: tuple[object, ...] | None = None
 
 
 class StatusPages:
-    """The routes; ``ttl``: seconds a rendered page is served again without a query."""
+    """The routes; ``ttl``: seconds a rendered page is served again without a render while
+    its version (the page row and its monitors' states) stays the same."""
 
     def __init__(self, service: MonitorService, ttl: float = CACHE_SECONDS) -> None:
         self.service = service
         self.ttl = ttl
         self._cache: dict[tuple[str, str], _Cached] = {}
         self._pending: dict[tuple[str, str], asyncio.Future[_Cached]] = {}
+        self._versions: dict[str, asyncio.Future[tuple[object, ...] | None]] = {}
 
     def register(self, app: web.Application) -> None:
         app.router.add_get("/status/static/status.css", self.stylesheet)
@@ -290,21 +291,21 @@ class StatusPages:
             return web.Response(status=304, headers=headers)
         return web.Response(body=CSS, content_type="text/css", charset="utf-8", headers=headers)
 
-    async def _render(self, slug: str, lang: str) -> _Cached:
+    async def _render(self, slug: str, lang: str, version: tuple[object, ...] | None) -> _Cached:
         try:
             view = await self.service.status_view(slug)
         except StatusPageNotFoundError:
             text = gettext(lang, "No status page here.")
             body = _env.get_template("404.html").render(lang=lang, text=text).encode()
-            return _Cached(time.monotonic() + self.ttl, body, 404)
+            return _Cached(time.monotonic() + self.ttl, body, 404, version=None)
         # Rendering 50 monitors' 90-day bars takes tens of ms of CPU: in a thread, so the
         # loop keeps answering cached pages and badges meanwhile.
         body, gzipped = await asyncio.to_thread(_render_bytes, view, lang)
-        return _Cached(time.monotonic() + self.ttl, body, 200, gzipped)
+        return _Cached(time.monotonic() + self.ttl, body, 200, gzipped, version)
 
-    async def _refresh(self, key: tuple[str, str]) -> _Cached:
+    async def _refresh(self, key: tuple[str, str], version: tuple[object, ...] | None) -> _Cached:
         try:
-            hit = await self._render(*key)
+            hit = await self._render(*key, version)
             if len(self._cache) > 10_000:  # probes of random slugs must not grow it forever
                 self._cache.clear()
             self._cache[key] = hit
@@ -312,22 +313,34 @@ class StatusPages:
         finally:
             self._pending.pop(key, None)
 
+    async def _version(self, slug: str) -> tuple[object, ...] | None:
+        """The page's version; concurrent requests for one slug share one read."""
+        task = self._versions.get(slug)
+        if task is None:
+            task = self._versions[slug] = asyncio.ensure_future(
+                self.service.status_page_version(slug))
+            task.add_done_callback(lambda _t: self._versions.pop(slug, None))
+        return await asyncio.shield(task)
+
     async def favicon(self, _request: web.Request) -> web.Response:
         return web.Response(body=FAVICON, content_type="image/svg+xml",
                             headers={**SECURITY_HEADERS, "Cache-Control": "public, max-age=86400"})
 
     async def page(self, request: web.Request) -> web.Response:
-        slug = request.match_info["slug"]
+        slug = request.match_info["slug"][:64]
         lang = language(request)
-        key = (slug[:64], lang)
+        key = (slug, lang)
+        version = await self._version(slug)
         hit = self._cache.get(key)
-        if hit is None or hit.expires <= time.monotonic():
+        changed = hit is not None and hit.version != version
+        if hit is None or changed or hit.expires <= time.monotonic():
             # One render per slug and language at a time: a crowd arriving as the entry
-            # expires waits for that one (or, when a copy exists, gets it a moment stale).
+            # expires waits for that one (or, when a copy of the same version exists, gets
+            # it a moment stale). A changed version is never served stale.
             task = self._pending.get(key)
             if task is None:
-                task = self._pending[key] = asyncio.ensure_future(self._refresh(key))
-            if hit is None or self.ttl <= 0:
+                task = self._pending[key] = asyncio.ensure_future(self._refresh(key, version))
+            if hit is None or changed or self.ttl <= 0:
                 hit = await asyncio.shield(task)
         headers = {**SECURITY_HEADERS, "Content-Language": lang,
                    "Vary": "Accept-Language, Accept-Encoding",

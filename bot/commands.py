@@ -148,10 +148,10 @@ class Commands(CommandRunner):
         async def action(lang: str, user: User | None) -> Reply:
             m, windows = await self.service.uptime(ctx.who, ref)
             now = self._now()
-            series = await self.service.latency_series(m, 24)
             reply = Reply(texts.status(lang, m, target_of(m), windows, now))
             if chart:
-                png = await asyncio.to_thread(latency_chart, series, now)
+                series = await self.service.latency_hours(m)
+                png = await asyncio.to_thread(latency_chart, series)
                 reply.image = Image(png, f"latency-{m.public_id.hex[:8]}.png",
                                     texts.chart_caption(lang, m.name))
             return reply

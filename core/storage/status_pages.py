@@ -13,19 +13,46 @@ from typing import Any
 import asyncpg
 from lighthouse.core.storage.database import Pool
 
-_COLUMNS = "id, owner_id, slug, title, monitor_ids, created_at"
+_COLUMNS = "id, owner_id, slug, title, monitor_ids, created_at, managed_by"
 
 
 async def insert(pool: Pool, owner_id: int, slug: str, title: str,
-                 monitor_ids: Sequence[int]) -> Any | None:
+                 monitor_ids: Sequence[int], managed_by: str | None = None) -> Any | None:
     """The new row, or None when the slug is taken."""
     try:
         return await pool.fetchrow(
-            f"INSERT INTO status_pages (owner_id, slug, title, monitor_ids) "
-            f"VALUES ($1, $2, $3, $4) RETURNING {_COLUMNS}",
-            owner_id, slug, title, list(monitor_ids))
+            f"INSERT INTO status_pages (owner_id, slug, title, monitor_ids, managed_by) "
+            f"VALUES ($1, $2, $3, $4, $5) RETURNING {_COLUMNS}",
+            owner_id, slug, title, list(monitor_ids), managed_by)
     except asyncpg.UniqueViolationError:
         return None
+
+
+async def update(pool: Pool, owner_id: int, slug: str, title: str,
+                 monitor_ids: Sequence[int]) -> Any | None:
+    return await pool.fetchrow(
+        f"UPDATE status_pages SET title = $3, monitor_ids = $4 WHERE owner_id = $1 AND slug = $2 "
+        f"RETURNING {_COLUMNS}", owner_id, slug, title, list(monitor_ids))
+
+
+async def version(pool: Pool, slug: str) -> Any | None:
+    """What a cached page depends on, in one indexed read: the page row and, over its
+    monitors, how many there are and the latest state change. Every state change sets
+    ``state_since`` to its time (core/state.py), so any change moves the maximum."""
+    return await pool.fetchrow(
+        "SELECT p.id, p.title, p.monitor_ids, count(m.id) AS monitors, "
+        "max(m.state_since) AS changed, max(m.maintenance_until) AS maintenance_until "
+        "FROM status_pages p LEFT JOIN monitors m ON m.owner_id = p.owner_id "
+        "AND (cardinality(p.monitor_ids) = 0 OR m.id = ANY(p.monitor_ids)) "
+        "WHERE p.slug = $1 GROUP BY p.id", slug)
+
+
+async def is_published(pool: Pool, owner_id: int, monitor_id: int) -> bool:
+    """Whether one of the owner's status pages shows the monitor (a page that names none
+    shows them all)."""
+    return bool(await pool.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM status_pages WHERE owner_id = $1 "
+        "AND (cardinality(monitor_ids) = 0 OR $2 = ANY(monitor_ids)))", owner_id, monitor_id))
 
 
 async def of_owner(pool: Pool, owner_id: int) -> list[Any]:

@@ -14,11 +14,13 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 from lighthouse.api.app import make_app
-from lighthouse.api.status_page import CSP, StatusPages, chart_lines, language
+from lighthouse.api.status_page import CSP, StatusPages, chart_svg, language
+from lighthouse.core.charts import HourPoint, geometry
 from lighthouse.core.errors import (
     MonitorNotFoundError,
     SlugTakenError,
     StatusPageNotFoundError,
+    TierFeatureError,
     ValidationError,
 )
 from lighthouse.core.models import Identity, Provider
@@ -154,6 +156,14 @@ async def test_the_stylesheet_is_same_origin_and_cached(site: tuple[str, StatusP
 
 
 async def test_slug_rules(pool: asyncpg.Pool, service: MonitorService) -> None:
+    free = Identity(Provider.API, "on-the-free-plan")
+    await service.ensure_user(free)
+    with pytest.raises(TierFeatureError):  # the plans sell status pages from Standard
+        await service.create_status_page(free, slug="free-page")
+    await service.ensure_user(OWNER)
+    await service.ensure_user(OTHER)
+    await pool.execute("UPDATE users SET tier = 'standard' WHERE id <> $1",
+                       (await service.find_user(free)).id)  # type: ignore[union-attr]
     random = await service.create_status_page(OWNER)
     assert re.fullmatch(r"[a-z2-7]{24}", random.slug)
     for bad in ("ab", "UPPER", "with space", "a" * 49, "dots.here"):
@@ -190,11 +200,44 @@ async def test_the_page_is_cached_per_slug_for_its_ttl(
         await runner.cleanup()
 
 
-def test_chart_lines_leave_gaps_and_language_picks_the_best() -> None:
+async def test_a_state_change_shows_on_the_next_request_not_after_the_ttl(
+    pool: asyncpg.Pool, service: MonitorService, redis: aioredis.Redis
+) -> None:
+    await _monitors(service, pool)
+    await service.create_status_page(OWNER, slug="live", monitors=["svc-down"])
+    pages = StatusPages(service, ttl=300)
+    runner = web.AppRunner(make_app(pool, redis, hooks=[pages.register]))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        _s, first, _h = await _get(f"{base}/status/live?lang=en")
+        assert ">Down</span>" in first
+        await service.pause(OWNER, "svc-down")  # a state change, through the service
+        _s, after, _h = await _get(f"{base}/status/live?lang=en")
+        assert ">Paused</span>" in after and ">Down</span>" not in after
+        await service.resume(OWNER, "svc-down")
+        _s, resumed, _h = await _get(f"{base}/status/live?lang=en")
+        assert ">Checking</span>" in resumed
+        await service.remove_status_page(OWNER, "live")  # gone at once too
+        status, _html, _h = await _get(f"{base}/status/live")
+        assert status == 404
+    finally:
+        await runner.cleanup()
+
+
+def test_chart_leaves_gaps_marks_failures_and_language_picks_the_best() -> None:
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    lines, top = chart_lines([(t0, 10.0), (t0, 20.0), (t0, None), (t0, 40.0)])
-    assert len(lines) == 2 and top == pytest.approx(44.0)
-    assert lines[0].count(",") == 2 and lines[1].count(",") == 2
+    hours = [HourPoint(t0, 60, 60, 10.0), HourPoint(t0, 60, 60, 20.0), HourPoint(t0, 0, 0, None),
+             HourPoint(t0, 60, 30, 40.0)]
+    lines, bands, top = chart_svg(hours)
+    assert len(lines) == 2 and top == "50 ms"  # 44 rounded up to a round axis
+    assert lines[0].count(",") == 2 and lines[1].count(",") == 2  # one point: a short stroke
+    assert len(bands) == 1 and float(bands[0][0]) == pytest.approx(500.0)
+    # The chat PNG paints the same geometry (core/charts.py): one code path.
+    g = geometry(hours, 600, 76)
+    assert [len(run) for run in g.lines] == [2, 1] and g.top_ms == 50.0
+    assert chart_svg([])[0] == [] and chart_svg([])[2] == ""
 
     class Req:
         def __init__(self, q: dict[str, str], h: dict[str, str]) -> None:
