@@ -23,8 +23,8 @@ from aiohttp import web
 from babel.dates import format_datetime
 from babel.numbers import format_percent
 from jinja2 import DictLoader, Environment, select_autoescape
-from lighthouse.core.errors import StatusPageNotFoundError
 from lighthouse.core.charts import HourPoint, geometry
+from lighthouse.core.errors import StatusPageNotFoundError
 from lighthouse.core.i18n import SUPPORTED, format_duration, gettext, to_lang
 from lighthouse.core.service import MonitorService
 from lighthouse.core.service.status_pages import Day, PageMonitor, StatusView

@@ -10,6 +10,7 @@ beats adding Pillow and its native wheels for one picture. Run it in a thread
 
 from __future__ import annotations
 
+import itertools
 import struct
 import zlib
 from collections.abc import Sequence
@@ -142,6 +143,6 @@ def latency_chart(points: Sequence[HourPoint]) -> bytes:
         pts = [(LEFT + round(x), TOP + 1 + round(y)) for x, y in run]
         if len(pts) == 1:
             canvas.rect(pts[0][0] - 1, pts[0][1], pts[0][0] + 1, pts[0][1] + 1, LINE)
-        for (x0, y0), (x1, y1) in zip(pts, pts[1:], strict=False):
+        for (x0, y0), (x1, y1) in itertools.pairwise(pts):
             canvas.line(x0, y0, x1, y1, LINE, width=2)
     return canvas.png()

@@ -28,9 +28,8 @@ from lighthouse.core.errors import (
 from lighthouse.core.models import Identity, Monitor, Provider, User
 from lighthouse.core.state import State
 from lighthouse.core.storage import monitors as monitor_rows
-from lighthouse.core.storage import rollups
+from lighthouse.core.storage import rollups, tokens
 from lighthouse.core.storage import status_pages as rows
-from lighthouse.core.storage import tokens
 from lighthouse.core.storage.database import Pool
 from lighthouse.core.text import clean_text
 from lighthouse.core.tiers import tier
@@ -47,10 +46,14 @@ class StatusPage:
     title: str
     monitor_ids: tuple[int, ...]
     created_at: datetime
+    # The public ids of the monitors named (empty: all of the owner's), as shown outside.
+    monitors: tuple[str, ...] = ()
+    managed_by: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> StatusPage:
-        return cls(row["slug"], row["title"], tuple(row["monitor_ids"]), row["created_at"])
+        return cls(row["slug"], row["title"], tuple(row["monitor_ids"]), row["created_at"],
+                   managed_by=row["managed_by"])
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,7 @@ class StatusPagesMixin:
                                 managed_by)
         if row is None:
             raise SlugTakenError("slug taken", slug=slug)
-        return StatusPage.from_row(row)
+        return (await self._shown([StatusPage.from_row(row)]))[0]
 
     async def update_status_page(self, who: Identity, slug: str, *, title: str | None,
                                  monitors: list[str] | None) -> StatusPage:
@@ -185,16 +188,27 @@ class StatusPagesMixin:
         row = await rows.update(self._pool, user.id, slug, title, ids)
         if row is None:
             raise StatusPageNotFoundError("no such status page", slug=slug)
-        return StatusPage.from_row(row)
+        return (await self._shown([StatusPage.from_row(row)]))[0]
 
     async def list_status_pages(self, who: Identity) -> list[StatusPage]:
         user = await self._page_owner(who)
         if user is None:
+            if who.provider is Provider.TOKEN:
+                raise MonitorNotFoundError("no monitor for this token", ref="token")
             return []
-        return [StatusPage.from_row(r) for r in await rows.of_owner(self._pool, user.id)]
+        return await self._shown([StatusPage.from_row(r)
+                                  for r in await rows.of_owner(self._pool, user.id)])
+
+    async def _shown(self, pages: list[StatusPage]) -> list[StatusPage]:
+        """Pages with their monitors' public ids (internal ids never leave the service)."""
+        found = await rows.public_ids(self._pool, [i for p in pages for i in p.monitor_ids])
+        return [replace(p, monitors=tuple(found[i] for i in p.monitor_ids if i in found))
+                for p in pages]
 
     async def remove_status_page(self, who: Identity, slug: str) -> None:
         user = await self._page_owner(who)
+        if user is None and who.provider is Provider.TOKEN:
+            raise MonitorNotFoundError("no monitor for this token", ref="token")
         if user is None or not SLUG.fullmatch(slug) or not await rows.delete(
                 self._pool, user.id, slug):
             raise StatusPageNotFoundError("no such status page", slug=slug[:64])

@@ -105,3 +105,9 @@ async def maintenance(pool: Pool, monitor_ids: Sequence[int], now: datetime) -> 
         "SELECT monitor_id, starts_at, ends_at FROM maintenance_windows "
         "WHERE monitor_id = ANY($1::bigint[]) AND ends_at > $2 ORDER BY starts_at LIMIT 20",
         list(monitor_ids), now))
+
+
+async def public_ids(pool: Pool, monitor_ids: Sequence[int]) -> dict[int, str]:
+    """The public ids of monitors, by internal id (what the API and chat show)."""
+    return {r["id"]: str(r["public_id"]) for r in await pool.fetch(
+        "SELECT id, public_id FROM monitors WHERE id = ANY($1::bigint[])", list(monitor_ids))}

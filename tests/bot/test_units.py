@@ -13,7 +13,6 @@ import pytest
 import redis.asyncio as aioredis
 from lighthouse.bot import texts
 from lighthouse.bot.chart import HEIGHT, WIDTH, latency_chart
-from lighthouse.core.charts import HourPoint
 from lighthouse.bot.commands import parse_interval
 from lighthouse.bot.ratelimit import MemoryChatRateLimiter, RedisChatRateLimiter, RedisSentLog
 from lighthouse.core.alerts.channels.base import Delivery, Outcome
@@ -29,6 +28,7 @@ from lighthouse.core.alerts.channels.telegram import (
     TelegramSendStatus,
 )
 from lighthouse.core.alerts.render import render
+from lighthouse.core.charts import HourPoint
 from lighthouse.core.checks import parse_shorthand
 from lighthouse.core.errors import (
     InvalidConditionError,
