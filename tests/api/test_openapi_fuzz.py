@@ -263,7 +263,7 @@ async def test_undeclared_methods_answer_405_with_allow(fuzz_server: Fuzzed) -> 
     for path, item in doc["paths"].items():
         declared = {m.upper() for m in item}
         url = srv.url + path.replace("{id}", monitor_id).replace(
-            "{channel_id}", str(fuzz_server.channel_id))
+            "{channel_id}", str(fuzz_server.channel_id)).replace("{slug}", "fuzz-page")
         for method in METHODS:
             if method.upper() in declared:
                 continue
