@@ -100,7 +100,8 @@ async def test_the_example_file_applies_and_covers_every_check_type(
     assert missing == [], f"add an entry of each new type to examples/lighthouse.yaml: {missing}"
 
     report = await apply_file(svc, EXAMPLE, env=EXAMPLE_ENV)
-    assert report.count("+") == len(declared) + 2 and report.count("-") == 0  # + 2 channels
+    # + 2 channels and a status page
+    assert report.count("+") == len(declared) + 3 and report.count("-") == 0
     assert report.tokens == {}  # the heartbeat's token is in the file
     assert report.next_window == datetime(2030, 1, 5, 2, tzinfo=UTC)
     rows = await pool.fetch(
