@@ -4,9 +4,9 @@ The page is Jinja2 with autoescaping on (monitor names are user input), styled o
 same-origin stylesheet (``/status/static/status.css``) so the Content-Security-Policy can
 refuse every inline script and style. Charts are SVG drawn here from the rollups the
 service reads (core/service/status_pages.py), with the geometry the chat chart uses too
-(core/charts.py). A rendered page is kept a few seconds per slug and language, and each
-request first reads the page's version (one indexed query: the page row and its monitors'
-latest state change), so a state change shows on the next request, not after the TTL.
+(core/charts.py). A rendered page is kept a few seconds per slug and language, and dropped
+at once when PostgreSQL notifies a change of what it shows (a monitor's state, the page),
+so a state change shows on the next request, not after the TTL.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import asyncio
 import functools
 import gzip
 import hashlib
+import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -29,6 +31,8 @@ from lighthouse.core.i18n import SUPPORTED, format_duration, gettext, to_lang
 from lighthouse.core.service import MonitorService
 from lighthouse.core.service.status_pages import Day, PageMonitor, StatusView
 from lighthouse.core.state import State
+
+log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 5
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
@@ -266,24 +270,65 @@ class _Cached:
     status: int
     # Compressed once per render: 90 tooltips a monitor repeat a lot (about a tenth the size).
     gzipped: bytes = b""
-    version: tuple[object, ...] | None = None
+    owner_id: int | None = None  # whose monitors it shows (None: a "no such page")
 
 
 class StatusPages:
-    """The routes; ``ttl``: seconds a rendered page is served again without a render while
-    its version (the page row and its monitors' states) stays the same."""
+    """The routes; ``ttl``: seconds a rendered page is served again without a render.
+
+    A page leaves the cache before its TTL when the database says what it shows changed
+    (sql/0027_status_notify.sql: a monitor of its owner changed state, or the page itself
+    changed), whichever process made the change. Without that connection (lost, or a
+    server that refuses LISTEN) pages still refresh every ``ttl`` seconds."""
 
     def __init__(self, service: MonitorService, ttl: float = CACHE_SECONDS) -> None:
         self.service = service
         self.ttl = ttl
         self._cache: dict[tuple[str, str], _Cached] = {}
         self._pending: dict[tuple[str, str], asyncio.Future[_Cached]] = {}
-        self._versions: dict[str, asyncio.Future[tuple[object, ...] | None]] = {}
+        self._generation = 0  # bumped by every invalidation: a render it overtook is not kept
+        self._close_listener: Callable[[], Awaitable[None]] | None = None
+        self.invalidations = 0
 
     def register(self, app: web.Application) -> None:
         app.router.add_get("/status/static/status.css", self.stylesheet)
         app.router.add_get("/status/static/favicon.svg", self.favicon)
         app.router.add_get("/status/{slug}", self.page)
+        app.on_startup.append(self._listen)
+        app.on_cleanup.append(self._unlisten)
+
+    async def _listen(self, _app: web.Application) -> None:
+        try:
+            self._close_listener = await self.service.watch_status_pages(self.changed,
+                                                                        self._lost)
+        except Exception as exc:  # whatever the database says, pages still work by TTL
+            log.warning("status pages: no change notifications (%s); pages refresh every %s s",
+                        exc, self.ttl)
+
+    def _lost(self) -> None:
+        log.warning("status pages: the change notification connection closed; pages refresh "
+                    "every %s s", self.ttl)
+        self._close_listener = None
+
+    async def _unlisten(self, _app: web.Application) -> None:
+        close, self._close_listener = self._close_listener, None
+        if close is not None:
+            await close()
+
+    def changed(self, what: str) -> None:
+        """'o:<owner id>': drop the pages of that owner; 's:<slug>': drop that page."""
+        kind, _, value = what.partition(":")
+        if kind == "o" and value.isdigit():
+            owner = int(value)
+            stale = [k for k, v in self._cache.items() if v.owner_id == owner]
+        elif kind == "s":
+            stale = [k for k in self._cache if k[0] == value]
+        else:
+            return
+        self._generation += 1
+        self.invalidations += 1
+        for key in stale:
+            self._cache.pop(key, None)
 
     async def stylesheet(self, request: web.Request) -> web.Response:
         headers = {**SECURITY_HEADERS, "Cache-Control": "public, max-age=3600", "ETag": CSS_ETAG}
@@ -291,36 +336,29 @@ class StatusPages:
             return web.Response(status=304, headers=headers)
         return web.Response(body=CSS, content_type="text/css", charset="utf-8", headers=headers)
 
-    async def _render(self, slug: str, lang: str, version: tuple[object, ...] | None) -> _Cached:
+    async def _render(self, slug: str, lang: str) -> _Cached:
         try:
             view = await self.service.status_view(slug)
         except StatusPageNotFoundError:
             text = gettext(lang, "No status page here.")
             body = _env.get_template("404.html").render(lang=lang, text=text).encode()
-            return _Cached(time.monotonic() + self.ttl, body, 404, version=None)
+            return _Cached(time.monotonic() + self.ttl, body, 404)
         # Rendering 50 monitors' 90-day bars takes tens of ms of CPU: in a thread, so the
         # loop keeps answering cached pages and badges meanwhile.
         body, gzipped = await asyncio.to_thread(_render_bytes, view, lang)
-        return _Cached(time.monotonic() + self.ttl, body, 200, gzipped, version)
+        return _Cached(time.monotonic() + self.ttl, body, 200, gzipped, view.page.owner_id)
 
-    async def _refresh(self, key: tuple[str, str], version: tuple[object, ...] | None) -> _Cached:
+    async def _refresh(self, key: tuple[str, str]) -> _Cached:
+        generation = self._generation
         try:
-            hit = await self._render(*key, version)
+            hit = await self._render(*key)
             if len(self._cache) > 10_000:  # probes of random slugs must not grow it forever
                 self._cache.clear()
-            self._cache[key] = hit
+            if generation == self._generation:  # else a change came in while it rendered
+                self._cache[key] = hit
             return hit
         finally:
             self._pending.pop(key, None)
-
-    async def _version(self, slug: str) -> tuple[object, ...] | None:
-        """The page's version; concurrent requests for one slug share one read."""
-        task = self._versions.get(slug)
-        if task is None:
-            task = self._versions[slug] = asyncio.ensure_future(
-                self.service.status_page_version(slug))
-            task.add_done_callback(lambda _t: self._versions.pop(slug, None))
-        return await asyncio.shield(task)
 
     async def favicon(self, _request: web.Request) -> web.Response:
         return web.Response(body=FAVICON, content_type="image/svg+xml",
@@ -330,17 +368,15 @@ class StatusPages:
         slug = request.match_info["slug"][:64]
         lang = language(request)
         key = (slug, lang)
-        version = await self._version(slug)
         hit = self._cache.get(key)
-        changed = hit is not None and hit.version != version
-        if hit is None or changed or hit.expires <= time.monotonic():
+        if hit is None or hit.expires <= time.monotonic():
             # One render per slug and language at a time: a crowd arriving as the entry
-            # expires waits for that one (or, when a copy of the same version exists, gets
-            # it a moment stale). A changed version is never served stale.
+            # expires waits for that one (or, when a copy exists, gets it a moment stale).
+            # A page dropped for a change has no copy: nobody gets the old state again.
             task = self._pending.get(key)
             if task is None:
-                task = self._pending[key] = asyncio.ensure_future(self._refresh(key, version))
-            if hit is None or changed or self.ttl <= 0:
+                task = self._pending[key] = asyncio.ensure_future(self._refresh(key))
+            if hit is None or self.ttl <= 0:
                 hit = await asyncio.shield(task)
         headers = {**SECURITY_HEADERS, "Content-Language": lang,
                    "Vary": "Accept-Language, Accept-Encoding",

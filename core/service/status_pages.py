@@ -12,7 +12,7 @@ import base64
 import re
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -49,11 +49,12 @@ class StatusPage:
     # The public ids of the monitors named (empty: all of the owner's), as shown outside.
     monitors: tuple[str, ...] = ()
     managed_by: str | None = None
+    owner_id: int = 0
 
     @classmethod
     def from_row(cls, row: Any) -> StatusPage:
         return cls(row["slug"], row["title"], tuple(row["monitor_ids"]), row["created_at"],
-                   managed_by=row["managed_by"])
+                   managed_by=row["managed_by"], owner_id=row["owner_id"])
 
 
 @dataclass(frozen=True)
@@ -213,14 +214,12 @@ class StatusPagesMixin:
                 self._pool, user.id, slug):
             raise StatusPageNotFoundError("no such status page", slug=slug[:64])
 
-    async def status_page_version(self, slug: str) -> tuple[Any, ...] | None:
-        """A cheap fingerprint of what /status/<slug> shows that can change at any moment:
-        the page itself and its monitors' states. None: no such page."""
-        row = await rows.version(self._pool, slug) if SLUG.fullmatch(slug) else None
-        if row is None:
-            return None
-        return (row["id"], row["title"], tuple(row["monitor_ids"]), row["monitors"],
-                row["changed"], row["maintenance_until"])
+    async def watch_status_pages(self, on_change: Callable[[str], None],
+                                 on_lost: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+        """Be told at once when what a status page shows changes, from any process:
+        ``on_change('o:<owner id>')`` for a monitor's state, name or maintenance (or one
+        added or removed), ``on_change('s:<slug>')`` for a page. Returns the closer."""
+        return await rows.listen_changes(self._pool, on_change, on_lost)
 
     async def latency_hours(self, m: Monitor, hours: int = CHART_HOURS) -> list[HourPoint]:
         """One monitor's chart series (chat's status image), from the hourly rollups as on

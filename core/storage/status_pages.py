@@ -6,7 +6,7 @@ Every monitor read joins on the page's owner, so a page never shows another's mo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -35,16 +35,37 @@ async def update(pool: Pool, owner_id: int, slug: str, title: str,
         f"RETURNING {_COLUMNS}", owner_id, slug, title, list(monitor_ids))
 
 
-async def version(pool: Pool, slug: str) -> Any | None:
-    """What a cached page depends on, in one indexed read: the page row and, over its
-    monitors, how many there are and the latest state change. Every state change sets
-    ``state_since`` to its time (core/state.py), so any change moves the maximum."""
-    return await pool.fetchrow(
-        "SELECT p.id, p.title, p.monitor_ids, count(m.id) AS monitors, "
-        "max(m.state_since) AS changed, max(m.maintenance_until) AS maintenance_until "
-        "FROM status_pages p LEFT JOIN monitors m ON m.owner_id = p.owner_id "
-        "AND (cardinality(p.monitor_ids) = 0 OR m.id = ANY(p.monitor_ids)) "
-        "WHERE p.slug = $1 GROUP BY p.id", slug)
+CHANGES = "lighthouse_status"  # the NOTIFY channel of sql/0027_status_notify.sql
+
+
+async def listen_changes(pool: Pool, on_change: Callable[[str], None],
+                         on_lost: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    """Hold one connection that LISTENs for status page changes ('o:<owner id>',
+    's:<slug>'); ``on_lost`` when that connection ends. Returns the closer."""
+    conn = await pool.acquire()
+
+    def notified(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        on_change(payload)
+
+    def terminated(_conn: Any) -> None:
+        on_lost()
+
+    try:
+        await conn.add_listener(CHANGES, notified)
+        conn.add_termination_listener(terminated)
+    except BaseException:
+        await pool.release(conn)
+        raise
+
+    async def close() -> None:
+        try:
+            conn.remove_termination_listener(terminated)
+            if not conn.is_closed():
+                await conn.remove_listener(CHANGES, notified)
+        finally:
+            await pool.release(conn)
+
+    return close
 
 
 async def is_published(pool: Pool, owner_id: int, monitor_id: int) -> bool:
