@@ -8,7 +8,7 @@ but do not forbid more, so a field added later does not break a client that vali
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from lighthouse.core.alerts.channels import channel_config_model, channel_kinds
 from lighthouse.core.checks import check_types
@@ -136,8 +136,10 @@ class StatusPageBody(_Strict):
         "The page's address, 3-48 lowercase letters, digits or dashes; absent: a random, "
         "unguessable one"))
     title: str | None = Field(default=None, max_length=100, description="The page's heading")
-    monitors: list[str] = Field(default_factory=list, max_length=100, description=(
-        "Ids of monitors with the same owner as the token's; empty: all of them, now and later"))
+    monitors: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=100, description=(
+            "Ids of monitors with the same owner as the token's; empty: all of them, now and "
+            "later"))
 
 
 class OwnerArgs(_Strict):
