@@ -26,6 +26,7 @@ from lighthouse.core.checks.base import (
 )
 from lighthouse.core.checks.runner import run_parsed
 from lighthouse.core.errors import (
+    AmbiguousMonitorError,
     InvalidStateError,
     MonitorLimitReachedError,
     MonitorNotFoundError,
@@ -60,6 +61,7 @@ MANAGEMENT_TOKEN_PREFIX = "lhm_"
 # where date arithmetic and PostgreSQL's range end).
 MAX_MAINTENANCE = timedelta(days=366)
 MAX_INCIDENTS = 200  # per read
+_CANDIDATES = 5  # names listed when a prefix starts several monitors
 
 
 @dataclass(frozen=True)
@@ -446,6 +448,14 @@ class MonitorsMixin:
                 row = None
         if row is None and user is not None and ref:
             row = await monitor_rows.find(self._pool, user.id, ref)
+            if row is None:  # the start of a name, when it starts only one
+                names = await monitor_rows.named_like(self._pool, user.id, ref, _CANDIDATES + 1)
+                if len(names) > 1:
+                    raise AmbiguousMonitorError("several monitors start so", ref=ref,
+                                                candidates=names[:_CANDIDATES],
+                                                more=len(names) > _CANDIDATES)
+                if names:
+                    row = await monitor_rows.find(self._pool, user.id, names[0])
         if row is None:
             raise MonitorNotFoundError("no such monitor", ref=ref)
         return Monitor.from_row(row)
