@@ -11,10 +11,12 @@ AES-128-CBC with HMAC-SHA256 and a timestamp, one call each way, reviewed and ma
 key rotation without a migration. Writing that ourselves would be the mistake.
 
 Keys: ``LIGHTHOUSE_SECRET_KEY`` (one or more Fernet keys, comma-separated, the first
-encrypts), else ``secret.key`` in the data dir, generated on first use (mode 0600; the
-operator is told: it must be backed up with the database, and every process sharing the
-database needs the same key). A value without the prefix is a row from before encryption:
-read as it is, and encrypted the next time it is written (``reseal`` at start does all).
+encrypts), else ``secret.key`` in the data dir; with the embedded database it is generated
+there on first use (mode 0600; the operator is told to back it up with the database). With
+an external DATABASE_URL nothing is generated (processes on other machines would each make
+their own): secrets stay plaintext, with a warning at every start, until the key is set.
+A value without the prefix is a row from before encryption: read as it is, and encrypted
+the next time it is written (``reseal`` at start does all).
 """
 
 from __future__ import annotations
@@ -106,8 +108,26 @@ class SecretBox:
                 for k, v in config.items()}
 
 
-def load_secret_box(data_dir: Path, env_key: SecretStr | None) -> SecretBox:
-    """The key from the environment, else the data dir's key file (made on first use)."""
+def open_secrets(box: SecretBox | None, config: Mapping[str, Any],
+                 fields: frozenset[str]) -> dict[str, Any]:
+    """``config`` with its secret fields readable; without a key, an encrypted one is
+    unreadable (never handed on as if the ciphertext were the secret)."""
+    if box is not None:
+        return box.open_fields(config, fields)
+    if any(SecretBox.is_sealed(config.get(f)) for f in fields):
+        raise SecretUnreadable("LIGHTHOUSE_SECRET_KEY is unset but this secret is encrypted")
+    return dict(config)
+
+
+def load_secret_box(data_dir: Path, env_key: SecretStr | None, *,
+                    generate: bool = True) -> SecretBox | None:
+    """The key from the environment, else the data dir's key file, else (``generate``: the
+    embedded database, whose files live in that same data dir) a new key file there.
+
+    Not ``generate`` (an external DATABASE_URL, shared by processes that may each have a
+    data dir of their own): without a key, None, and secrets stay plaintext with a warning;
+    a key made here would be one no other process has, and what it encrypted would be lost
+    to them."""
     if env_key is not None and env_key.get_secret_value().strip():
         return SecretBox(parse_keys(env_key.get_secret_value()))
     path = data_dir / KEY_FILE
@@ -115,6 +135,11 @@ def load_secret_box(data_dir: Path, env_key: SecretStr | None) -> SecretBox:
         return SecretBox(parse_keys(path.read_text()))
     except FileNotFoundError:
         pass
+    if not generate:
+        log.warning("LIGHTHOUSE_SECRET_KEY is unset: alert-channel secrets are stored "
+                    "unencrypted in the database. Set the same LIGHTHOUSE_SECRET_KEY for every "
+                    "process (docs/deploy.md).")
+        return None
     data_dir.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key()
     try:

@@ -97,8 +97,9 @@ async def open_admin(settings: Settings, lang: str, as_json: bool,
             ctx = CheckContext(session=session, guard=guard, pool=storage.pool)
             service = MonitorService(storage.pool, guard, ctx, mode=storage.mode,
                                      policy=policy_from_settings(settings),
-                                     secrets=load_secret_box(settings.data_dir,
-                                                             settings.secret_key))
+                                     secrets=load_secret_box(
+                                         settings.data_dir, settings.secret_key,
+                                         generate=settings.database_url is None))
             yield Admin(service, settings, ctx, lang, as_json, owner)
         finally:
             await session.close()

@@ -115,7 +115,8 @@ async def open_core(settings: Settings, *, run_migrations: bool = True) -> Async
         ctx = CheckContext(session=session, guard=guard, pool=pool)
         metrics = Metrics()
         service = MonitorService(pool, guard, ctx, mode=mode, policy=policy_from_settings(settings),
-                                 secrets=load_secret_box(settings.data_dir, settings.secret_key))
+                                 secrets=load_secret_box(settings.data_dir, settings.secret_key,
+                                                         generate=settings.database_url is None))
         if run_migrations:  # rows stored before encryption, or under a retired key
             await service.reseal_channel_secrets()
         health = HealthMonitor(pool, redis)

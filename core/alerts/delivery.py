@@ -22,7 +22,7 @@ from lighthouse.core.alerts.channels.base import AlertChannel, Delivery, Deliver
 from lighthouse.core.alerts.render import render
 from lighthouse.core.errors import LighthouseError
 from lighthouse.core.metrics import Metrics
-from lighthouse.core.secretbox import SecretBox, SecretUnreadable
+from lighthouse.core.secretbox import SecretBox, SecretUnreadable, open_secrets
 from lighthouse.core.storage.database import Pool
 from lighthouse.core.text import clean_text
 
@@ -212,10 +212,10 @@ class DeliveryWorker:
         row["alert_type"] = rec["alert_type"]
         language = rec["language"] or payload.get("language") or "en"
         config = rec["config"]
-        if self._secrets is not None and isinstance(config, dict):
+        if isinstance(config, dict):
             fields = _secret_fields(row["channel_kind"])
             try:
-                config = self._secrets.open_fields(config, fields)
+                config = open_secrets(self._secrets, config, fields)
             except SecretUnreadable:
                 # The operator's key changed or went missing: nothing to send with, but the
                 # alert waits for the right key rather than the channel being disabled.

@@ -15,7 +15,7 @@ from lighthouse.core.alerts.channels.base import Delivery, DeliveryResult, Outco
 from lighthouse.core.alerts.render import render
 from lighthouse.core.errors import ChannelNotFoundError, LighthouseError, ValidationError
 from lighthouse.core.models import Identity, Monitor, User
-from lighthouse.core.secretbox import SecretBox, SecretUnreadable
+from lighthouse.core.secretbox import SecretBox, SecretUnreadable, open_secrets
 from lighthouse.core.storage import channels as channel_rows
 from lighthouse.core.storage.database import Pool
 
@@ -62,13 +62,13 @@ class ChannelsMixin:
     def _opened(self, kind: str, config: Any) -> Any:
         """A stored config with its secrets readable again, for the comparisons and sends
         of this process; never returned to a caller unmasked (``shown_config``)."""
-        if self.secrets is None or not isinstance(config, dict):
+        if not isinstance(config, dict):
             return config
         try:
             fields = channel_config_model(kind).secret_fields()
         except LighthouseError:
             return config
-        return self.secrets.open_fields(config, fields)
+        return open_secrets(self.secrets, config, fields)
 
     def _readable(self, row: dict[str, Any]) -> dict[str, Any]:
         return {**row, "config": self._opened(row["kind"], row["config"])}

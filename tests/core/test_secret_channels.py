@@ -177,3 +177,28 @@ def test_key_from_the_environment_or_generated_once_in_the_data_dir(tmp_path: Pa
     assert SecretBox(parse_keys(env)).open(from_env.seal("y")) == "y"  # the first encrypts
     with pytest.raises(ValueError, match="32 url-safe base64"):
         parse_keys("not-a-key")
+
+
+def test_an_external_database_gets_no_key_made_up(tmp_path: Path) -> None:
+    """Processes sharing a DATABASE_URL may each have their own data dir: a key made by one
+    would be unknown to the others, so none is made; the file or the variable is used."""
+    assert load_secret_box(tmp_path, None, generate=False) is None
+    assert not (tmp_path / KEY_FILE).exists()
+    made = load_secret_box(tmp_path, None)  # the embedded database's data dir
+    assert made is not None and (tmp_path / KEY_FILE).exists()
+    again = load_secret_box(tmp_path, None, generate=False)
+    assert again is not None and again.open(made.seal("z")) == "z"
+
+
+async def test_without_a_key_an_encrypted_secret_is_never_sent_as_is(
+    pool: asyncpg.Pool, hook: tuple[Hook, str]
+) -> None:
+    receiver, url = hook
+    service = MonitorService(pool, TargetGuard(allow_private=True), secrets=_box())
+    await service.ensure_user(WHO)
+    await service.create_monitor(WHO, config={"url": "http://127.0.0.1:9/"}, name="api")
+    await service.add_channel(WHO, "webhook", {"url": url, "secret": SIGNING_SECRET})
+    await _feed(pool, [False, False, False])
+    await _deliver(pool, None)  # a process started without LIGHTHOUSE_SECRET_KEY
+    assert receiver.bodies == []
+    assert await pool.fetchval("SELECT last_error FROM alert_outbox") == "secret_unreadable"
