@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from lighthouse.core import limits
-from lighthouse.core.alerts.channels import AlertChannel, channel_config_model, parse_channel_config
+from lighthouse.core.alerts.channels import (
+    AlertChannel,
+    channel_config_model,
+    channel_kinds,
+    parse_channel_config,
+)
 from lighthouse.core.alerts.channels.base import Delivery, DeliveryResult, Outcome
 from lighthouse.core.alerts.render import render
 from lighthouse.core.errors import ChannelNotFoundError, LighthouseError, ValidationError
@@ -88,7 +93,9 @@ class ChannelsMixin:
         if self.secrets is None:
             return 0
         changed = 0
-        for row in await channel_rows.all_configs(self._pool):
+        # Only kinds with secrets: chat channels (most rows) have none to encrypt.
+        kinds = [k for k in channel_kinds() if channel_config_model(k).secret_fields()]
+        for row in await channel_rows.configs_of_kinds(self._pool, kinds):
             try:
                 fields = channel_config_model(row["kind"]).secret_fields()
             except LighthouseError:

@@ -154,8 +154,10 @@ async def remove(pool: Pool, owner_id: int, channel_id: int) -> bool:
     return done is not None
 
 
-async def all_configs(pool: Pool) -> list[dict[str, Any]]:
-    rows = await pool.fetch("SELECT id, kind, config FROM alert_channels ORDER BY id")
+async def configs_of_kinds(pool: Pool, kinds: list[str]) -> list[dict[str, Any]]:
+    rows = await pool.fetch(
+        "SELECT id, kind, config FROM alert_channels WHERE kind = ANY($1::text[]) ORDER BY id",
+        kinds)
     return [dict(r) for r in rows]
 
 
