@@ -6,6 +6,7 @@ the state changes the result writer logs (core/storage/results.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import secrets
@@ -636,8 +637,11 @@ class MonitorsMixin:
         ]
 
     async def uptime(self, who: Identity, ref: str) -> tuple[Monitor, list[UptimeWindow]]:
+        """The monitor with its last result's details (an EVM node's head, ...), read here
+        only: a list of monitors does not need them (bench/monitor_read.py)."""
         m = await self.get_monitor(who, ref)
-        return m, await self.uptime_of(m)
+        details = await monitor_rows.last_details(self._pool, m.id)
+        return dataclasses.replace(m, last_details=details), await self.uptime_of(m)
 
     async def uptime_of(self, m: Monitor) -> list[UptimeWindow]:
         """24 h (exact, from raw checks) and 7 d / 30 d / 90 d (rollups): the one source of
