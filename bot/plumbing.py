@@ -119,8 +119,9 @@ def parse_interval(text: str) -> int:
 
 
 # A word that was meant as an interval but is not one ("5x", "10minutes30"): refused, not
-# taken into the name.
-_BOTCHED_INTERVAL = re.compile(r"^\d+[^\W\d_]+\w*$")
+# taken into the name. Ordinals ("2nd", "3º") are names.
+_BOTCHED_INTERVAL = re.compile(r"^\d+(?!(?:st|nd|rd|th|º|ª|o|a|er|ero|do|ro|to)$)[^\W\d_]+\w*$",
+                               re.IGNORECASE)
 
 
 def split_name_interval(words: list[str]) -> tuple[str | None, str | None]:
