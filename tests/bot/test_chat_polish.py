@@ -143,9 +143,11 @@ async def test_failures_are_told_in_the_users_language_and_pending_is_split(
     assert "Last error: connection refused: nothing listens on that port" in (
         english.params["text"])
     assert "Errno" not in english.params["text"]
-    tested = await say(tg, f"/monitor test tcp://127.0.0.1:{port}")
+    tested = await say(tg, f"/monitor probar tcp://127.0.0.1:{port}")
     assert tested.params["text"] == (
         f"❌ tcp://127.0.0.1:{port} falló: conexión rechazada: nada escucha en ese puerto")
+    asked = await say(tg, "/eliminar cerr")
+    assert asked.params["text"].startswith("¿Eliminar cerrado"), asked.params["text"]
 
 
 async def test_discord_speaks_the_same_words(
