@@ -75,6 +75,13 @@ class ChannelsMixin:
             return config
         return open_secrets(self.secrets, config, fields)
 
+    def _same(self, kind: str, stored: Any, config: dict[str, Any]) -> bool:
+        """Is a stored config this one? (Ciphertexts differ every time: compare opened.)"""
+        try:
+            return bool(self._opened(kind, stored) == config)
+        except SecretUnreadable:
+            return False  # under a key this process lacks: not provably the same
+
     def _readable(self, row: dict[str, Any]) -> dict[str, Any]:
         return {**row, "config": self._opened(row["kind"], row["config"])}
 
@@ -96,11 +103,8 @@ class ChannelsMixin:
         # Only kinds with secrets: chat channels (most rows) have none to encrypt.
         kinds = [k for k in channel_kinds() if channel_config_model(k).secret_fields()]
         for row in await channel_rows.configs_of_kinds(self._pool, kinds):
-            try:
-                fields = channel_config_model(row["kind"]).secret_fields()
-            except LighthouseError:
-                continue
-            if not fields or not isinstance(row["config"], dict):
+            fields = channel_config_model(row["kind"]).secret_fields()
+            if not isinstance(row["config"], dict):
                 continue
             try:
                 new = self.secrets.reseal_fields(row["config"], fields)
@@ -147,7 +151,7 @@ class ChannelsMixin:
             owner_id, monitor_id, default_language = user.id, None, user.language or "en"
         return await channel_rows.add(
             self._pool, owner_id=owner_id, kind=kind, config=self._sealed(kind, stored),
-            same=lambda have: self._opened(kind, have) == stored, monitor_id=monitor_id,
+            same=lambda have: self._same(kind, have, stored), monitor_id=monitor_id,
             language=language, default_language=default_language, min_severity=min_severity,
             managed_by=managed_by,
         )
