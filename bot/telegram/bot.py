@@ -293,6 +293,8 @@ class TelegramBot:
 
     async def dispatch(self, ctx: Ctx, verb: str, args: list[str]) -> Reply:
         c = self.commands
+        if verb == "heartbeat":  # Discord's /monitor heartbeat (latido): the same here
+            verb, args = "add", ["heartbeat", *args]
         if verb == "add" and args and args[0].lower() == "heartbeat":
             # /monitor add heartbeat <name> [period] [grace]: durations last, name before.
             rest = args[1:]

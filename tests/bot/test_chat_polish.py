@@ -71,6 +71,8 @@ async def test_spanish_subcommands_and_shorthands_with_chain_names(
     for verb, english in (("pausar", "⏸️ base de datos"), ("reanudar", "▶️ base de datos")):
         answer = await say(tg, f"/monitor {verb} base")
         assert answer.params["text"].startswith(english), answer.params["text"]
+    beat = await say(tg, "/monitor latido copia 1d")  # Discord's Spanish name works here too
+    assert beat.params["text"].startswith("✅ Latido copia creado"), beat.params["text"]
     unknown_chain = await say(tg, "/monitor agregar evm_rpc https://rpc.example.org base-sepola")
     assert unknown_chain.params["text"].startswith("No conozco la cadena “base-sepola”.")
     assert "base-sepolia" in unknown_chain.params["text"]
