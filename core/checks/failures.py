@@ -9,9 +9,11 @@ to the stored text, so nothing is ever lost.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lighthouse.core.checks.base import mark as _
+from lighthouse.core.checks.heartbeat import FAILED_PING
 from lighthouse.core.i18n import gettext
 
 MESSAGES: dict[str, str] = {
@@ -59,10 +61,22 @@ def failure_code(code: str | None, text: str | None) -> str | None:
     return code
 
 
+_HTTP_STATUS = re.compile(r"\bHTTP (\d{3})\b")
+# Codes whose stored text ends in words that are the user's own, not the library's (a
+# failure ping's message, "exit 2: backup failed"): kept after the localized message.
+_OWN_WORDS_AFTER = {"heartbeat_failed": FAILED_PING + ": "}
+
+
 def describe_failure(lang: str, code: str | None, text: str | None,
                      status: Any = None) -> str | None:
     """The failure in ``lang``: its code's message, else the stored text (or None)."""
     message = MESSAGES.get(failure_code(code, text) or "")
     if message is None:
         return text
-    return gettext(lang, message).format(status=status if status is not None else "?")
+    if status is None and text and (found := _HTTP_STATUS.search(text)):
+        status = found.group(1)  # a monitor row keeps the text, not the status code
+    said = gettext(lang, message).format(status=status if status is not None else "?")
+    prefix = _OWN_WORDS_AFTER.get(code or "")
+    if prefix and text and text.startswith(prefix) and text[len(prefix):].strip():
+        said += ": " + text[len(prefix):].strip()
+    return said

@@ -44,3 +44,18 @@ def test_alerts_say_the_failure_in_the_recipients_language() -> None:
     timeout = render("downtime", "critical", {**payload, "error_code": "timeout",
                                               "error": "timed out"}, "en").text
     assert "Error: timed out: no answer in time" in timeout
+
+
+def test_a_failure_pings_own_message_is_kept_beside_the_localized_words() -> None:
+    stored = "the last ping reported a failure: exit 2: backup failed"
+    assert describe_failure("es", "heartbeat_failed", stored) == (
+        "el trabajo informó de un fallo: exit 2: backup failed")
+    assert describe_failure("en", "heartbeat_failed", "the last ping reported a failure") == (
+        "the job reported a failure")
+
+
+def test_an_unexpected_status_names_it_without_the_status_column() -> None:
+    assert describe_failure("es", "unexpected_status", "HTTP 503, expected [200]") == (
+        "estado HTTP inesperado 503")
+    assert describe_failure("en", "unexpected_status", "HTTP 404", 404) == (
+        "unexpected HTTP status 404")
