@@ -11,6 +11,7 @@ command runs, and the types exchanged with the adapters, are in bot/plumbing.py)
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,11 +31,13 @@ from lighthouse.bot.plumbing import (
     looks_like_interval,
     parse_callback,
     parse_interval,
+    split_name_interval,
     target_of,
 )
 from lighthouse.core.alerts.channels import Outcome
 from lighthouse.core.checks import parse_shorthand
 from lighthouse.core.errors import ValidationError
+from lighthouse.core.i18n import SUPPORTED as LANGUAGES
 from lighthouse.core.models import Identity, Monitor, Provider, User
 from lighthouse.core.service.policy import parse_identity, tier_rank
 from lighthouse.core.tiers import tier
@@ -54,11 +57,39 @@ __all__ = [
     "Reply",
     "Style",
     "callback",
+    "english_verb",
     "looks_like_interval",
     "parse_callback",
     "parse_interval",
     "target_of",
+    "verb_aliases",
 ]
+
+# The sub-commands, by their English names; each is also reachable by its name in the
+# catalog (Spanish: listar, agregar, estado, ...), the same words Discord shows Spanish
+# users as localized command names (bot/discord/translator.py).
+VERBS = ("add", "list", "status", "pause", "resume", "remove", "test", "heartbeat", "token",
+         "maintenance", "incidents", "channel")
+
+
+@functools.cache
+def _verb_aliases() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for lang in LANGUAGES:
+        for verb in VERBS:
+            out.setdefault(texts.tr(lang, verb).lower(), verb)
+    return out
+
+
+def english_verb(word: str) -> str:
+    """A sub-command as typed in any language ('listar') -> its English name ('list')."""
+    return _verb_aliases().get(word.lower(), word.lower())
+
+
+def verb_aliases() -> list[str]:
+    """The translated sub-command names (Telegram registers them as short commands too)."""
+    return sorted(w for w, verb in _verb_aliases().items() if w != verb)
+
 
 TEST_TIMEOUT_S = 40.0
 MAX_INCIDENTS = 10  # the newest; the API pages through the rest
@@ -75,24 +106,38 @@ class Commands(CommandRunner):
         self, ctx: Ctx, url: str, name: str | None = None, interval: str | int | None = None
     ) -> Reply:
         async def action(lang: str, user: User | None) -> Reply:
-            kind, config = parse_shorthand(url or "")
-            if not (config.get("url") or config.get("host") or config.get("name")):
-                raise ValidationError("url required", field="url", reason="missing")
-            seconds: int | None
-            if interval is None or interval == "":
-                seconds = None
-            elif isinstance(interval, int):
-                seconds = interval
-            else:
-                seconds = parse_interval(interval)
-            m = await self.service.create_monitor(
-                ctx.who, config=config, type=kind, name=(name or None),
-                interval_s=seconds, language=lang,
-            )
-            alerts = await self._route_alerts(ctx, m, lang)
-            return Reply(texts.added(lang, m, target_of(m), alerts))
+            return await self._add(ctx, lang, url, name, interval)
 
         return await self.run(ctx, action)
+
+    async def add_words(self, ctx: Ctx, url: str, words: list[str]) -> Reply:
+        """Telegram: a target, then name and interval as typed words (an unreadable
+        interval is refused, not taken as part of the name)."""
+
+        async def action(lang: str, user: User | None) -> Reply:
+            name, interval = split_name_interval(words)
+            return await self._add(ctx, lang, url, name, interval)
+
+        return await self.run(ctx, action)
+
+    async def _add(self, ctx: Ctx, lang: str, url: str, name: str | None,
+                   interval: str | int | None) -> Reply:
+        kind, config = parse_shorthand(url or "")
+        if not (config.get("url") or config.get("host") or config.get("name")):
+            raise ValidationError("url required", field="url", reason="missing")
+        seconds: int | None
+        if interval is None or interval == "":
+            seconds = None
+        elif isinstance(interval, int):
+            seconds = interval
+        else:
+            seconds = parse_interval(interval)
+        m = await self.service.create_monitor(
+            ctx.who, config=config, type=kind, name=(name or None),
+            interval_s=seconds, language=lang,
+        )
+        alerts = await self._route_alerts(ctx, m, lang)
+        return Reply(texts.added(lang, m, target_of(m), alerts))
 
     async def _route_alerts(self, ctx: Ctx, m: Monitor, lang: str) -> str:
         """Alerts of a monitor go where it was added: a DM (Discord, with the server channel
@@ -221,7 +266,8 @@ class Commands(CommandRunner):
                 result = await self.service.check_once(kind, config)
             if result.ok:
                 return Reply(texts.test_ok(lang, clean, result.status_code, result.latency_ms))
-            lines = [texts.test_failed(lang, clean, result.error, result.status_code)]
+            lines = [texts.test_failed(lang, clean, result.error, result.status_code,
+                                       result.error_code)]
             for cond in result.details.get("conditions") or []:
                 if isinstance(cond, dict) and not cond.get("ok", True):
                     lines.append(texts.test_condition_failed(

@@ -118,6 +118,28 @@ def parse_interval(text: str) -> int:
     return n * 60
 
 
+# A word that was meant as an interval but is not one ("5x", "10minutes30"): refused, not
+# taken into the name. Ordinals ("2nd", "3º") are names.
+_BOTCHED_INTERVAL = re.compile(r"^\d+(?!(?:st|nd|rd|th|º|ª|o|a|er|ero|do|ro|to)$)[^\W\d_]+\w*$",
+                               re.IGNORECASE)
+
+
+def split_name_interval(words: list[str]) -> tuple[str | None, str | None]:
+    """Words after a target -> (name, interval): the interval is the last word, or the
+    last two ("5 min"); a last word that starts like one but is not readable is refused
+    with the interval error rather than becoming part of the name."""
+    rest = list(words)
+    interval: str | None = None
+    if rest and looks_like_interval(rest[-1]):
+        interval = rest.pop()
+    elif len(rest) >= 2 and rest[-2].isdigit() and looks_like_interval(" ".join(rest[-2:])):
+        interval = f"{rest.pop(-2)} {rest.pop()}"
+    elif rest and _BOTCHED_INTERVAL.match(rest[-1]):
+        raise ValidationError("unreadable interval", field="interval", reason="format",
+                              value=rest[-1])
+    return (" ".join(rest) or None), interval
+
+
 _LANGUAGE_WORDS = {
     "english": "en", "inglés": "en", "ingles": "en",
     "spanish": "es", "español": "es", "espanol": "es", "castellano": "es",

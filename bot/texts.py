@@ -18,6 +18,7 @@ from typing import Any
 
 from babel.dates import format_datetime, format_timedelta
 from babel.numbers import format_decimal, format_percent
+from lighthouse.core.checks.failures import describe_failure
 from lighthouse.core.errors import LighthouseError
 from lighthouse.core.i18n import format_duration, gettext, ngettext
 from lighthouse.core.models import Identity, Incident, Monitor, Provider, UptimeWindow
@@ -154,6 +155,21 @@ def state_name(lang: str, state: State) -> str:
     return names.get(state, state.value)
 
 
+def monitor_state(lang: str, m: Monitor) -> str:
+    """Its state as a person needs it: "pending" is either a new monitor not checked yet
+    or a failing one whose failures are being confirmed before it is called down."""
+    if m.state is State.PENDING:
+        if m.consecutive_failures > 0:
+            return gettext(lang, "failing, confirming")
+        return gettext(lang, "not checked yet")
+    return state_name(lang, m.state)
+
+
+def failure(lang: str, code: str | None, text: str | None, status: Any = None) -> str:
+    """A check's failure in the user's language (core/checks/failures.py)."""
+    return describe_failure(lang, code, text, status) or "?"
+
+
 def tier_name(lang: str, name: str) -> str:
     names = {
         TierName.FREE: gettext(lang, "Free"),
@@ -246,6 +262,10 @@ def _channel_error(lang: str, code: str, p: dict[str, Any]) -> str:
     if reason == "apprise_url":
         return gettext(lang, "Apprise can't send to that URL. Its services and their URLs: "
                              "https://github.com/caronc/apprise/wiki")
+    if reason == "apprise_local":
+        return gettext(lang, "That Apprise URL would deliver on the Lighthouse server itself "
+                             "(syslog, desktop notifications, files). Use a service that sends "
+                             "over the network, such as ntfy://, mailto:// or slack://.")
     if reason == "read_only":
         return gettext(lang, "{field} is set by Lighthouse, not by you.").format(
             field=p.get("field", "?"))
@@ -319,6 +339,12 @@ def error(lang: str, exc: LighthouseError) -> str:
     if code == "channel_not_found":
         return gettext(lang, "You have no alert channel with that number; see {command}.").format(
             command=cmd(lang, "alerts list"))
+    if code == "monitor_ambiguous":
+        names = ", ".join(f"“{clip(str(n), 60)}”" for n in p.get("candidates") or [])
+        if p.get("more"):
+            names += ", …"
+        return gettext(lang, "Several monitors start with “{ref}”: {names}. Type more of the "
+                             "name.").format(ref=clip(str(p.get("ref", "")), 100), names=names)
     if code == "monitor_not_found":
         return gettext(lang, "I couldn't find a monitor called “{ref}”. Use {command} to see "
                              "yours.").format(ref=clip(str(p.get("ref", "")), 100),
@@ -402,9 +428,23 @@ def error(lang: str, exc: LighthouseError) -> str:
                 value=clip(str(p.get("value", "")), 40))
         if field == "monitor" and reason == "type":
             return gettext(lang, "That monitor isn't a heartbeat, so it has no ping URL.")
-        if field == "url" or reason == "missing":
+        if field == "chain" and reason == "unknown_chain":
+            return gettext(lang, "I don't know the chain “{value}”. Use a chain id or one of: "
+                                 "{known}.").format(value=clip(str(p.get("value", "")), 40),
+                                                    known=", ".join(p.get("known") or []))
+        if field == "chain_id" and reason == "missing":
+            return gettext(lang, "Which chain? Add its name or id after the address or URL, "
+                                 "e.g. {example}").format(
+                example=cmd(lang, "monitor add", "evm_rpc https://sepolia.base.org base-sepolia"))
+        if field == "url" or (reason == "missing" and not field):
             return gettext(lang, "Tell me which URL to check, e.g. {example}").format(
                 example=cmd(lang, "monitor add", "https://example.com"))
+        if reason == "missing":
+            return gettext(lang, "“{field}” is missing: this check needs it.").format(
+                field=field)
+        if reason == "not_json":
+            return gettext(lang, "That configuration isn't valid JSON. Write it like "
+                                 "{example}").format(example='{"host": "example.com", "port": 443}')
         return gettext(lang, "That value isn't valid for {field}.").format(field=field or "?")
     return gettext(lang, "That request isn't valid.")
 
@@ -632,7 +672,7 @@ def list_header(lang: str, count: int, limit: int | None, tier: str) -> str:
 
 def list_line(lang: str, m: Monitor, target: str) -> str:
     return gettext(lang, "{emoji} {name} — {state}, {interval} · {target}").format(
-        emoji=STATE_EMOJI.get(m.state, "•"), name=m.name, state=state_name(lang, m.state),
+        emoji=STATE_EMOJI.get(m.state, "•"), name=m.name, state=monitor_state(lang, m),
         interval=interval(lang, m.interval_s), target=target)
 
 
@@ -646,7 +686,7 @@ def status(
     by_period = {w.period: w for w in windows}
     lines = [
         gettext(lang, "{emoji} {name} is {state} since {since}.").format(
-            emoji=STATE_EMOJI.get(m.state, "•"), name=m.name, state=state_name(lang, m.state),
+            emoji=STATE_EMOJI.get(m.state, "•"), name=m.name, state=monitor_state(lang, m),
             since=when(lang, m.state_since, now)),
         gettext(lang, "Target: {target}").format(target=target),
         gettext(lang, "Checked {interval}; last check: {last}.").format(
@@ -665,12 +705,26 @@ def status(
     if m.last_latency_ms is not None and m.last_ok:
         lines.append(gettext(lang, "Last response time: {value}").format(
             value=millis(lang, m.last_latency_ms)))
+    lines += _block_lines(lang, m.last_details)
     if m.last_error and not m.last_ok:
-        lines.append(gettext(lang, "Last error: {error}").format(error=clip(m.last_error, 300)))
+        lines.append(gettext(lang, "Last error: {error}").format(
+            error=clip(failure(lang, m.last_error_code, m.last_error), 300)))
     if m.state is State.DOWN and m.incident_started_at is not None:
         lines.append(gettext(lang, "Down for {duration}").format(
             duration=format_duration(lang, now - m.incident_started_at)))
     return "\n".join(lines)
+
+
+def _block_lines(lang: str, details: dict[str, Any] | None) -> list[str]:
+    """An EVM node's head as the last check saw it: height and age."""
+    if not isinstance(details, dict) or details.get("block_number") is None:
+        return []
+    age = details.get("block_age_s")
+    line = gettext(lang, "Latest block: {number}").format(
+        number=format_decimal(int(details["block_number"]), locale=lang))
+    if isinstance(age, int | float):
+        line += " · " + gettext(lang, "{age} old").format(age=duration(lang, max(age, 0)))
+    return [line]
 
 
 def chart_caption(lang: str, name: str) -> str:
@@ -728,8 +782,10 @@ def test_ok(lang: str, url: str, status_code: int | None, latency_ms: float | No
         url=url, status=status_code, latency=millis(lang, latency_ms))
 
 
-def test_failed(lang: str, url: str, error: str | None, status_code: int | None) -> str:
-    detail = error or (f"HTTP {status_code}" if status_code is not None else "?")
+def test_failed(lang: str, url: str, error: str | None, status_code: int | None,
+                code: str | None = None) -> str:
+    detail = (describe_failure(lang, code, error, status_code)
+              or (f"HTTP {status_code}" if status_code is not None else "?"))
     return gettext(lang, "❌ {url} failed: {error}").format(url=url, error=clip(detail, 300))
 
 

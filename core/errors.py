@@ -85,6 +85,14 @@ class MonitorNotFoundError(LighthouseError):
     http_status = 404
 
 
+class AmbiguousMonitorError(LighthouseError):
+    """A name prefix that starts several of the caller's monitors (``params['candidates']``
+    lists their names, ``params['ref']`` what was typed)."""
+
+    code = "monitor_ambiguous"
+    http_status = 409
+
+
 class ChannelNotFoundError(LighthouseError):
     """No alert channel with this id among the caller's (``params['channel_id']``)."""
 

@@ -74,6 +74,10 @@ class Monitor:
     expires_at: datetime | None = None
     # 'file:<entry>' when the operator's monitors-as-code file declares it (core/config_file/).
     managed_by: str | None = None
+    # Of the last check, when read with it (core/storage/monitors.py): its stable error
+    # code and details (an EVM node's block height and age, ...).
+    last_error_code: str | None = None
+    last_details: dict[str, Any] | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Monitor:

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     # The Ed25519 key that signs check results (docs/signing.md): PEM, or base64 of PEM,
     # PKCS#8 DER or the 32-byte seed. Unset: a key generated into the data dir.
     signing_key: SecretStr | None = Field(default=None, validation_alias="LIGHTHOUSE_SIGNING_KEY")
+    # Fernet keys that encrypt alert-channel secrets at rest (core/secretbox.py), comma-
+    # separated, the first encrypts. Unset: a key generated into the data dir.
+    secret_key: SecretStr | None = Field(default=None, validation_alias="LIGHTHOUSE_SECRET_KEY")
 
     # --- chat bots (bot/) -------------------------------------------------------------
     # Telegram webhook mode: set the public HTTPS URL that reaches this server's
@@ -142,6 +145,16 @@ class Settings(BaseSettings):
         from lighthouse.core.signing import parse_private_key
 
         parse_private_key(value.get_secret_value())  # its ValueError names what is expected
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        from lighthouse.core.secretbox import parse_keys
+
+        parse_keys(value.get_secret_value())  # its ValueError names what is expected
         return value
 
     @field_validator("database_url")

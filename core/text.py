@@ -32,3 +32,15 @@ def clean_json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [clean_json(v) for v in value]
     return value
+
+
+# What phone keyboards type for " and ' (smart punctuation): “ ” „ ‟ ″ and ‘ ’ ‚ ‛ ′.
+_CURLY = str.maketrans({"“": '"', "”": '"', "„": '"', "‟": '"', "″": '"',
+                        "‘": '"', "’": '"', "‚": '"', "‛": '"', "′": '"'})
+
+
+def straight_quotes(text: str) -> str:
+    """JSON typed on a phone, with its curly quotes made straight double quotes (a JSON
+    string has no other quote); callers try the text as typed first, so a curly quote
+    inside a valid string is kept."""
+    return text.translate(_CURLY)

@@ -38,6 +38,7 @@ from lighthouse.core.http_client import make_session
 from lighthouse.core.jsonsafe import safe_json_loads
 from lighthouse.core.models import Identity, Monitor
 from lighthouse.core.netguard import TargetGuard
+from lighthouse.core.secretbox import load_secret_box
 from lighthouse.core.service import MonitorService
 from lighthouse.core.service.monitors import MaintenanceWindow
 from lighthouse.core.service.policy import OPERATOR, parse_identity, policy_from_settings, tier_rank
@@ -95,7 +96,10 @@ async def open_admin(settings: Settings, lang: str, as_json: bool,
         try:
             ctx = CheckContext(session=session, guard=guard, pool=storage.pool)
             service = MonitorService(storage.pool, guard, ctx, mode=storage.mode,
-                                     policy=policy_from_settings(settings))
+                                     policy=policy_from_settings(settings),
+                                     secrets=load_secret_box(
+                                         settings.data_dir, settings.secret_key,
+                                         generate=settings.database_url is None))
             yield Admin(service, settings, ctx, lang, as_json, owner)
         finally:
             await session.close()

@@ -49,6 +49,7 @@ from lighthouse.core.http_client import make_session
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.scheduler import Scheduler
+from lighthouse.core.secretbox import load_secret_box
 from lighthouse.core.service import MonitorService
 from lighthouse.core.service.policy import policy_from_settings
 from lighthouse.core.settings import Settings
@@ -122,7 +123,11 @@ async def open_core(settings: Settings, *, run_migrations: bool = True) -> Async
         # The pool: heartbeat checks judge the pings stored there, in every role.
         ctx = CheckContext(session=session, guard=guard, pool=pool)
         metrics = Metrics()
-        service = MonitorService(pool, guard, ctx, mode=mode, policy=policy_from_settings(settings))
+        service = MonitorService(pool, guard, ctx, mode=mode, policy=policy_from_settings(settings),
+                                 secrets=load_secret_box(settings.data_dir, settings.secret_key,
+                                                         generate=settings.database_url is None))
+        if run_migrations:  # rows stored before encryption, or under a retired key
+            await service.reseal_channel_secrets()
         health = HealthMonitor(pool, redis)
         await health.start()
         stack.push_async_callback(health.stop)
@@ -255,7 +260,8 @@ class DeliveryComponent:
     async def start(self) -> None:
         c = self.core
         url = c.settings.discord_webhook_url
-        self.worker = DeliveryWorker(c.pool, {}, c.metrics, worker_id=c.worker_id)
+        self.worker = DeliveryWorker(c.pool, {}, c.metrics, worker_id=c.worker_id,
+                                     secrets=c.service.secrets)
         self.worker.register(DiscordWebhookChannel(c.session, url.get_secret_value() if url else None))
         self.worker.register(WebhookChannel(c.session))
         self.worker.register(AppriseChannel(c.guard))

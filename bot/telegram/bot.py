@@ -16,15 +16,26 @@ import hmac
 import json
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
 from aiohttp import web
 from lighthouse.bot import texts
-from lighthouse.bot.commands import Chat, Commands, Ctx, Reply, looks_like_interval
+from lighthouse.bot.commands import (
+    Chat,
+    Commands,
+    Ctx,
+    Reply,
+    english_verb,
+    looks_like_interval,
+    verb_aliases,
+)
+from lighthouse.core.checks import split_typed_target
 from lighthouse.core.i18n import to_lang
 from lighthouse.core.models import Identity, Provider
+from lighthouse.core.text import straight_quotes
 from telegram import (
     BotCommand,
     InlineKeyboardButton,
@@ -55,6 +66,10 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 WEBHOOK_PATH = "/telegram/webhook"
 SUBCOMMANDS = ("add", "list", "status", "pause", "resume", "remove", "test")
+# The same in the user's language (/listar, /agregar, ...): Telegram's command names are
+# not localized, so the translated ones are accepted beside them.
+SHORT_ALIASES = tuple(w for w in verb_aliases()
+                      if english_verb(w) in SUBCOMMANDS and re.fullmatch(r"[a-z0-9_]{1,32}", w))
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 # The menu: (command, description msgid). Names cannot be localized; descriptions are.
 MENU = [
@@ -82,7 +97,11 @@ def split_json_target(type_name: str, rest: list[str]) -> tuple[str, list[str]]:
     try:
         _obj, end = json.JSONDecoder().raw_decode(joined)
     except ValueError:
-        return f"{type_name} {joined}", []
+        try:  # typed on a phone: “smart” quotes (core/text.py)
+            joined = straight_quotes(joined)
+            _obj, end = json.JSONDecoder().raw_decode(joined)
+        except ValueError:
+            return f"{type_name} {joined}", []
     return f"{type_name} {joined[:end]}", joined[end:].split()
 
 class _ExpectedFlood(logging.Filter):
@@ -171,7 +190,7 @@ class TelegramBot:
         app.add_handler(CommandHandler("alerts", self.on_alerts))
         app.add_handler(CommandHandler("status", self.on_status))  # before the short forms
         app.add_handler(CommandHandler("admin", self.on_admin))
-        app.add_handler(CommandHandler(list(SUBCOMMANDS), self.on_short))
+        app.add_handler(CommandHandler([*SUBCOMMANDS, *SHORT_ALIASES], self.on_short))
         app.add_handler(CallbackQueryHandler(self.on_button, pattern=r"^lh:"))
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
         app.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, self.on_unknown))
@@ -241,7 +260,7 @@ class TelegramBot:
         if ctx is None:
             return
         args = list(context.args or [])
-        verb = args[0].lower() if args else ""
+        verb = english_verb(args[0]) if args else ""
         c = self.commands
         if verb == "add" and len(args) == 3:
             reply = await c.alerts_add(ctx, args[1], args[2])
@@ -286,18 +305,20 @@ class TelegramBot:
             lang, _user = await self.commands.language(ctx)
             await self.send(update, Reply(texts.monitor_usage(lang), lang=lang))
             return
-        await self.send(update, await self.dispatch(ctx, args[0].lower(), args[1:]))
+        await self.send(update, await self.dispatch(ctx, english_verb(args[0]), args[1:]))
 
     async def on_short(self, update: Update, context: Context) -> None:
         ctx = make_ctx(update)
         message = update.effective_message
         if ctx is None or message is None or not message.text:
             return
-        verb = message.text.split()[0].lstrip("/").split("@")[0].lower()
+        verb = english_verb(message.text.split()[0].lstrip("/").split("@")[0])
         await self.send(update, await self.dispatch(ctx, verb, list(context.args or [])))
 
     async def dispatch(self, ctx: Ctx, verb: str, args: list[str]) -> Reply:
         c = self.commands
+        if verb == "heartbeat":  # Discord's /monitor heartbeat (latido): the same here
+            verb, args = "add", ["heartbeat", *args]
         if verb == "add" and args and args[0].lower() == "heartbeat":
             # /monitor add heartbeat <name> [period] [grace]: durations last, name before.
             rest = args[1:]
@@ -323,11 +344,11 @@ class TelegramBot:
             if not args:
                 lang, _user = await c.language(ctx)
                 return Reply(texts.usage_add(lang), lang=lang, error="usage")
-            url, rest = args[0], args[1:]
-            if rest and rest[0].startswith("{"):  # <type> {json config} [name] [interval]
-                url, rest = split_json_target(url, rest)
-            interval = rest.pop() if rest and looks_like_interval(rest[-1]) else None
-            return await c.add(ctx, url, " ".join(rest) or None, interval)
+            if len(args) > 1 and args[1].startswith("{"):  # <type> {json config} [name] [interval]
+                url, rest = split_json_target(args[0], args[1:])
+            else:  # a URL, or a shorthand of several words (tcp host:port, evm_rpc <url> <chain>)
+                url, rest = split_typed_target(args)
+            return await c.add_words(ctx, url, rest)
         if verb == "list":
             return await c.list_monitors(ctx)
         if verb in ("status", "pause", "resume", "remove"):

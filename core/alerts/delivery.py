@@ -17,10 +17,13 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from lighthouse.core.alerts.channels import channel_config_model
 from lighthouse.core.alerts.channels.base import AlertChannel, Delivery, DeliveryResult, Outcome
 from lighthouse.core.alerts.render import render
+from lighthouse.core.errors import LighthouseError
 from lighthouse.core.faultlog import RepeatedFailure
 from lighthouse.core.metrics import Metrics
+from lighthouse.core.secretbox import SecretBox, SecretUnreadable, open_secrets
 from lighthouse.core.storage.database import Pool
 from lighthouse.core.text import clean_text
 
@@ -51,6 +54,13 @@ def backoff_s(attempt: int) -> float:
     return base * random.uniform(0.8, 1.2)
 
 
+def _secret_fields(kind: str) -> frozenset[str]:
+    try:
+        return channel_config_model(kind).secret_fields()
+    except LighthouseError:
+        return frozenset()
+
+
 class DeliveryWorker:
     def __init__(
         self,
@@ -62,8 +72,12 @@ class DeliveryWorker:
         poll_s: float = 0.5,
         batch: int = 100,
         concurrency: int = 50,
+        secrets: SecretBox | None = None,
     ) -> None:
         self._pool = pool
+        # Opens the channel secrets stored encrypted (core/secretbox.py), here only, just
+        # before a send; None: configs are read as stored.
+        self._secrets = secrets
         self._channels = channels
         self._metrics = metrics
         self.worker_id = worker_id
@@ -216,13 +230,25 @@ class DeliveryWorker:
         row["monitor_name"] = payload.get("monitor_name")
         row["alert_type"] = rec["alert_type"]
         language = rec["language"] or payload.get("language") or "en"
+        config = rec["config"]
+        if isinstance(config, dict):
+            fields = _secret_fields(row["channel_kind"])
+            try:
+                config = open_secrets(self._secrets, config, fields)
+            except SecretUnreadable:
+                # The operator's key changed or went missing: nothing to send with, but the
+                # alert waits for the right key rather than the channel being disabled.
+                log.error("alert channel #%d: no configured LIGHTHOUSE_SECRET_KEY opens its "
+                          "secret", row["channel_id"], extra={"channel_id": row["channel_id"]})
+                await self._record(row, DeliveryResult(Outcome.RETRY, "secret_unreadable"))
+                return None
         return Delivery(
             outbox_id=row["id"], alert_id=row["alert_id"],
             idempotency_key=rec["idempotency_key"], alert_type=rec["alert_type"],
             severity=rec["severity"], payload=payload,
             rendered=render(rec["alert_type"], rec["severity"], payload, language),
             channel_id=row["channel_id"], channel_kind=row["channel_kind"],
-            channel_config=rec["config"], attempt=row["attempts"],
+            channel_config=config, attempt=row["attempts"],
         )
 
     @staticmethod
@@ -259,9 +285,12 @@ class DeliveryWorker:
         self._metrics.deliveries_total.labels(kind, result.outcome.value).inc()
         async with self._pool.acquire() as conn, conn.transaction():
             if result.new_config is not None:
+                new_config = result.new_config
+                if self._secrets is not None:  # a channel hands back what it was given: open
+                    new_config = self._secrets.seal_fields(new_config, _secret_fields(kind))
                 await conn.execute(
                     "UPDATE alert_channels SET config = $2 WHERE id = $1",
-                    row["channel_id"], result.new_config,
+                    row["channel_id"], new_config,
                 )
             if result.outcome is Outcome.DELIVERED:
                 await conn.execute(

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from lighthouse.core.checks import CheckType, check_types
+from lighthouse.core.checks.failures import describe_failure
 from lighthouse.core.i18n import format_duration, gettext
 
 
@@ -64,7 +65,9 @@ def render(alert_type: str, severity: str, payload: dict[str, Any], language: st
     if payload.get("target") and payload.get("target") != target:
         lines.append(gettext(language, "Target: {target}").format(target=payload["target"]))
     if payload.get("error"):
-        lines.append(gettext(language, "Error: {error}").format(error=payload["error"]))
+        error = describe_failure(language, payload.get("error_code"), str(payload["error"]),
+                                 payload.get("status_code"))
+        lines.append(gettext(language, "Error: {error}").format(error=error))
     for cond in payload.get("conditions") or []:
         if isinstance(cond, dict) and not cond.get("ok", True):
             lines.append(gettext(language, "Failed: {condition}").format(

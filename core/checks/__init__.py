@@ -17,6 +17,7 @@ from lighthouse.core.checks.ws import WsCheck
 from lighthouse.core.checks.x402_endpoint import X402Check
 from lighthouse.core.errors import InvalidURLError, UnknownCheckTypeError, ValidationError
 from lighthouse.core.jsonsafe import safe_json_loads
+from lighthouse.core.text import straight_quotes
 from pydantic import ValidationError as PydanticValidationError
 
 _TYPES: dict[str, CheckType[Any]] = {
@@ -64,7 +65,11 @@ def parse_shorthand(text: str) -> tuple[str, dict[str, Any]]:
         try:
             config = safe_json_loads(tail)
         except ValueError:
-            raise ValidationError("config is not valid JSON", field="config", reason="not_json") from None
+            try:  # typed on a phone: “smart” quotes
+                config = safe_json_loads(straight_quotes(tail))
+            except ValueError:
+                raise ValidationError("config is not valid JSON", field="config",
+                                      reason="not_json") from None
         if not isinstance(config, dict):
             raise ValidationError("config must be a JSON object", field="config", reason="not_object")
         return head.lower(), config
@@ -73,6 +78,29 @@ def parse_shorthand(text: str) -> tuple[str, dict[str, Any]]:
         if found is not None:
             return name, found
     raise ValidationError("not a target this service knows", field="url", reason="missing")
+
+
+def split_typed_target(words: list[str]) -> tuple[str, list[str]]:
+    """Words typed after ``add`` -> (the target, the words left for name and interval).
+    A shorthand of several words (``evm_rpc <url> base-sepolia``, ``tcp host:port``) is
+    the longest run its type reads without an error; anything else is one word."""
+    if len(words) >= 2 and words[0].lower() in _TYPES and not words[1].startswith("{"):
+        check = _TYPES[words[0].lower()]
+        misspelt: str | None = None
+        for end in range(min(len(words), 4), 1, -1):
+            text = " ".join(words[:end])
+            try:
+                found = check.from_shorthand(text)
+                if found is not None:
+                    if misspelt and "chain_id" not in found:
+                        return misspelt, []  # "evm_rpc <url> base-sepola": a chain misspelt
+                    return text, words[end:]
+            except ValidationError as exc:
+                if exc.params.get("reason") == "unknown_chain" and misspelt is None:
+                    misspelt = text
+                continue
+        return " ".join(words[:2]), words[2:]  # parse_shorthand says what is wrong
+    return (words[0] if words else ""), words[1:]
 
 
 def target_label(type_name: str, config: dict[str, Any], fallback: str = "") -> str:
@@ -117,5 +145,6 @@ __all__ = [
     "get_check_type",
     "parse_config",
     "parse_shorthand",
+    "split_typed_target",
     "target_label",
 ]

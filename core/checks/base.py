@@ -174,6 +174,15 @@ def host_port_shorthand(scheme: str, text: str) -> dict[str, Any] | None:
     return config
 
 
+def typed_words(name: str, text: str) -> list[str] | None:
+    """The words after a type's own name (``tcp db.example.com:5432``), or None when
+    ``text`` does not start with it or is the ``<type> {json}`` form."""
+    words = text.split()
+    if len(words) < 2 or words[0].lower() != name or words[1].startswith("{"):
+        return None
+    return [w.strip("<>") for w in words[1:]]
+
+
 def http_facts(data: dict[str, Any]) -> list[Fact]:
     out = []
     if data.get("status_code") is not None:

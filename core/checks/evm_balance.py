@@ -24,6 +24,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from lighthouse.core.chains import CHAINS, chain_by_id, chain_id_of, chain_label
 from lighthouse.core.checks.base import (
     AlertSignal,
     CheckConfig,
@@ -32,6 +33,7 @@ from lighthouse.core.checks.base import (
     CheckTypeBase,
     Fact,
     PreflightContext,
+    typed_words,
 )
 from lighthouse.core.checks.base import (
     mark as _,
@@ -158,6 +160,37 @@ class EvmBalanceCheck(CheckTypeBase):
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
+
+    def from_shorthand(self, text: str) -> dict[str, Any] | None:
+        """``evm_balance <address> <chain> [rpc url]``: the chain by name or id; without a
+        URL its public endpoint (core/chains.py) is asked."""
+        words = typed_words(self.name, text)
+        if words is None or len(words) > 3:
+            return None
+        config: dict[str, Any] = {"address": words[0]}
+        for word in words[1:]:
+            if "://" in word:
+                config["url"] = word
+            else:
+                config["chain_id"] = chain_id_of(word)
+        if "url" not in config:
+            chain = chain_by_id(config["chain_id"]) if "chain_id" in config else None
+            if chain is None:
+                raise ValidationError("which chain?", field="chain_id", reason="missing",
+                                      type=self.name)
+            config["url"] = chain.rpc_url
+        return config
+
+    def shorthand(self, config: EvmBalanceConfig) -> str | None:
+        if config.token != "native":
+            return None  # a token contract does not fit in the short form: describe() does
+        chain = (chain_by_id(config.chain_id) if config.chain_id is not None
+                 else next((c for c in CHAINS if c.rpc_url == config.url), None))
+        if chain is not None and chain.rpc_url == config.url:
+            return f"{self.name} {config.address} {chain.name}"
+        if config.chain_id is not None:
+            return f"{self.name} {config.address} {chain_label(config.chain_id)} {config.url}"
+        return f"{self.name} {config.address} {config.url}"
 
     def target_host(self, config: EvmBalanceConfig) -> str:
         return url_host(config.url)

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from lighthouse.core.chains import CHAINS, chain_id_of, chain_label
 from lighthouse.core.checks.base import (
     CheckConfig,
     CheckContext,
@@ -34,6 +35,7 @@ from lighthouse.core.checks.base import (
     Fact,
     PreflightContext,
     http_facts,
+    typed_words,
 )
 from lighthouse.core.checks.conditions import cached_condition, evaluate_into
 from lighthouse.core.checks.jsonrpc import (
@@ -96,6 +98,23 @@ class EvmRpcCheck(CheckTypeBase):
 
     def facts(self, data: dict[str, Any]) -> list[Fact]:
         return http_facts(data)
+
+    def from_shorthand(self, text: str) -> dict[str, Any] | None:
+        """``evm_rpc <url> [chain]``: the chain by name (base-sepolia) or id; left out, the
+        chain whose public endpoint the URL is, else chain_id is missing (and said so)."""
+        words = typed_words(self.name, text)
+        if words is None or len(words) > 2:
+            return None
+        config: dict[str, Any] = {"url": words[0]}
+        if len(words) == 2:
+            config["chain_id"] = chain_id_of(words[1])
+        elif (known := next((c for c in CHAINS if c.rpc_url == words[0]), None)) is not None:
+            config["chain_id"] = known.chain_id
+        return config
+
+    def shorthand(self, config: EvmRpcConfig) -> str | None:
+        return f"{self.name} {config.url} {chain_label(config.chain_id)}"
+
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock  # wall clock for the head's age (tests inject a later one)
 

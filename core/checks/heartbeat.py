@@ -121,6 +121,10 @@ async def record_ping(pool: Any, token: str, kind: PingKind, message: str | None
     return True
 
 
+# The stored error of a failure ping; what follows ": " is the job's own message, which
+# core/checks/failures.py keeps beside the localized words.
+FAILED_PING = "the last ping reported a failure"
+
 class HeartbeatConfig(CheckConfig):
     period_s: int = Field(ge=30, le=30 * 86_400)
     grace_s: int = Field(default=300, ge=0, le=7 * 86_400)
@@ -198,8 +202,7 @@ class HeartbeatCheck(CheckTypeBase):
         if row["last_kind"] == "fail":
             message = (row["last_message"] or "").strip()
             result.ok, result.error_code = False, "heartbeat_failed"
-            result.error = ("the last ping reported a failure"
-                            + (f": {message[:200]}" if message else ""))
+            result.error = FAILED_PING + (f": {message[:200]}" if message else "")
             return result
         if (config.max_run_s is not None and row["last_kind"] == "start"
                 and now.timestamp() - row["last_start_at"].timestamp() > config.max_run_s):

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from lighthouse.core.checks.base import CheckContext
 from lighthouse.core.netguard import TargetGuard
+from lighthouse.core.secretbox import SecretBox
 from lighthouse.core.service.channels import ChannelsMixin
 from lighthouse.core.service.managed import ManagedMixin, MonitorSpec
 from lighthouse.core.service.monitors import MonitorDraft, MonitorsMixin, Purchase
@@ -38,6 +39,7 @@ class MonitorService(StatusPagesMixin, BadgesMixin, ManagedMixin, MonitorsMixin,
         mode: StorageMode = "plain",
         clock: Callable[[], datetime] = utcnow,
         policy: InstancePolicy | None = None,
+        secrets: SecretBox | None = None,
     ) -> None:
         self._pool = pool
         self.guard = guard
@@ -46,6 +48,9 @@ class MonitorService(StatusPagesMixin, BadgesMixin, ManagedMixin, MonitorsMixin,
         self._now = clock
         # The operator's choices (core/service/policy.py); the default is a public instance's.
         self.policy = policy or InstancePolicy()
+        # Encrypts channel secrets before they are stored (core/secretbox.py); None keeps
+        # them plain (tests that do not care, tools without a data dir).
+        self.secrets = secrets
 
     @contextlib.asynccontextmanager
     async def unit_of_work(self, *, read_only: bool = False) -> AsyncIterator[MonitorService]:
@@ -56,7 +61,7 @@ class MonitorService(StatusPagesMixin, BadgesMixin, ManagedMixin, MonitorsMixin,
         must not overlap: it has one connection."""
         async with self._pool.acquire() as conn, conn.transaction(readonly=read_only):
             yield MonitorService(OneConnection(conn), self.guard, self._ctx, mode=self._mode,
-                                 clock=self._now)
+                                 clock=self._now, secrets=self.secrets)
 
 __all__ = ["OPERATOR", "InstancePolicy", "MonitorDraft", "MonitorService", "MonitorSpec", "Purchase",
            "UpgradePath"]

@@ -10,11 +10,17 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from lighthouse.core import limits
-from lighthouse.core.alerts.channels import AlertChannel, channel_config_model, parse_channel_config
+from lighthouse.core.alerts.channels import (
+    AlertChannel,
+    channel_config_model,
+    channel_kinds,
+    parse_channel_config,
+)
 from lighthouse.core.alerts.channels.base import Delivery, DeliveryResult, Outcome
 from lighthouse.core.alerts.render import render
 from lighthouse.core.errors import ChannelNotFoundError, LighthouseError, ValidationError
 from lighthouse.core.models import Identity, Monitor, User
+from lighthouse.core.secretbox import SecretBox, SecretUnreadable, open_secrets
 from lighthouse.core.storage import channels as channel_rows
 from lighthouse.core.storage.database import Pool
 
@@ -49,6 +55,69 @@ def shown_config(kind: str, config: Any) -> dict[str, Any]:
 class ChannelsMixin:
     _pool: Pool
     _now: Callable[[], datetime]
+    secrets: SecretBox | None
+
+    # --- secrets at rest (core/secretbox.py) ------------------------------------------
+    def _sealed(self, kind: str, config: dict[str, Any]) -> dict[str, Any]:
+        """The config as stored: its kind's secret fields encrypted."""
+        if self.secrets is None:
+            return config
+        return self.secrets.seal_fields(config, channel_config_model(kind).secret_fields())
+
+    def _opened(self, kind: str, config: Any) -> Any:
+        """A stored config with its secrets readable again, for the comparisons and sends
+        of this process; never returned to a caller unmasked (``shown_config``)."""
+        if not isinstance(config, dict):
+            return config
+        try:
+            fields = channel_config_model(kind).secret_fields()
+        except LighthouseError:
+            return config
+        return open_secrets(self.secrets, config, fields)
+
+    def _same(self, kind: str, stored: Any, config: dict[str, Any]) -> bool:
+        """Is a stored config this one? (Ciphertexts differ every time: compare opened.)"""
+        try:
+            return bool(self._opened(kind, stored) == config)
+        except SecretUnreadable:
+            return False  # under a key this process lacks: not provably the same
+
+    def _readable(self, row: dict[str, Any]) -> dict[str, Any]:
+        return {**row, "config": self._opened(row["kind"], row["config"])}
+
+    def _shown(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A row for showing: secrets masked from their plaintext (a hint of the host and the
+        last characters, as typed), so an encrypted one looks the same as before."""
+        try:
+            config = self._opened(row["kind"], row["config"])
+        except SecretUnreadable:
+            config = {k: v for k, v in row["config"].items() if not SecretBox.is_sealed(v)}
+        return {**row, "config": shown_config(row["kind"], config)}
+
+    async def reseal_channel_secrets(self) -> int:
+        """Encrypt what is still plain (rows from before encryption) or under an older key;
+        run at start. Returns how many rows changed."""
+        if self.secrets is None:
+            return 0
+        changed = 0
+        # Only kinds with secrets: chat channels (most rows) have none to encrypt.
+        kinds = [k for k in channel_kinds() if channel_config_model(k).secret_fields()]
+        for row in await channel_rows.configs_of_kinds(self._pool, kinds):
+            fields = channel_config_model(row["kind"]).secret_fields()
+            if not isinstance(row["config"], dict):
+                continue
+            try:
+                new = self.secrets.reseal_fields(row["config"], fields)
+            except SecretUnreadable:
+                log.error("alert channel #%d holds a secret no configured key opens",
+                          row["id"], extra={"channel_id": row["id"]})
+                continue
+            if new != row["config"]:
+                changed += await channel_rows.replace_config(self._pool, row["id"], row["config"],
+                                                             new)
+        if changed:
+            log.info("alert channel secrets encrypted with the current key: %d", changed)
+        return changed
 
     if TYPE_CHECKING:  # provided by the sibling mixins in MonitorService
         async def find_user(self, who: Identity) -> User | None: ...  # UsersMixin
@@ -81,7 +150,8 @@ class ChannelsMixin:
             user = await self.ensure_user(who)
             owner_id, monitor_id, default_language = user.id, None, user.language or "en"
         return await channel_rows.add(
-            self._pool, owner_id=owner_id, kind=kind, config=stored, monitor_id=monitor_id,
+            self._pool, owner_id=owner_id, kind=kind, config=self._sealed(kind, stored),
+            same=lambda have: self._same(kind, have, stored), monitor_id=monitor_id,
             language=language, default_language=default_language, min_severity=min_severity,
             managed_by=managed_by,
         )
@@ -89,8 +159,7 @@ class ChannelsMixin:
     async def monitor_channels(self, who: Identity, ref: str) -> list[dict[str, Any]]:
         """The channels scoped to one monitor, secrets masked (``shown_config``)."""
         m = await self.get_monitor(who, ref)
-        return [{**row, "config": shown_config(row["kind"], row["config"])}
-                for row in await channel_rows.of_monitor(self._pool, m.id)]
+        return [self._shown(row) for row in await channel_rows.of_monitor(self._pool, m.id)]
 
     async def remove_monitor_channel(self, who: Identity, ref: str, channel_id: int) -> None:
         """Delete one of the monitor's own channels (not the owner's other channels)."""
@@ -117,14 +186,19 @@ class ChannelsMixin:
         return await channel_rows.delete(self._pool, user.id, channel_id, managed_only=True)
 
     async def channels(self, who: Identity) -> list[dict[str, Any]]:
-        """The owner's channels with their configs as stored (secrets included)."""
+        """The owner's channels with their configs as given (secrets readable: for comparing
+        with a file's, never for showing)."""
         user = await self.find_user(who)
-        return [] if user is None else await channel_rows.of_owner(self._pool, user.id)
+        if user is None:
+            return []
+        return [self._readable(r) for r in await channel_rows.of_owner(self._pool, user.id)]
 
     async def channel_list(self, who: Identity) -> list[dict[str, Any]]:
         """The owner's channels for showing: secrets masked by each kind's model."""
-        return [{**row, "config": shown_config(row["kind"], row["config"])}
-                for row in await self.channels(who)]
+        user = await self.find_user(who)
+        if user is None:
+            return []
+        return [self._shown(r) for r in await channel_rows.of_owner(self._pool, user.id)]
 
     async def _channel(self, who: Identity, channel_id: int) -> dict[str, Any]:
         user = await self.find_user(who)
@@ -142,7 +216,7 @@ class ChannelsMixin:
             raise ChannelNotFoundError("no such alert channel", channel_id=channel_id)
         log.info("alert channel %s #%d removed", row["kind"], channel_id,
                  extra={"channel_id": channel_id, "channel": row["kind"], "by": who.provider.value})
-        return {**row, "config": shown_config(row["kind"], row["config"])}
+        return self._shown(row)
 
     async def test_channel(
         self, who: Identity, channel_id: int, senders: Mapping[str, AlertChannel]
@@ -157,13 +231,17 @@ class ChannelsMixin:
                                   field="channel", reason="not_testable_here", kind=row["kind"],
                                   testable=sorted(senders))
         language = row["language"] or "en"
+        try:
+            config = self._opened(row["kind"], row["config"])
+        except SecretUnreadable as exc:
+            return DeliveryResult(Outcome.RETRY, f"secret_unreadable: {exc}")
         payload = {"kind": "test", "target": f"{row['kind']} #{channel_id}", "language": language,
                    "checked_at": self._now().isoformat()}
         delivery = Delivery(
             outbox_id=0, alert_id=0, idempotency_key=f"test:{channel_id}:{secrets.token_hex(6)}",
             alert_type="test", severity="info", payload=payload,
             rendered=render("test", "info", payload, language), channel_id=channel_id,
-            channel_kind=row["kind"], channel_config=row["config"], attempt=1,
+            channel_kind=row["kind"], channel_config=config, attempt=1,
         )
         try:
             result = await sender.deliver(delivery)
@@ -191,7 +269,8 @@ class ChannelsMixin:
         parse_channel_config(kind, {**config, **key}, trusted=True)
         user = await self.ensure_user(who)
         return await channel_rows.upsert_keyed(self._pool, owner_id=user.id, kind=kind, key=key,
-                                               config=config, monitor_id=monitor_id, language=language)
+                                               config=self._sealed(kind, config),
+                                               monitor_id=monitor_id, language=language)
 
     async def chat_channels(
         self, kind: str, key: dict[str, Any], *, owner: Identity | None = None

@@ -6,6 +6,7 @@ the state changes the result writer logs (core/storage/results.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import secrets
@@ -26,6 +27,7 @@ from lighthouse.core.checks.base import (
 )
 from lighthouse.core.checks.runner import run_parsed
 from lighthouse.core.errors import (
+    AmbiguousMonitorError,
     InvalidStateError,
     MonitorLimitReachedError,
     MonitorNotFoundError,
@@ -60,6 +62,7 @@ MANAGEMENT_TOKEN_PREFIX = "lhm_"
 # where date arithmetic and PostgreSQL's range end).
 MAX_MAINTENANCE = timedelta(days=366)
 MAX_INCIDENTS = 200  # per read
+_CANDIDATES = 5  # names listed when a prefix starts several monitors
 
 
 @dataclass(frozen=True)
@@ -446,6 +449,14 @@ class MonitorsMixin:
                 row = None
         if row is None and user is not None and ref:
             row = await monitor_rows.find(self._pool, user.id, ref)
+            if row is None:  # the start of a name, when it starts only one
+                names = await monitor_rows.named_like(self._pool, user.id, ref, _CANDIDATES + 1)
+                if len(names) > 1:
+                    raise AmbiguousMonitorError("several monitors start so", ref=ref,
+                                                candidates=names[:_CANDIDATES],
+                                                more=len(names) > _CANDIDATES)
+                if names:
+                    row = await monitor_rows.find(self._pool, user.id, names[0])
         if row is None:
             raise MonitorNotFoundError("no such monitor", ref=ref)
         return Monitor.from_row(row)
@@ -626,8 +637,11 @@ class MonitorsMixin:
         ]
 
     async def uptime(self, who: Identity, ref: str) -> tuple[Monitor, list[UptimeWindow]]:
+        """The monitor with its last result's details (an EVM node's head, ...), read here
+        only: a list of monitors does not need them (bench/monitor_read.py)."""
         m = await self.get_monitor(who, ref)
-        return m, await self.uptime_of(m)
+        details = await monitor_rows.last_details(self._pool, m.id)
+        return dataclasses.replace(m, last_details=details), await self.uptime_of(m)
 
     async def uptime_of(self, m: Monitor) -> list[UptimeWindow]:
         """24 h (exact, from raw checks) and 7 d / 30 d / 90 d (rollups): the one source of

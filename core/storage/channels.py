@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from lighthouse.core.storage.database import Pool
@@ -9,22 +10,27 @@ from lighthouse.core.storage.users import lock
 
 
 async def add(pool: Pool, *, owner_id: int, kind: str, config: dict[str, Any],
-              monitor_id: int | None, language: str | None, default_language: str,
-              min_severity: str, managed_by: str | None = None) -> int:
+              same: Callable[[dict[str, Any]], bool], monitor_id: int | None,
+              language: str | None, default_language: str, min_severity: str,
+              managed_by: str | None = None) -> int:
     """The same channel added again is re-enabled, not duplicated (and keeps who manages
-    it: a channel the operator added by hand stays theirs when the file names it too)."""
+    it: a channel the operator added by hand stays theirs when the file names it too).
+    ``same`` tells a stored config equal to the new one: encrypted secrets differ in every
+    encryption, so SQL equality cannot. The row is rewritten with ``config``, so one stored
+    in plaintext is encrypted now."""
     async with pool.acquire() as conn, conn.transaction():
         await lock(conn, owner_id)
-        existing = await conn.fetchval(
-            "SELECT id FROM alert_channels WHERE owner_id = $1 AND kind = $2 AND config = $3 "
-            "AND monitor_id IS NOT DISTINCT FROM $4",
-            owner_id, kind, config, monitor_id,
+        candidates = await conn.fetch(
+            "SELECT id, config FROM alert_channels WHERE owner_id = $1 AND kind = $2 "
+            "AND monitor_id IS NOT DISTINCT FROM $3 ORDER BY id",
+            owner_id, kind, monitor_id,
         )
+        existing = next((r["id"] for r in candidates if same(r["config"])), None)
         if existing:
             await conn.execute(
                 "UPDATE alert_channels SET enabled = true, disabled_reason = NULL, "
-                "language = coalesce($2, language), min_severity = $3 WHERE id = $1",
-                existing, language, min_severity,
+                "language = coalesce($2, language), min_severity = $3, config = $4 WHERE id = $1",
+                existing, language, min_severity, config,
             )
             return int(existing)
         return int(await conn.fetchval(
@@ -146,3 +152,20 @@ async def remove(pool: Pool, owner_id: int, channel_id: int) -> bool:
         owner_id, channel_id,
     )
     return done is not None
+
+
+async def configs_of_kinds(pool: Pool, kinds: list[str]) -> list[dict[str, Any]]:
+    rows = await pool.fetch(
+        "SELECT id, kind, config FROM alert_channels WHERE kind = ANY($1::text[]) ORDER BY id",
+        kinds)
+    return [dict(r) for r in rows]
+
+
+async def replace_config(pool: Pool, channel_id: int, old: dict[str, Any],
+                         new: dict[str, Any]) -> int:
+    """Swap a config only if nobody changed it meanwhile (another process resealing)."""
+    done = await pool.fetchval(
+        "UPDATE alert_channels SET config = $3 WHERE id = $1 AND config = $2 RETURNING id",
+        channel_id, old, new,
+    )
+    return 0 if done is None else 1

@@ -22,10 +22,10 @@ SELECT m.id, m.public_id, m.owner_id, m.name, m.type, m.config, m.target_host, m
     m.next_due, m.created_at, coalesce(h.time, m.last_check_at) AS last_check_at,
     coalesce(h.ok, m.last_ok) AS last_ok, coalesce(h.error, m.last_error) AS last_error,
     coalesce(h.latency_ms, m.last_latency_ms) AS last_latency_ms, m.maintenance_until,
-    m.incident_started_at, m.expires_at, m.managed_by
+    m.incident_started_at, m.expires_at, m.managed_by, h.error_code AS last_error_code
 FROM monitors m
 LEFT JOIN LATERAL (
-    SELECT time, ok, error, latency_ms FROM check_history
+    SELECT time, ok, error, error_code, latency_ms FROM check_history
     WHERE monitor_id = m.id ORDER BY time DESC LIMIT 1
 ) h ON true
 """
@@ -124,6 +124,25 @@ async def find(pool: Pool, owner_id: int, ref: str) -> Any:
         """,
         owner_id, ref,
     )
+
+
+async def named_like(pool: Pool, owner_id: int, prefix: str, limit: int) -> list[str]:
+    """Names of the owner's monitors that start with ``prefix`` (any case), shortest first."""
+    rows = await pool.fetch(
+        "SELECT name FROM monitors WHERE owner_id = $1 AND lower(name) LIKE "
+        "replace(replace(replace(lower($2), '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%' "
+        "ORDER BY length(name), name LIMIT $3",
+        owner_id, prefix, limit,
+    )
+    return [r["name"] for r in rows]
+
+
+async def last_details(pool: Pool, monitor_id: int) -> dict[str, Any] | None:
+    """The details of the monitor's last result (one index probe)."""
+    details = await pool.fetchval(
+        "SELECT details FROM check_history WHERE monitor_id = $1 ORDER BY time DESC LIMIT 1",
+        monitor_id)
+    return details if isinstance(details, dict) else None
 
 
 async def by_public_id(pool: Pool, public_id: uuid.UUID) -> Any:

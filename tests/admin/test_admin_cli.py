@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 from adminkit import clean_env, cli, running_receiver
+from cryptography.fernet import Fernet
 from lighthouse.core.checks.base import CheckContext
 from lighthouse.core.checks.runner import run_check
 from lighthouse.core.models import Identity, Provider
@@ -214,3 +215,28 @@ def test_the_operator_modules_hold_no_sql() -> None:
         assert not [w for w in ("SELECT ", "INSERT INTO", "UPDATE ", "DELETE FROM") if w in text]
         modules = {n.module for n in ast.walk(ast.parse(text)) if isinstance(n, ast.ImportFrom)}
         assert not {m for m in modules if m and m.startswith("asyncpg")}, name
+
+
+async def test_channel_secrets_from_the_cli_are_stored_encrypted(
+    dsn: str, pool: asyncpg.Pool
+) -> None:
+    """LIGHTHOUSE_SECRET_KEY set: the row holds no plaintext (read with SQL), the CLI never
+    prints it, and a test alert from another process with the same key is still signed and
+    sent; one without the key sends nothing rather than a ciphertext."""
+    env = env_for(dsn, LIGHTHOUSE_SECRET_KEY=Fernet.generate_key().decode())
+    async with running_receiver() as receiver:
+        added = await cli("channel", "add", "webhook", receiver.url, "--secret", "s3cret-value",
+                          "--json", env=env)
+        assert added.code == 0, added.err
+        number = str(added.json()["channel"]["id"])
+        stored = await pool.fetchval("SELECT config::text FROM alert_channels")
+        assert "s3cret" not in stored and "lhenc:v1:" in stored and receiver.url in stored
+        listed = await cli("channel", "list", "--json", env=env)
+        assert "s3cret" not in listed.out and "lhenc" not in listed.out
+        sent = await cli("channel", "test", number, env=env)
+        assert sent.code == 0, sent.out + sent.err
+        [(headers, _body)] = receiver.received
+        assert headers["X-Lighthouse-Signature"].startswith("t=")
+        keyless = await cli("channel", "test", number, "--json", env=env_for(dsn))
+        assert keyless.code == 1 and keyless.json()["delivered"] is False
+        assert len(receiver.received) == 1

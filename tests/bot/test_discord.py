@@ -106,7 +106,7 @@ async def test_bad_input_gets_localized_errors(
     assert nonsense["content"].startswith("A URL must start with http:// or https://")
     unknown = await slash(dc, "monitor status", {"monitor": "nada"})
     assert unknown["content"] == ("No encontré ningún monitor llamado “nada”. Usa "
-                                  "/monitor lista para ver los tuyos.")
+                                  "/monitor listar para ver los tuyos.")
     too_fast = await slash(dc, "monitor add", {"url": target.url, "interval": 60})
     assert too_fast["content"].startswith("Tu plan Gratis comprueba como mucho cada hora.")
     first = await slash(dc, "monitor add", {"url": target.url})

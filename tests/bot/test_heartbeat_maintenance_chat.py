@@ -4,9 +4,12 @@ python-telegram-bot and discord.py clients against the stand-ins in tests/standi
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 
+from aiohttp import ClientSession, web
 from botkit import Harness
+from lighthouse.api.heartbeat import heartbeat_routes
 from lighthouse.bot.discord.client import LighthouseDiscord
 from lighthouse.bot.telegram.bot import TelegramBot
 from lighthouse.core.checks import heartbeat as hb
@@ -124,3 +127,40 @@ async def test_incidents_in_telegram_after_an_outage(
     header, line = listed.params["text"].splitlines()
     assert header == "The last incident of api:"
     assert line.startswith("🟢 ") and ", lasted " in line and "3 failed checks" in line
+
+
+async def test_heartbeat_from_telegram_pinged_then_missed_alerts_in_spanish(
+    tg: TelegramStandIn, telegram_bot: TelegramBot, harness: Harness
+) -> None:
+    """End to end: made in Telegram by a Spanish user, pinged over HTTP at the real ping
+    route, then silent past its period and grace: the DOWN alert reaches that chat in Spanish."""
+    app = web.Application()
+    heartbeat_routes(harness.pool)(app)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    harness.ctx = replace(harness.ctx, pool=harness.pool)  # heartbeats judge stored pings
+    try:
+        reply = await say(tg, "/monitor agregar heartbeat copia 1m 30s", lang="es-419")
+        assert reply.params["text"].startswith("✅ Latido copia creado")
+        [token] = set(PING.findall(reply.params["text"]))
+        async with ClientSession() as http, http.get(f"{base}/ping/{token}") as resp:
+            assert resp.status == 200 and await resp.text() == "OK\n"
+        await harness.run_checks(1)
+        [m] = await harness.service.list_monitors(Identity(Provider.TELEGRAM, str(CHAT)))
+        assert m.state is State.UP, harness.results[-1]
+        # No ping for longer than the period and its grace.
+        await harness.pool.execute(
+            "UPDATE heartbeats SET last_success_at = last_success_at - interval '5 minutes', "
+            "last_ping_at = last_ping_at - interval '5 minutes'")
+        since = tg.mark()
+        await harness.run_checks(1)
+        await harness.deliver()
+        [alert] = [c.params["text"] for c in tg.find(
+            "sendMessage", lambda c: c.params["chat_id"] == str(CHAT), since=since)]
+        assert alert.startswith("🔴 Caído: copia"), alert
+        assert "el siguiente ping se retrasa" in alert
+        assert "overdue" not in alert and "ping" in alert
+    finally:
+        await runner.cleanup()

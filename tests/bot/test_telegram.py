@@ -56,7 +56,7 @@ async def test_spanish_user_adds_a_monitor_and_gets_a_spanish_reply(
     # The short form and English.
     listed = await say(tg, "/list", lang="en")
     assert listed.params["text"] == (
-        f"You have 1 of 1 monitors (Free plan):\n🟡 tienda — pending, every hour · {target.url}")
+        f"You have 1 of 1 monitors (Free plan):\n🟡 tienda — not checked yet, every hour · {target.url}")
 
 
 async def test_menu_is_set_in_english_and_spanish(

@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 from lighthouse.bot import texts
 from lighthouse.bot.chart import HEIGHT, WIDTH, latency_chart
 from lighthouse.bot.commands import parse_interval
+from lighthouse.bot.plumbing import split_name_interval
 from lighthouse.bot.ratelimit import MemoryChatRateLimiter, RedisChatRateLimiter, RedisSentLog
 from lighthouse.core.alerts.channels.base import Delivery, Outcome
 from lighthouse.core.alerts.channels.discord_dm import (
@@ -260,3 +261,22 @@ def test_alert_texts_list_failing_conditions_in_the_recipients_language() -> Non
     assert alert_title(d) == "🔐 El certificado caduca pronto: web"
     embed = alert_embed(d)
     assert embed.description == "Días restantes: 5" and embed.color is not None
+
+
+@pytest.mark.parametrize(("words", "expected"), [
+    (["tienda", "5m"], ("tienda", "5m")),
+    (["tienda", "5", "min"], ("tienda", "5 min")),
+    (["server", "2nd"], ("server 2nd", None)),  # an ordinal is part of the name
+    (["piso", "3º", "1h"], ("piso 3º", "1h")),
+    ([], (None, None)),
+])
+def test_name_and_interval_are_told_apart(words: list[str],
+                                          expected: tuple[str | None, str | None]) -> None:
+    assert split_name_interval(words) == expected
+
+
+@pytest.mark.parametrize("word", ["5x", "10minutes30", "2horas30"])
+def test_an_interval_that_cannot_be_read_is_refused_not_named(word: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        split_name_interval(["tienda", word])
+    assert refused.value.params == {"field": "interval", "reason": "format", "value": word}

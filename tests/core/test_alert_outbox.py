@@ -124,7 +124,7 @@ async def test_delivered_once_signed_and_localized(
     headers, body = receiver.received[0]
     payload = json.loads(body)
     assert payload["title"] == "Caído: api"
-    assert "Error: connection refused" in payload["text"]
+    assert "Error: conexión rechazada: nada escucha en ese puerto" in payload["text"]
     key = headers["X-Lighthouse-Idempotency-Key"]
     assert key == payload["id"]
     ts, sig = headers["X-Lighthouse-Signature"].split(",")

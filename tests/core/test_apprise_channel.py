@@ -132,7 +132,7 @@ async def test_json_receiver_gets_each_alert_once_in_spanish_after_a_retry(
     await worker.drain()  # delivered: a second round must not resend
     [got] = json_receiver.received
     assert got["title"] == "Caído: api"
-    assert "connection refused" in got["message"]
+    assert "conexión rechazada" in got["message"]  # the failure in Spanish too
     assert await pool.fetchval("SELECT status FROM alert_outbox") == "delivered"
 
 
@@ -151,7 +151,7 @@ async def test_smtp_mailbox_gets_each_alert_once_in_spanish(
     assert mail["To"] == "ops@example.org"
     text = next(p for p in mail.walk() if p.get_content_type() == "text/plain")
     payload = text.get_payload(decode=True)
-    assert isinstance(payload, bytes) and "connection refused" in payload.decode()
+    assert isinstance(payload, bytes) and "conexión rechazada" in payload.decode()
     assert await pool.fetchval("SELECT status FROM alert_outbox") == "delivered"
 
 
@@ -167,3 +167,17 @@ async def test_private_hosts_are_refused_when_the_guard_says_so(
     row = await pool.fetchrow("SELECT status, last_error FROM alert_outbox")
     assert row["status"] == "failed" and row["last_error"].startswith("target_not_allowed")
     assert await pool.fetchval("SELECT enabled FROM alert_channels WHERE kind = 'apprise'") is False
+
+
+@pytest.mark.parametrize("url", ["syslog://", "syslog://local5", "SYSLOG://localhost",
+                                 "windows://", "macosx://", "dbus://", "kde://", "glib://",
+                                 "gnome://", "blink1://", "file:///etc/passwd"])
+async def test_local_only_apprise_urls_are_refused_at_creation(
+    pool: asyncpg.Pool, service: MonitorService, url: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        await service.add_channel(WHO, "apprise", {"url": url})
+    assert refused.value.params == {"field": "url", "reason": "apprise_local", "channel": "apprise"}
+    assert await pool.fetchval("SELECT count(*) FROM alert_channels") == 0
+    # Over the network to a host the guard can judge: accepted (rsyslog sends UDP to a host).
+    parse_channel_config("apprise", {"url": "rsyslog://127.0.0.1/local5"})

@@ -17,6 +17,7 @@ import logging
 from typing import Annotated, Any, ClassVar
 
 import apprise
+from apprise.manager_plugins import NotificationManager
 from lighthouse.core.alerts.channels.base import Delivery, DeliveryResult, Outcome
 from lighthouse.core.alerts.channels.config import (
     MAX_URL_LENGTH,
@@ -33,8 +34,33 @@ log = logging.getLogger("lighthouse.alerts")
 SEND_TIMEOUT_S = 30.0
 
 
+# Plugins that deliver on this machine (its syslog socket, desktop notifications, a USB
+# light) rather than over the network to a host the target guard can judge: a user of a
+# shared instance must not write into the operator's machine. ``file`` is no Apprise
+# notification, but people try it.
+LOCAL_PLUGINS = frozenset({"syslog", "windows", "macosx", "dbus", "glib", "gnome", "blink1"})
+LOCAL_SCHEMES = frozenset({"file"})
+_PLUGINS = NotificationManager()  # type: ignore[no-untyped-call]
+
+
+def local_only(url: str) -> bool:
+    """Does this Apprise URL name a plugin that sends nowhere but this machine?"""
+    scheme = url.partition("://")[0].partition(":")[0].strip().lower()
+    if scheme in LOCAL_SCHEMES:
+        return True
+    try:
+        plugin = _PLUGINS[scheme]
+    except KeyError:
+        return False  # not Apprise's at all: the parser below refuses it
+    module = getattr(plugin, "__module__", "").rpartition(".")[2]
+    return module in LOCAL_PLUGINS or getattr(plugin, "category", "native") != "native"
+
+
 def _apprise_url(value: SecretStr) -> SecretStr:
     url = value.get_secret_value()
+    if local_only(url):
+        raise PydanticCustomError("apprise_local", "Apprise URLs that deliver on this machine "
+                                  "are not allowed")
     if url != url.strip() or apprise.Apprise.instantiate(url, suppress_exceptions=True) is None:
         # No detail: Apprise's message would quote the URL, which may hold a password.
         raise PydanticCustomError("apprise_url", "not a URL Apprise can send to")
@@ -90,7 +116,9 @@ class AppriseChannel:
         if isinstance(config, DeliveryResult):
             return config
         sender = apprise.Apprise()
-        if not sender.add(config.url.get_secret_value()):
+        # read_config ran the model's check, so a local-only URL stored before that rule
+        # already ended as PERMANENT above; this is the guard against a plugin renamed.
+        if local_only(config.url.get_secret_value()) or not sender.add(config.url.get_secret_value()):
             # It parsed at creation; a newer or older Apprise may disagree. Not transient.
             return DeliveryResult(Outcome.PERMANENT, "apprise_url: not a URL Apprise can send to",
                                   disable_channel=True)

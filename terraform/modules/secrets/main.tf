@@ -23,6 +23,8 @@ locals {
     DISCORD_BOT_TOKEN   = "Discord bot token. Empty disables the Discord bot."
     TELEGRAM_BOT_TOKEN  = "Telegram bot token. Empty disables the Telegram bot."
     DISCORD_WEBHOOK_URL = "Default Discord webhook for operator alerts."
+    # Every instance must have the same key, or alerts to channels it did not encrypt wait.
+    LIGHTHOUSE_SECRET_KEY = "Fernet key(s) encrypting alert-channel secrets at rest (docs/deploy.md). Empty: stored unencrypted."
   }
 }
 
