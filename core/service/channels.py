@@ -85,7 +85,7 @@ class ChannelsMixin:
     def _readable(self, row: dict[str, Any]) -> dict[str, Any]:
         return {**row, "config": self._opened(row["kind"], row["config"])}
 
-    def _shown(self, row: dict[str, Any]) -> dict[str, Any]:
+    def _channel_shown(self, row: dict[str, Any]) -> dict[str, Any]:
         """A row for showing: secrets masked from their plaintext (a hint of the host and the
         last characters, as typed), so an encrypted one looks the same as before."""
         try:
@@ -159,7 +159,7 @@ class ChannelsMixin:
     async def monitor_channels(self, who: Identity, ref: str) -> list[dict[str, Any]]:
         """The channels scoped to one monitor, secrets masked (``shown_config``)."""
         m = await self.get_monitor(who, ref)
-        return [self._shown(row) for row in await channel_rows.of_monitor(self._pool, m.id)]
+        return [self._channel_shown(row) for row in await channel_rows.of_monitor(self._pool, m.id)]
 
     async def remove_monitor_channel(self, who: Identity, ref: str, channel_id: int) -> None:
         """Delete one of the monitor's own channels (not the owner's other channels)."""
@@ -198,7 +198,7 @@ class ChannelsMixin:
         user = await self.find_user(who)
         if user is None:
             return []
-        return [self._shown(r) for r in await channel_rows.of_owner(self._pool, user.id)]
+        return [self._channel_shown(r) for r in await channel_rows.of_owner(self._pool, user.id)]
 
     async def _channel(self, who: Identity, channel_id: int) -> dict[str, Any]:
         user = await self.find_user(who)
@@ -216,7 +216,7 @@ class ChannelsMixin:
             raise ChannelNotFoundError("no such alert channel", channel_id=channel_id)
         log.info("alert channel %s #%d removed", row["kind"], channel_id,
                  extra={"channel_id": channel_id, "channel": row["kind"], "by": who.provider.value})
-        return self._shown(row)
+        return self._channel_shown(row)
 
     async def test_channel(
         self, who: Identity, channel_id: int, senders: Mapping[str, AlertChannel]

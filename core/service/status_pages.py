@@ -177,7 +177,7 @@ class StatusPagesMixin:
                                 managed_by)
         if row is None:
             raise SlugTakenError("slug taken", slug=slug)
-        return (await self._shown([StatusPage.from_row(row)]))[0]
+        return (await self._pages_shown([StatusPage.from_row(row)]))[0]
 
     async def update_status_page(self, who: Identity, slug: str, *, title: str | None,
                                  monitors: list[str] | None) -> StatusPage:
@@ -189,7 +189,7 @@ class StatusPagesMixin:
         row = await rows.update(self._pool, user.id, slug, title, ids)
         if row is None:
             raise StatusPageNotFoundError("no such status page", slug=slug)
-        return (await self._shown([StatusPage.from_row(row)]))[0]
+        return (await self._pages_shown([StatusPage.from_row(row)]))[0]
 
     async def list_status_pages(self, who: Identity) -> list[StatusPage]:
         user = await self._page_owner(who)
@@ -197,10 +197,10 @@ class StatusPagesMixin:
             if who.provider is Provider.TOKEN:
                 raise MonitorNotFoundError("no monitor for this token", ref="token")
             return []
-        return await self._shown([StatusPage.from_row(r)
+        return await self._pages_shown([StatusPage.from_row(r)
                                   for r in await rows.of_owner(self._pool, user.id)])
 
-    async def _shown(self, pages: list[StatusPage]) -> list[StatusPage]:
+    async def _pages_shown(self, pages: list[StatusPage]) -> list[StatusPage]:
         """Pages with their monitors' public ids (internal ids never leave the service)."""
         found = await rows.public_ids(self._pool, [i for p in pages for i in p.monitor_ids])
         return [replace(p, monitors=tuple(found[i] for i in p.monitor_ids if i in found))
