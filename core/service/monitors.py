@@ -640,7 +640,7 @@ class MonitorsMixin:
         """The monitor with its last result's details (an EVM node's head, ...), read here
         only: a list of monitors does not need them (bench/monitor_read.py)."""
         m = await self.get_monitor(who, ref)
-        details = await monitor_rows.last_details(self._pool, m.id)
+        details = await monitor_rows.last_details(self._pool, m.id, m.last_check_at)
         return dataclasses.replace(m, last_details=details), await self.uptime_of(m)
 
     async def uptime_of(self, m: Monitor) -> list[UptimeWindow]:

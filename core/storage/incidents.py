@@ -30,12 +30,15 @@ SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5
 ON CONFLICT (monitor_id) WHERE ended_at IS NULL DO NOTHING
 """
 
+# $3/$4 (the earliest and latest start) are plain values, so TimescaleDB plans only the
+# chunks that hold the starts, not every chunk for a time known only per row.
 _FIRST_ERRORS = """
 SELECT u.id, h.error_code, h.error
 FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, started_at)
 JOIN LATERAL (
     SELECT error_code, error FROM check_history
     WHERE monitor_id = u.id AND time = u.started_at AND NOT ok
+      AND time >= $3 AND time <= $4
     LIMIT 1
 ) h ON true
 """
@@ -87,8 +90,9 @@ async def with_first_errors(conn: Any, opened: list[Opening]) -> list[Opening]:
     if not earlier:
         return opened
     try:
-        rows = await conn.fetch(_FIRST_ERRORS, [o.monitor_id for o in earlier],
-                                [o.started_at for o in earlier])
+        starts = [o.started_at for o in earlier]
+        rows = await conn.fetch(_FIRST_ERRORS, [o.monitor_id for o in earlier], starts,
+                                min(starts), max(starts))
     except (asyncpg.PostgresError, OSError) as exc:
         log.warning("first errors of new incidents unreadable; keeping the latest",
                     extra={"error": str(exc)[:200]})

@@ -96,7 +96,8 @@ async def test_refresh_window_with_no_whole_bucket_is_skipped(timescale_pool: as
     mid = await _monitor(timescale_pool)
     midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     await timescale_pool.copy_records_to_table("check_history", records=[
-        (midnight - timedelta(minutes=30), mid, True, 200, 50, None, None, None)])
+        (midnight - timedelta(minutes=30), mid, True, 200, 50, None, None, None)],
+        columns=ROW_COLUMNS)
     # 00:10 to 00:50 the day before yesterday: no whole hour, no whole day.
     start = midnight - timedelta(days=2) + timedelta(minutes=10)
     await rollups.refresh_continuous_aggregates(timescale_pool, start, start + timedelta(minutes=40))
@@ -109,3 +110,45 @@ async def test_refresh_window_with_no_whole_bucket_is_skipped(timescale_pool: as
     await rollups.refresh_continuous_aggregates(timescale_pool, midnight - timedelta(hours=1),
                                                 midnight + timedelta(minutes=50))
     assert await timescale_pool.fetchval("SELECT sum(checks) FROM hourly_metrics") == 1
+
+
+async def test_summaries_match_the_raw_rows_whatever_is_materialized(
+    timescale_pool: asyncpg.Pool,
+) -> None:
+    """The query layer reads finished days, finished hours and the raw tail
+    (sql/0018_rollup_reads.timescaledb.sql); whichever aggregate lags, each row counts once."""
+    pool = timescale_pool
+    assert await migrate(pool) == "timescaledb"
+    await pause_refresh_policies(pool)
+    mid = await _monitor(pool)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    rows = [(now - timedelta(minutes=10 * i), mid, i % 13 != 0, 200, 20 + (i * 37) % 400,
+             None, None, None) for i in range(10 * 24 * 6)]
+    await pool.copy_records_to_table("check_history", records=rows, columns=ROW_COLUMNS)
+
+    def covered(period: str) -> list[tuple[object, ...]]:
+        start, end = rollups.period_range(period, now)
+        return [r for r in rows if start <= r[0] < end]  # type: ignore[operator]
+
+    async def refresh(view: str, end: datetime) -> None:
+        await pool.execute(
+            f"CALL refresh_continuous_aggregate('{view}', $1::timestamptz, $2::timestamptz)",
+            now - timedelta(days=11), end)
+
+    midnight = now.replace(hour=0, minute=0)
+    states = [
+        ("nothing materialized", None),
+        ("hourly to 3 days ago", ("hourly_metrics", now.replace(minute=0) - timedelta(days=3))),
+        ("daily ahead of hourly", ("daily_metrics", midnight)),
+        ("both to an hour ago", ("hourly_metrics", now.replace(minute=0) - timedelta(hours=1))),
+    ]
+    for state, step in states:
+        if step is not None:
+            await refresh(*step)
+        for w in await rollups.uptime_windows(pool, mid, now, mode="timescaledb"):
+            want = covered(w.period)
+            assert (state, w.period, w.checks, w.ok_checks) == (
+                state, w.period, len(want), sum(1 for r in want if r[2]))
+            assert w.avg_latency_ms == pytest.approx(sum(r[4] for r in want) / len(want))  # type: ignore[misc]
+    assert await pool.fetchval("SELECT count(*) FROM daily_metrics_finished") >= 9
+    assert await pool.fetchval("SELECT count(*) FROM check_history_unmaterialized") <= 12
