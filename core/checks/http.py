@@ -265,7 +265,7 @@ class HttpCheck(CheckTypeBase):
         if tls is not None:
             details["tls"] = tls.as_dict()
             result.signals.extend(expiry_signals(tls))
-        evaluate_conditions(config, result, body, headers, tls)
+        evaluate_conditions(config, result, body, headers, tls, truncated)
         return result
 
     @staticmethod
@@ -284,7 +284,8 @@ HTTP_PLACEHOLDERS = frozenset({"STATUS", "RESPONSE_TIME", "BODY", "HEADER", "CER
 
 
 def evaluate_conditions(config: HttpConfig, result: CheckResult, body: bytes,
-                        headers: dict[str, str], tls: CertificateInfo | None) -> None:
+                        headers: dict[str, str], tls: CertificateInfo | None,
+                        truncated: bool = False) -> None:
     """Evaluate the monitor's conditions; each outcome is stored, the first failure explains.
 
     The shorthands (``valid_status_codes``, ``max_latency_ms``) are listed first as the
@@ -298,5 +299,6 @@ def evaluate_conditions(config: HttpConfig, result: CheckResult, body: bytes,
     cctx = ConditionContext.for_http(
         status=result.status_code, response_time_ms=result.latency_ms, body=body,
         headers=headers, cert_expiry=tls.expires_in if tls is not None else None,
+        body_cut_at=BODY_READ_LIMIT if truncated else None,
     )
     evaluate_into(result, texts, HTTP_PLACEHOLDERS, cctx)
