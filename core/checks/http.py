@@ -232,7 +232,8 @@ class HttpCheck(CheckTypeBase):
                 trace_request_ctx=timings,
             ) as resp:
                 tls = peer_certificate(resp) if resp.url.scheme == "https" else None
-                body, truncated = await read_body(resp.content, BODY_READ_LIMIT)
+                body, truncated = await read_body(resp.content, BODY_READ_LIMIT,
+                                                  keep=_body_bytes_kept(config))
                 elapsed = time.perf_counter() - started
                 status = resp.status
                 headers = {k.lower(): v for k, v in resp.headers.items()}
@@ -281,6 +282,16 @@ class HttpCheck(CheckTypeBase):
 
 
 HTTP_PLACEHOLDERS = frozenset({"STATUS", "RESPONSE_TIME", "BODY", "HEADER", "CERT_EXPIRY"})
+
+
+def _body_bytes_kept(config: HttpConfig) -> int:
+    """The whole body (to the read limit) only for a condition on [BODY]; else the sample.
+    Hundreds of checks run at once: one that reads status and headers should not hold a
+    megabyte of each target's body while it downloads."""
+    if any(cached_condition(text, HTTP_PLACEHOLDERS).left.name == "BODY"
+           for text in config.conditions):
+        return BODY_READ_LIMIT
+    return BODY_SAMPLE_BYTES
 
 
 def evaluate_conditions(config: HttpConfig, result: CheckResult, body: bytes,

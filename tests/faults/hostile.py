@@ -84,11 +84,11 @@ async def huge(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
 
 
 async def deep_json(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await _read_request_head(reader)
-    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: %d\r\n\r\n" % len(DEEP_BODY) + DEEP_BODY)
-    await writer.drain()
-    await _drain_forever(reader)  # keep-alive: the client decides when to close
+    for _ in range(10_000):  # keep-alive: one answer per request, as long as the client asks
+        await _read_request_head(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(DEEP_BODY) + DEEP_BODY)
+        await writer.drain()
 
 
 async def slowloris(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -24,6 +24,7 @@ from faults.hostile_checks import (
     run_scheduler,
 )
 from lighthouse.core.checks.base import CheckContext
+from lighthouse.core.checks.http import BODY_READ_LIMIT, BODY_SAMPLE_BYTES
 from lighthouse.core.checks.runner import run_check
 
 pytestmark = pytest.mark.faults
@@ -96,3 +97,18 @@ async def test_rss_stays_bounded_under_many_hostile_targets_at_once(
     assert not any(r["ok"] for r in rows)
     assert elapsed <= TIMEOUT_S + 4 * SLACK_S, elapsed  # at once, not one after another
     assert rss.growth_mb < RSS_GROWTH_LIMIT_MB
+
+
+@pytest.mark.parametrize("kind", ["endless", "huge"])
+async def test_a_status_check_of_an_endless_or_huge_body_ends_at_the_read_limit(
+        kind: str, hostile: dict[str, int], context: CheckContext) -> None:
+    """Without a condition on [BODY] a 200 is up whatever its length (a download, a stream):
+    the check stops reading at the limit, says the body was cut, and keeps only a sample."""
+    started = time.monotonic()
+    result = await run_check("http", {"url": f"http://127.0.0.1:{hostile[kind]}/",
+                                      "timeout_s": TIMEOUT_S}, context)
+    elapsed = time.monotonic() - started
+    assert (result.ok, result.status_code) == (True, 200), result
+    assert result.details["body_truncated_at"] == BODY_READ_LIMIT
+    assert len(result.details["body_sample"]) == BODY_SAMPLE_BYTES
+    assert elapsed < TIMEOUT_S / 2, elapsed
