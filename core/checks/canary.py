@@ -302,7 +302,7 @@ class CanaryCheck(CheckTypeBase):
                 status = resp.status
                 resp_headers = {k.lower(): v for k, v in resp.headers.items()}
         except Exception as exc:
-            code, text = classify_exception(exc)
+            code, text = classify_exception(exc, budget_s)
             raise _StepFailed(code, text) from None
         latency = (time.perf_counter() - started) * 1000
         text = raw.decode("utf-8", "replace")

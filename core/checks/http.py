@@ -159,13 +159,14 @@ def trace_config() -> aiohttp.TraceConfig:
     return tc
 
 
-def classify_exception(exc: BaseException) -> tuple[str, str]:
-    """Map a client exception to (stable error code, short text)."""
+def classify_exception(exc: BaseException, timeout_s: float | None = None) -> tuple[str, str]:
+    """Map a client exception to (stable error code, short text); ``timeout_s``, the limit
+    the request had, is named in a timeout's text."""
     blocked = blocked_error(exc)
     if blocked is not None:
         return "target_not_allowed", str(blocked)
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
-        return "timeout", "timed out"
+        return "timeout", "timed out" if timeout_s is None else f"timed out after {timeout_s:g} s"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         return "tls_certificate", f"certificate verification failed: {exc.certificate_error}"
     if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
@@ -239,7 +240,7 @@ class HttpCheck(CheckTypeBase):
                 headers = {k.lower(): v for k, v in resp.headers.items()}
         except Exception as exc:  # every failure of the target is a result, not a crash
             elapsed = time.perf_counter() - started
-            code, text = classify_exception(exc)
+            code, text = classify_exception(exc, config.timeout_s)
             return CheckResult(
                 ok=False,
                 latency_ms=elapsed * 1000,

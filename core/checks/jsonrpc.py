@@ -121,7 +121,7 @@ async def rpc_call(
             raw, truncated = await read_body(resp.content, RESPONSE_LIMIT)
             status = resp.status
     except Exception as exc:
-        code, text = classify_exception(exc)
+        code, text = classify_exception(exc, timeout_s)
         raise RpcFailure(code, f"{method}: {text}") from None
     latency_ms = (time.perf_counter() - started) * 1000
     if truncated:

@@ -59,12 +59,13 @@ TIMEOUT = frozenset({"timeout"})
 
 CASES = [
     # (1) accepts TCP and never answers
-    Case("silent", "http", _http(), TIMEOUT, "timed out"),
-    Case("silent", "evm_rpc", _rpc, TIMEOUT, "timed out"),
+    Case("silent", "http", _http(), TIMEOUT, "timed out after 2 s"),
+    Case("silent", "evm_rpc", _rpc, TIMEOUT, "timed out after 2 s"),
     Case("silent", "tcp", lambda p: {"host": "127.0.0.1", "port": p, "send": "PING\r\n",
                                      "expect": "PONG", "timeout_s": TIMEOUT_S},
          TIMEOUT, "no reply"),
-    Case("silent", "ws", lambda p: {"url": _url(p, "ws"), "timeout_s": TIMEOUT_S}, TIMEOUT, ""),
+    Case("silent", "ws", lambda p: {"url": _url(p, "ws"), "timeout_s": TIMEOUT_S}, TIMEOUT,
+         "timed out after 2 s"),
     # (2) an endless body
     Case("endless", "http", _http(conditions=BODY_CONDITION), frozenset({"condition_failed"}),
          "larger than"),
@@ -78,17 +79,18 @@ CASES = [
          "nested deeper"),
     Case("deep_json", "evm_rpc", _rpc, frozenset({"rpc_invalid_response"}), "nested deeper"),
     # (5) slowloris headers
-    Case("slowloris", "http", _http(), TIMEOUT, "timed out"),
-    Case("slowloris", "evm_rpc", _rpc, TIMEOUT, "timed out"),
+    Case("slowloris", "http", _http(), TIMEOUT, "timed out after 2 s"),
+    Case("slowloris", "evm_rpc", _rpc, TIMEOUT, "timed out after 2 s"),
     Case("slowloris", "tcp", lambda p: {"host": "127.0.0.1", "port": p, "send": "GET / HTTP/1.1\r\n\r\n",
                                         "expect": "PONG", "timeout_s": TIMEOUT_S},
          TIMEOUT, "no reply"),
     # (6) a TLS handshake that stalls
     Case("tls_stall", "http", lambda p: {"url": _url(p, "https"), "timeout_s": TIMEOUT_S},
-         TIMEOUT, "timed out"),
+         TIMEOUT, "timed out after 2 s"),
     Case("tls_stall", "tls", lambda p: {"host": "127.0.0.1", "port": p, "timeout_s": TIMEOUT_S},
          TIMEOUT, "no TLS handshake"),
-    Case("tls_stall", "ws", lambda p: {"url": _url(p, "wss"), "timeout_s": TIMEOUT_S}, TIMEOUT, ""),
+    Case("tls_stall", "ws", lambda p: {"url": _url(p, "wss"), "timeout_s": TIMEOUT_S}, TIMEOUT,
+         "timed out after 2 s"),
     # the multi-step and paid-endpoint types read bodies and JSON their own way
     Case("huge", "canary", lambda p: _canary(p, {"action": "http", "url": _url(p),
                                                  "expect": BODY_CONDITION}),
@@ -98,9 +100,10 @@ CASES = [
          frozenset({"rpc_invalid_response"}), "nested deeper"),
     Case("slowloris", "canary", lambda p: _canary(p, {"action": "http", "url": _url(p)}),
          frozenset({"flow_timeout"}), "flow timeout of 2 s"),
-    Case("silent", "x402", lambda p: {"url": _url(p), "timeout_s": TIMEOUT_S}, TIMEOUT, "timed out"),
+    Case("silent", "x402", lambda p: {"url": _url(p), "timeout_s": TIMEOUT_S}, TIMEOUT,
+         "timed out after 2 s"),
     Case("tls_stall", "x402", lambda p: {"url": _url(p, "https"), "timeout_s": TIMEOUT_S},
-         TIMEOUT, "timed out"),
+         TIMEOUT, "timed out after 2 s"),
 ]
 
 
