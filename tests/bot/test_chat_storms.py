@@ -133,3 +133,32 @@ def _discord_text(body: dict[str, Any]) -> str:
     embed = (body.get("embeds") or [{}])[0]
     return "\n".join([body.get("content", ""), embed.get("title", ""), embed.get("description", ""),
                       (embed.get("footer") or {}).get("text", "")])
+
+
+async def test_a_storm_on_one_chat_holds_back_only_that_chat(
+        tg: TelegramStandIn, telegram_bot: TelegramBot, harness: Harness, target: Target) -> None:
+    calm = CHAT + 1
+    await say(tg, f"/monitor add {target.path('/a')} a")
+    await say(tg, f"/monitor add {target.path('/b')} b", chat_id=calm)
+    await _outages(harness, target)
+    tg.fail_chat(CHAT, status=503, description="Service Unavailable", times=None)  # until cleared
+
+    def alerts(chat_id: int, ok: bool = True) -> list[str]:
+        return [c.params["text"] for c in tg.find(
+            "sendMessage", lambda c: c.params["chat_id"] == str(chat_id) and (c.status == 200) == ok)
+            if c.params["text"][:1] in ("🔴", "🟢")]
+
+    await _deliver_through_storm(
+        harness, lambda: len(alerts(calm)) >= 6 and len(alerts(CHAT, ok=False)) >= 3, WAIT * 4)
+    assert alerts(CHAT) == []
+    # Only the stormy chat's first alert was tried, again and again: the rest wait behind it.
+    tried = alerts(CHAT, ok=False)
+    assert len(set(tried)) == 1, tried
+    tg.clear_failures(CHAT)
+    await _deliver_through_storm(harness, lambda: len(alerts(CHAT)) >= 6, WAIT * 4)
+    expected = await _expected(harness)
+    by_chat = {chat_id: [a for a in expected if f"/{name}" in a.lines[0]]
+               for chat_id, name in ((CHAT, "a"), (calm, "b"))}
+    for chat_id, wanted in by_chat.items():
+        _assert_once_in_order(alerts(chat_id), wanted)
+    assert {r["status"] for r in await harness.outbox()} == {"delivered"}
