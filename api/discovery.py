@@ -26,6 +26,10 @@ from lighthouse.api.schemas import (
     PingUrl,
     Pricing,
     SigningKeys,
+    StatusPageBody,
+    StatusPageCreated,
+    StatusPageDeleted,
+    StatusPageList,
     SubscribeBody,
     Subscription,
     Uptime,
@@ -174,6 +178,15 @@ def _managed(summary: str, model: type[BaseModel], *,
     return op
 
 
+def _owner_op(summary: str, model: type[BaseModel], *, body: type[BaseModel] | None = None,
+              status: str = "200", errors: dict[str, str] | None = None,
+              path: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """An operation on what the token's owner has (status pages): no monitor id in the path."""
+    op = _managed(summary, model, body=body, status=status, errors=errors, path=path)
+    op["parameters"] = [p for p in op["parameters"] if p is not _ID]
+    return op
+
+
 def openapi(paywall: Paywall, tools: LighthouseTools | None = None) -> dict[str, Any]:
     prices = sorted(t.price_atomic_per_month for t in TIERS.values() if t.price_atomic_per_month)
     paths: dict[str, Any] = {}
@@ -227,6 +240,21 @@ def openapi(paywall: Paywall, tools: LighthouseTools | None = None) -> dict[str,
         path=[{"name": "channel_id", "in": "path", "required": True,
                "description": "The channel's id", "schema": {"type": "integer", "minimum": 0,
                                                              "maximum": MAX_BIGINT}}])}
+    no_token = "No management token, or one that manages no monitor"
+    paths["/v1/status-pages"] = {
+        "post": _owner_op("Publish monitors of the token's owner on a status page",
+                          StatusPageCreated, body=StatusPageBody, status="201", errors={
+                              "403": "The owner's plan has no status pages",
+                              "404": no_token + ", or a monitor that is not the owner's",
+                              "409": "The slug is taken"}),
+        "get": _owner_op("The status pages of the token's owner", StatusPageList,
+                         errors={"404": no_token}),
+    }
+    paths["/v1/status-pages/{slug}"] = {"delete": _owner_op(
+        "Remove one of the owner's status pages", StatusPageDeleted,
+        path=[{"name": "slug", "in": "path", "required": True, "description": "The page's slug",
+               "schema": {"type": "string", "minLength": 1, "maxLength": 64}}],
+        errors={"404": no_token + ", or no such page of the owner"})}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Lighthouse x402 API", "version": "1"},

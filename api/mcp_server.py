@@ -43,8 +43,14 @@ from lighthouse.api.schemas import (
     MonitorCreated,
     MonitorEnvelope,
     NoArgs,
+    OwnerArgs,
     PaymentOut,
     Pricing,
+    StatusPageArgs,
+    StatusPageCreated,
+    StatusPageDeleted,
+    StatusPageList,
+    StatusPageSlugArgs,
     Uptime,
     tool_input_schema,
     tool_output_schema,
@@ -168,6 +174,17 @@ class LighthouseTools:
                  ManagedArgs, Deleted, types.ToolAnnotations(read_only_hint=False, destructive_hint=True,
                                                              idempotent_hint=True, open_world_hint=False),
                  run=self._delete_monitor),
+            Tool("create_status_page", "Publish monitors of the token's owner on a public status "
+                 "page (/status/<slug>; a random slug unless one is given). Free.",
+                 StatusPageArgs, StatusPageCreated, types.ToolAnnotations(
+                     read_only_hint=False, destructive_hint=False, idempotent_hint=False,
+                     open_world_hint=False), run=self._create_status_page),
+            Tool("list_status_pages", "The status pages of the token's owner. Free.", OwnerArgs,
+                 StatusPageList, _READ, run=self._list_status_pages),
+            Tool("delete_status_page", "Remove one of the owner's status pages. Free.",
+                 StatusPageSlugArgs, StatusPageDeleted, types.ToolAnnotations(
+                     read_only_hint=False, destructive_hint=True, idempotent_hint=True,
+                     open_world_hint=False), run=self._delete_status_page),
         )}
         self._listing: dict[str, types.Tool] = {}
 
@@ -308,6 +325,23 @@ class LighthouseTools:
     async def _delete_monitor(self, args: ManagedArgs) -> Answer:
         m = await self.service.remove(paid.manager(args.management_token), args.id)
         return Answer(Deleted(deleted=str(m.public_id)))
+
+    # --- status pages: the same service calls as /v1/status-pages ---------------------------
+    async def _create_status_page(self, args: StatusPageArgs) -> Answer:
+        page = await self.service.create_status_page(
+            paid.manager(args.management_token), slug=args.slug, title=args.title,
+            monitors=args.monitors)
+        return Answer(StatusPageCreated(status_page=paid.status_page_out(
+            page, self.paywall.public_base_url)))
+
+    async def _list_status_pages(self, args: OwnerArgs) -> Answer:
+        pages = await self.service.list_status_pages(paid.manager(args.management_token))
+        return Answer(StatusPageList(status_pages=[
+            paid.status_page_out(p, self.paywall.public_base_url) for p in pages]))
+
+    async def _delete_status_page(self, args: StatusPageSlugArgs) -> Answer:
+        await self.service.remove_status_page(paid.manager(args.management_token), args.slug)
+        return Answer(StatusPageDeleted(deleted=args.slug))
 
 
 Meta = dict[str, Any] | None

@@ -8,7 +8,7 @@ but do not forbid more, so a field added later does not break a client that vali
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from lighthouse.core.alerts.channels import channel_config_model, channel_kinds
 from lighthouse.core.checks import check_types
@@ -124,6 +124,37 @@ class MaintenanceBody(_Strict):
     """PUT /v1/monitors/{id}/maintenance: checks go on, alerts stop until ``until``."""
 
     until: AwareDatetime = Field(description="The end of the window, with its offset; at most 366 days ahead")
+
+
+SLUG_PATTERN = r"^[a-z0-9-]{3,48}$"
+
+
+class StatusPageBody(_Strict):
+    """POST /v1/status-pages: publish monitors of the token's owner on /status/<slug>."""
+
+    slug: str | None = Field(default=None, pattern=SLUG_PATTERN, description=(
+        "The page's address, 3-48 lowercase letters, digits or dashes; absent: a random, "
+        "unguessable one"))
+    title: str | None = Field(default=None, max_length=100, description="The page's heading")
+    monitors: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=100, description=(
+            "Ids of monitors with the same owner as the token's; empty: all of them, now and "
+            "later"))
+
+
+class OwnerArgs(_Strict):
+    """MCP: what the owner of a monitor bought over the API has, reached with its token."""
+
+    management_token: str = Field(min_length=1, max_length=200, description=(
+        "A management_token returned by create_monitor: it acts for that monitor's owner"))
+
+
+class StatusPageArgs(StatusPageBody, OwnerArgs):
+    pass
+
+
+class StatusPageSlugArgs(OwnerArgs):
+    slug: str = Field(min_length=1, max_length=64, description="The page's slug")
 
 
 # --- responses -------------------------------------------------------------------------
@@ -360,6 +391,26 @@ class Uptime(BaseModel):
     uptime: list[UptimeWindowOut]
 
 
+class StatusPageOut(BaseModel):
+    slug: str
+    title: str
+    url: str = Field(description="The public page")
+    monitors: list[str] = Field(description="Ids of the monitors shown; empty: all of the owner's")
+    created_at: datetime
+
+
+class StatusPageCreated(BaseModel):
+    status_page: StatusPageOut
+
+
+class StatusPageList(BaseModel):
+    status_pages: list[StatusPageOut]
+
+
+class StatusPageDeleted(BaseModel):
+    deleted: str = Field(description="The slug of the removed page")
+
+
 class Deleted(BaseModel):
     deleted: str = Field(json_schema_extra={"format": "uuid"})
 
@@ -386,11 +437,11 @@ class SigningKeys(BaseModel):
 
 
 REQUESTS: tuple[type[BaseModel], ...] = (CheckBody, MonitorBody, SubscribeBody, MaintenanceBody,
-                                         ChannelIn)
+                                         ChannelIn, StatusPageBody)
 RESPONSES: tuple[type[BaseModel], ...] = (
     ErrorResponse, PaymentRequiredV1, Pricing, CheckResultOut, MonitorEnvelope, MonitorCreated,
     Subscription, CheckHistory, Uptime, Deleted, SigningKeys, PingUrl, ChannelList, ChannelCreated,
-    ChannelDeleted, Incidents,
+    ChannelDeleted, Incidents, StatusPageCreated, StatusPageList, StatusPageDeleted,
 )
 
 

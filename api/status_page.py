@@ -3,8 +3,10 @@
 The page is Jinja2 with autoescaping on (monitor names are user input), styled only by a
 same-origin stylesheet (``/status/static/status.css``) so the Content-Security-Policy can
 refuse every inline script and style. Charts are SVG drawn here from the rollups the
-service reads (core/service/status_pages.py). A rendered page is kept a few seconds per
-slug and language: a burst of visitors costs one set of queries.
+service reads (core/service/status_pages.py), with the geometry the chat chart uses too
+(core/charts.py). A rendered page is kept a few seconds per slug and language, and dropped
+at once when PostgreSQL notifies a change of what it shows (a monitor's state, the page),
+so a state change shows on the next request, not after the TTL.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import asyncio
 import functools
 import gzip
 import hashlib
+import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,11 +25,14 @@ from aiohttp import web
 from babel.dates import format_datetime
 from babel.numbers import format_percent
 from jinja2 import DictLoader, Environment, select_autoescape
+from lighthouse.core.charts import HourPoint, geometry
 from lighthouse.core.errors import StatusPageNotFoundError
 from lighthouse.core.i18n import SUPPORTED, format_duration, gettext, to_lang
 from lighthouse.core.service import MonitorService
 from lighthouse.core.service.status_pages import Day, PageMonitor, StatusView
 from lighthouse.core.state import State
+
+log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 5
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
@@ -65,6 +72,7 @@ ol.bar li.d-down { background: var(--down); }
 svg.chart { width: 100%; height: auto; margin-top: .5rem; }
 svg.chart polyline { fill: none; stroke: var(--chart); stroke-width: 2; }
 svg.chart line { stroke: var(--line); stroke-width: 1; }
+svg.chart rect.fail { fill: var(--down); opacity: .2; }
 svg.chart text { fill: var(--muted); font-size: 11px; }
 ul.events { padding-left: 1.25rem; }
 a { color: var(--chart); }
@@ -104,7 +112,8 @@ PAGE = """<!doctype html>
 <div class="legend" aria-hidden="true"><span>{{ t.days_ago }}</span><span>{{ t.today }}</span></div>
 <svg class="chart" viewBox="0 0 {{ chart_w }} {{ chart_h + 16 }}" role="img" aria-label="{{ m.chart_label }}">
 <title>{{ m.chart_label }}</title>
-<line x1="0" y1="{{ chart_h }}" x2="{{ chart_w }}" y2="{{ chart_h }}"/>
+{% for x, w in m.bands %}<rect class="fail" x="{{ x }}" y="0" width="{{ w }}" height="{{ chart_h }}"/>
+{% endfor %}<line x1="0" y1="{{ chart_h }}" x2="{{ chart_w }}" y2="{{ chart_h }}"/>
 {% for points in m.lines %}<polyline points="{{ points }}"/>
 {% endfor %}<text x="0" y="{{ chart_h + 13 }}">{{ t.hours_ago }}</text>
 <text x="{{ chart_w }}" y="{{ chart_h + 13 }}" text-anchor="end">{{ m.chart_max }}</text>
@@ -187,29 +196,22 @@ def _day(lang: str, d: Day, texts: tuple[str, str]) -> dict[str, str]:
     return {"level": level, "text": texts[1].format(day=day, uptime=_percent(lang, d.uptime))}
 
 
-def chart_lines(hours: list[tuple[datetime, float | None]]) -> tuple[list[str], float]:
-    """SVG polyline point lists (a gap where an hour has no data) and the y-axis maximum."""
-    values = [v for _t, v in hours if v is not None]
-    top = max(values) * 1.1 if values else 1.0
-    step = CHART_W / max(len(hours) - 1, 1)
-    lines: list[str] = []
-    current: list[str] = []
-    for i, (_t, v) in enumerate(hours):
-        if v is None:
-            if current:
-                lines.append(" ".join(current))
-            current = []
-            continue
-        current.append(f"{i * step:.1f},{CHART_H - v / top * (CHART_H - 4):.1f}")
-    if current:
-        lines.append(" ".join(current))
-    # A single point draws nothing as a polyline: give it a short flat segment.
-    return [p if " " in p else f"{p} {float(p.split(',')[0]) + 2:.1f},{p.split(',')[1]}"
-            for p in lines], top
+def chart_svg(hours: list[HourPoint]) -> tuple[list[str], list[tuple[str, str]], str]:
+    """The SVG parts of the shared chart (core/charts.py): polyline point lists, failed
+    hours as (x, width) bands, and the y-axis maximum as a label ("" without data)."""
+    g = geometry(hours, CHART_W, CHART_H - 4)
+    lines = []
+    for run in g.lines:
+        pts = [(x, y + 4) for x, y in run]
+        if len(pts) == 1:  # a single point draws nothing as a polyline: a short segment
+            pts.append((pts[0][0] + 2, pts[0][1]))
+        lines.append(" ".join(f"{x:.1f},{y:.1f}" for x, y in pts))
+    bands = [(f"{x0:.1f}", f"{x1 - x0:.1f}") for x0, x1 in g.failures]
+    return lines, bands, f"{g.top_ms:.0f} ms" if g.has_data else ""
 
 
 def _monitor(lang: str, m: PageMonitor) -> dict[str, object]:
-    lines, top = chart_lines(m.hours)
+    lines, bands, top = chart_svg(m.hours)
     texts = (gettext(lang, "{day}: no data"), gettext(lang, "{day}: {uptime} uptime"))
     return {
         "name": m.name, "state": m.state.value, "state_label": state_label(lang, m.state),
@@ -217,9 +219,9 @@ def _monitor(lang: str, m: PageMonitor) -> dict[str, object]:
             uptime=_percent(lang, m.uptime_90d)) if m.uptime_90d is not None
             else gettext(lang, "No checks in the last 90 days yet")),
         "days": [_day(lang, d, texts) for d in m.days],
-        "lines": lines,
+        "lines": lines, "bands": bands,
         "chart_label": gettext(lang, "Average response time per hour, last 24 hours"),
-        "chart_max": f"{top:.0f} ms" if lines else "",
+        "chart_max": top,
     }
 
 
@@ -268,21 +270,65 @@ class _Cached:
     status: int
     # Compressed once per render: 90 tooltips a monitor repeat a lot (about a tenth the size).
     gzipped: bytes = b""
+    owner_id: int | None = None  # whose monitors it shows (None: a "no such page")
 
 
 class StatusPages:
-    """The routes; ``ttl``: seconds a rendered page is served again without a query."""
+    """The routes; ``ttl``: seconds a rendered page is served again without a render.
+
+    A page leaves the cache before its TTL when the database says what it shows changed
+    (sql/0027_status_notify.sql: a monitor of its owner changed state, or the page itself
+    changed), whichever process made the change. Without that connection (lost, or a
+    server that refuses LISTEN) pages still refresh every ``ttl`` seconds."""
 
     def __init__(self, service: MonitorService, ttl: float = CACHE_SECONDS) -> None:
         self.service = service
         self.ttl = ttl
         self._cache: dict[tuple[str, str], _Cached] = {}
         self._pending: dict[tuple[str, str], asyncio.Future[_Cached]] = {}
+        self._generation = 0  # bumped by every invalidation: a render it overtook is not kept
+        self._close_listener: Callable[[], Awaitable[None]] | None = None
+        self.invalidations = 0
 
     def register(self, app: web.Application) -> None:
         app.router.add_get("/status/static/status.css", self.stylesheet)
         app.router.add_get("/status/static/favicon.svg", self.favicon)
         app.router.add_get("/status/{slug}", self.page)
+        app.on_startup.append(self._listen)
+        app.on_cleanup.append(self._unlisten)
+
+    async def _listen(self, _app: web.Application) -> None:
+        try:
+            self._close_listener = await self.service.watch_status_pages(self.changed,
+                                                                        self._lost)
+        except Exception as exc:  # whatever the database says, pages still work by TTL
+            log.warning("status pages: no change notifications (%s); pages refresh every %s s",
+                        exc, self.ttl)
+
+    def _lost(self) -> None:
+        log.warning("status pages: the change notification connection closed; pages refresh "
+                    "every %s s", self.ttl)
+        self._close_listener = None
+
+    async def _unlisten(self, _app: web.Application) -> None:
+        close, self._close_listener = self._close_listener, None
+        if close is not None:
+            await close()
+
+    def changed(self, what: str) -> None:
+        """'o:<owner id>': drop the pages of that owner; 's:<slug>': drop that page."""
+        kind, _, value = what.partition(":")
+        if kind == "o" and value.isdigit():
+            owner = int(value)
+            stale = [k for k, v in self._cache.items() if v.owner_id == owner]
+        elif kind == "s":
+            stale = [k for k in self._cache if k[0] == value]
+        else:
+            return
+        self._generation += 1
+        self.invalidations += 1
+        for key in stale:
+            self._cache.pop(key, None)
 
     async def stylesheet(self, request: web.Request) -> web.Response:
         headers = {**SECURITY_HEADERS, "Cache-Control": "public, max-age=3600", "ETag": CSS_ETAG}
@@ -300,14 +346,16 @@ class StatusPages:
         # Rendering 50 monitors' 90-day bars takes tens of ms of CPU: in a thread, so the
         # loop keeps answering cached pages and badges meanwhile.
         body, gzipped = await asyncio.to_thread(_render_bytes, view, lang)
-        return _Cached(time.monotonic() + self.ttl, body, 200, gzipped)
+        return _Cached(time.monotonic() + self.ttl, body, 200, gzipped, view.page.owner_id)
 
     async def _refresh(self, key: tuple[str, str]) -> _Cached:
+        generation = self._generation
         try:
             hit = await self._render(*key)
             if len(self._cache) > 10_000:  # probes of random slugs must not grow it forever
                 self._cache.clear()
-            self._cache[key] = hit
+            if generation == self._generation:  # else a change came in while it rendered
+                self._cache[key] = hit
             return hit
         finally:
             self._pending.pop(key, None)
@@ -317,13 +365,14 @@ class StatusPages:
                             headers={**SECURITY_HEADERS, "Cache-Control": "public, max-age=86400"})
 
     async def page(self, request: web.Request) -> web.Response:
-        slug = request.match_info["slug"]
+        slug = request.match_info["slug"][:64]
         lang = language(request)
-        key = (slug[:64], lang)
+        key = (slug, lang)
         hit = self._cache.get(key)
         if hit is None or hit.expires <= time.monotonic():
             # One render per slug and language at a time: a crowd arriving as the entry
             # expires waits for that one (or, when a copy exists, gets it a moment stale).
+            # A page dropped for a change has no copy: nobody gets the old state again.
             task = self._pending.get(key)
             if task is None:
                 task = self._pending[key] = asyncio.ensure_future(self._refresh(key))

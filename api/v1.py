@@ -23,6 +23,11 @@ from lighthouse.api.schemas import (
     MonitorEnvelope,
     PaymentOut,
     PingUrl,
+    StatusPageBody,
+    StatusPageCreated,
+    StatusPageDeleted,
+    StatusPageList,
+    StatusPageOut,
     SubscribeBody,
     Subscription,
     Uptime,
@@ -36,6 +41,7 @@ from lighthouse.core.models import Identity, Monitor, Provider
 from lighthouse.core.payments.verifier import Verified
 from lighthouse.core.service import MonitorService
 from lighthouse.core.service.monitors import MAX_INCIDENTS
+from lighthouse.core.service.status_pages import StatusPage
 from lighthouse.core.signing import ResultSigner
 from lighthouse.core.streams import read_body
 from lighthouse.core.tiers import (
@@ -139,6 +145,9 @@ class V1:
         app.router.add_get("/v1/monitors/{id}/channels", self.get_channels)
         app.router.add_post("/v1/monitors/{id}/channels", self.add_channel)
         app.router.add_delete("/v1/monitors/{id}/channels/{channel_id}", self.delete_channel)
+        app.router.add_post("/v1/status-pages", self.create_status_page)
+        app.router.add_get("/v1/status-pages", self.list_status_pages)
+        app.router.add_delete("/v1/status-pages/{slug}", self.delete_status_page)
         self.paywall.paid("GET", "/v1/check", self.price_check_get)
         self.paywall.paid("POST", "/v1/checks", self.price_check_post)
         self.paywall.paid("POST", "/v1/monitors", self.price_monitor)
@@ -319,6 +328,27 @@ class V1:
         channel_id = _channel_id(request.match_info["channel_id"])
         await self.service.remove_monitor_channel(who, ref, channel_id)
         return answer(ChannelDeleted(deleted=channel_id))
+
+
+    # --- status pages (management token: the pages of the token's monitor's owner) -----------
+    def _page_out(self, page: StatusPage) -> StatusPageOut:
+        return paid.status_page_out(page, self.paywall.public_base_url)
+
+    async def create_status_page(self, request: web.Request) -> web.Response:
+        who = self._manager(request)
+        body: StatusPageBody = await read_json(request, StatusPageBody)
+        page = await self.service.create_status_page(who, slug=body.slug, title=body.title,
+                                                     monitors=body.monitors)
+        return answer(StatusPageCreated(status_page=self._page_out(page)), status=201)
+
+    async def list_status_pages(self, request: web.Request) -> web.Response:
+        pages = await self.service.list_status_pages(self._manager(request))
+        return answer(StatusPageList(status_pages=[self._page_out(p) for p in pages]))
+
+    async def delete_status_page(self, request: web.Request) -> web.Response:
+        slug = request.match_info["slug"]
+        await self.service.remove_status_page(self._manager(request), slug)
+        return answer(StatusPageDeleted(deleted=slug))
 
 
 def _channel_id(text: str) -> int:

@@ -1,7 +1,8 @@
-"""A small latency chart as PNG, drawn without an imaging library.
+"""The chat status chart as PNG, drawn without an imaging library.
 
-The chart is a line of response times over the last 24 hours with failed checks as red
-bands, a y axis in milliseconds and hour ticks. It needs ~100 lines of stdlib code
+The picture is the status page's chart (its series and geometry come from core/charts.py,
+fed by the hourly rollups): response time per hour over the last 24 hours with failed
+hours as red bands, a y axis in milliseconds and hour ticks. Painting it needs ~100 lines of stdlib code
 (zlib + struct for the PNG container and a 5x7 bitmap font for the axis labels), which
 beats adding Pillow and its native wheels for one picture. Run it in a thread
 (``asyncio.to_thread``): it is pure-Python pixel work (~20 ms).
@@ -9,11 +10,12 @@ beats adding Pillow and its native wheels for one picture. Run it in a thread
 
 from __future__ import annotations
 
-import math
+import itertools
 import struct
 import zlib
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+
+from lighthouse.core.charts import HourPoint, geometry
 
 Color = tuple[int, int, int]
 
@@ -109,74 +111,38 @@ class Canvas:
                 + chunk(b"IDAT", zlib.compress(bytes(raw), 6)) + chunk(b"IEND", b""))
 
 
-def _nice_max(value: float) -> float:
-    if value <= 0:
-        return 100.0
-    exp: float = 10.0 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * exp:
-            return step * exp
-    return 10 * exp
-
-
 def _ms_label(value: float) -> str:
     if value >= 10_000:
         return f"{value / 1000:g}s"
     return f"{value:g}ms"
 
 
-def latency_chart(
-    points: Sequence[tuple[datetime, int | None, bool]], now: datetime, hours: int = 24
-) -> bytes:
-    """PNG bytes: response time per pixel column (mean), failed checks in red."""
+def latency_chart(points: Sequence[HourPoint]) -> bytes:
+    """PNG bytes of the shared chart (core/charts.py): average response time per hour,
+    hours with failed checks as red bands."""
     canvas = Canvas(WIDTH, HEIGHT, BACKGROUND)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    start = now - timedelta(hours=hours)
-    span = hours * 3600.0
-    sums = [0.0] * plot_w
-    counts = [0] * plot_w
-    failed = [False] * plot_w
-    for when, latency, ok in points:
-        offset = (when - start).total_seconds()
-        if not 0 <= offset <= span:
-            continue
-        col = min(plot_w - 1, int(offset / span * plot_w))
-        if not ok:
-            failed[col] = True
-        elif latency is not None:
-            sums[col] += latency
-            counts[col] += 1
-    means = [sums[i] / counts[i] if counts[i] else None for i in range(plot_w)]
-    known = sorted(v for v in means if v is not None)
-    # Scale to the 98th percentile so one outlier does not flatten the line.
-    top = _nice_max(known[min(len(known) - 1, int(len(known) * 0.98))] * 1.1 if known else 0)
-
-    for i in range(5):  # horizontal grid and y labels
-        y = TOP + plot_h - round(plot_h * i / 4)
-        canvas.rect(LEFT, y, LEFT + plot_w, y, GRID)
-        label = _ms_label(top * i / 4)
-        canvas.text(LEFT - 6 - 6 * len(label), y - 3, label, TEXT)
-    for col, bad in enumerate(failed):
-        if bad:
-            canvas.rect(LEFT + col, TOP, LEFT + col, TOP + plot_h - 1, FAIL)
-            canvas.rect(LEFT + col, TOP + plot_h - 3, LEFT + col, TOP + plot_h - 1, FAIL_MARK)
-    for h in range(0, hours + 1, max(1, hours // 4)):  # x ticks: -24h ... 0h
-        x = LEFT + round(plot_w * h / hours)
-        canvas.rect(x, TOP + plot_h, x, TOP + plot_h + 3, AXIS)
-        label = f"-{hours - h}h" if h < hours else "0h"
-        canvas.text(x - 3 * len(label), TOP + plot_h + 8, label, TEXT)
+    g = geometry(points, plot_w - 1, plot_h - 2)
+    for x0, x1 in g.failures:
+        canvas.rect(LEFT + round(x0), TOP, LEFT + round(x1), TOP + plot_h - 1, FAIL)
+        canvas.rect(LEFT + round(x0), TOP + plot_h - 3, LEFT + round(x1), TOP + plot_h - 1,
+                    FAIL_MARK)
+    for y, value in g.y_ticks:  # horizontal grid and y labels
+        py = TOP + 1 + round(y)
+        canvas.rect(LEFT, py, LEFT + plot_w, py, GRID)
+        label = _ms_label(value)
+        canvas.text(LEFT - 6 - 6 * len(label), py - 3, label, TEXT)
+    for x, hours_ago in g.x_ticks:  # x ticks: -23h ... 0h
+        px = LEFT + round(x)
+        canvas.rect(px, TOP + plot_h, px, TOP + plot_h + 3, AXIS)
+        label = f"-{hours_ago}h" if hours_ago else "0h"
+        canvas.text(px - 3 * len(label), TOP + plot_h + 8, label, TEXT)
     canvas.rect(LEFT, TOP, LEFT, TOP + plot_h, AXIS)
     canvas.rect(LEFT, TOP + plot_h, LEFT + plot_w, TOP + plot_h, AXIS)
-
-    previous: tuple[int, int] | None = None
-    for col, value in enumerate(means):
-        if value is None:
-            continue
-        x = LEFT + col
-        y = TOP + plot_h - 1 - round(min(value, top) / top * (plot_h - 2))
-        if previous is not None:
-            canvas.line(previous[0], previous[1], x, y, LINE, width=2)
-        else:
-            canvas.rect(x, y, x, y + 1, LINE)
-        previous = (x, y)
+    for run in g.lines:
+        pts = [(LEFT + round(x), TOP + 1 + round(y)) for x, y in run]
+        if len(pts) == 1:
+            canvas.rect(pts[0][0] - 1, pts[0][1], pts[0][0] + 1, pts[0][1] + 1, LINE)
+        for (x0, y0), (x1, y1) in itertools.pairwise(pts):
+            canvas.line(x0, y0, x1, y1, LINE, width=2)
     return canvas.png()

@@ -148,10 +148,10 @@ class Commands(CommandRunner):
         async def action(lang: str, user: User | None) -> Reply:
             m, windows = await self.service.uptime(ctx.who, ref)
             now = self._now()
-            series = await self.service.latency_series(m, 24)
             reply = Reply(texts.status(lang, m, target_of(m), windows, now))
             if chart:
-                png = await asyncio.to_thread(latency_chart, series, now)
+                series = await self.service.latency_hours(m)
+                png = await asyncio.to_thread(latency_chart, series)
                 reply.image = Image(png, f"latency-{m.public_id.hex[:8]}.png",
                                     texts.chart_caption(lang, m.name))
             return reply
@@ -461,6 +461,43 @@ class Commands(CommandRunner):
             return Reply(texts.alert_removed(lang, channel_id, row["kind"]))
 
         return await self.run(ctx, action)
+
+    # --- /status: public status pages of the user's monitors -------------------------------
+    async def status_create(self, ctx: Ctx, slug: str | None, monitors: list[str]) -> Reply:
+        """``slug``: the page's address, or None / "-" for a random one nobody can guess;
+        ``monitors``: names or ids (none: all of the user's, now and later)."""
+
+        async def action(lang: str, user: User | None) -> Reply:
+            chosen = (slug or "").strip().lower()
+            page = await self.service.create_status_page(
+                ctx.who, slug=None if chosen in ("", "-") else chosen,
+                monitors=[m for m in (x.strip() for x in monitors) if m])
+            return Reply(texts.status_page_created(lang, self._page_url(page.slug),
+                                                   len(page.monitor_ids)))
+
+        return await self.run(ctx, action)
+
+    async def status_list(self, ctx: Ctx) -> Reply:
+        async def action(lang: str, user: User | None) -> Reply:
+            pages = await self.service.list_status_pages(ctx.who)
+            if not pages:
+                return Reply(texts.no_status_pages(lang))
+            lines = [texts.status_pages_header(lang, len(pages))]
+            lines += [texts.status_page_line(lang, self._page_url(p.slug), len(p.monitor_ids))
+                      for p in pages[:MAX_LIST]]
+            return Reply(texts.clip("\n".join(lines), LIST_CHARS))
+
+        return await self.run(ctx, action)
+
+    async def status_remove(self, ctx: Ctx, slug: str) -> Reply:
+        async def action(lang: str, user: User | None) -> Reply:
+            await self.service.remove_status_page(ctx.who, (slug or "").strip().lower())
+            return Reply(texts.status_page_removed(lang, slug.strip().lower()))
+
+        return await self.run(ctx, action)
+
+    def _page_url(self, slug: str) -> str:
+        return f"{self.public_base_url}/status/{slug}"
 
     # --- helpers for adapters ----------------------------------------------------------------
     async def monitor_choices(self, who: Identity, current: str, limit: int = 25

@@ -1,15 +1,29 @@
 """Redis-backed pacing and sent-log for chat alerts (shared by every Lighthouse process).
 
 Losing Redis loses only pacing state and the short dedupe window: the Bot API's own 429
-and the outbox's at-least-once delivery still hold.
+and the outbox's at-least-once delivery still hold. While Redis is unreachable, pacing goes
+on in each process at a conservative share of the rate (other processes pace the same
+chats unseen), and returns to Redis by itself when it answers again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import time
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+# While Redis is away: each process paces a chat at this share of its rate, burst 1.
+FALLBACK_SHARE = 0.5
+# A Redis that does not answer within this is treated as away (a hung server must not
+# hold every send), and is tried again after REDIS_RETRY_S.
+REDIS_TIMEOUT_S = 1.0
+REDIS_RETRY_S = 5.0
 
 # KEYS[1] bucket; ARGV: now (s), rate (tokens/s), burst. Returns 0 (token taken) or the
 # milliseconds until one is available.
@@ -34,18 +48,42 @@ return wait
 
 
 class RedisChatRateLimiter:
-    """A token bucket per chat, atomic in Redis (one round trip per send)."""
+    """A token bucket per chat, atomic in Redis (one round trip per send); in this process
+    at ``fallback_share`` of the rate while Redis is unreachable."""
 
-    def __init__(self, redis: aioredis.Redis, prefix: str = "lh:chat:rate:") -> None:
+    def __init__(self, redis: aioredis.Redis, prefix: str = "lh:chat:rate:", *,
+                 fallback_share: float = FALLBACK_SHARE, timeout_s: float = REDIS_TIMEOUT_S,
+                 retry_s: float = REDIS_RETRY_S) -> None:
         self._redis = redis
         self._prefix = prefix
         self._script = redis.register_script(_BUCKET)
+        self._local = MemoryChatRateLimiter()
+        self._share = fallback_share
+        self._timeout_s = timeout_s
+        self._retry_s = retry_s
+        self._away_until = 0.0  # monotonic; Redis is not tried before it
+        self.degraded = False
 
     async def reserve(self, key: str, rate_per_s: float, burst: int) -> float:
-        wait_ms = await self._script(
-            keys=[self._prefix + key], args=[f"{time.time():.6f}", rate_per_s, burst]
-        )
-        return max(0.0, int(wait_ms) / 1000)
+        if time.monotonic() >= self._away_until:
+            try:
+                async with asyncio.timeout(self._timeout_s):
+                    wait_ms = await self._script(
+                        keys=[self._prefix + key], args=[f"{time.time():.6f}", rate_per_s, burst]
+                    )
+            except (RedisError, OSError, TimeoutError) as exc:
+                self._away_until = time.monotonic() + self._retry_s
+                if not self.degraded:
+                    self.degraded = True
+                    log.warning("chat pacing: redis unreachable, pacing in this process at "
+                                "%.0f%% of the rate", self._share * 100,
+                                extra={"error": type(exc).__name__})
+            else:
+                if self.degraded:
+                    self.degraded = False
+                    log.info("chat pacing: back on redis")
+                return max(0.0, int(wait_ms) / 1000)
+        return await self._local.reserve(key, rate_per_s * self._share, 1)
 
 
 class MemoryChatRateLimiter:

@@ -50,6 +50,10 @@ CMD_ALERTS_ADD = _T("Send your alerts to a webhook or service too")
 CMD_ALERTS_LIST = _T("List your alert channels")
 CMD_ALERTS_TEST = _T("Send a test alert through a channel")
 CMD_ALERTS_REMOVE = _T("Delete an alert channel")
+CMD_STATUS_PAGES = _T("Public status pages of your monitors")
+CMD_STATUS_CREATE = _T("Publish monitors on a public status page")
+CMD_STATUS_LIST = _T("List your status pages")
+CMD_STATUS_REMOVE = _T("Delete a status page")
 CMD_LANGUAGE = _T("Choose the language I answer in")
 CMD_HELP = _T("How to use Lighthouse")
 CMD_START = _T("Start receiving alerts here")
@@ -69,6 +73,9 @@ ARG_UNTIL = _T("A duration (2h), a UTC time (2026-12-24T18:00) or off")
 ARG_KIND = _T("What kind of channel")
 ARG_TARGET = _T("Its URL (kept secret)")
 ARG_CHANNEL_ID = _T("The channel's number, as /alerts list shows it")
+ARG_SLUG = _T("The page's address, e.g. acme (default: a random one nobody can guess)")
+ARG_MONITORS = _T("Monitors to show, by name or id, separated by commas (default: all)")
+ARG_PAGE = _T("The page's address, as /status list shows it")
 
 # The channel kinds a user adds from chat (value: the kind), offered in Discord.
 CHANNEL_KIND_CHOICES: list[tuple[str, str]] = [
@@ -303,6 +310,10 @@ def error(lang: str, exc: LighthouseError) -> str:
     if code == "not_admin":
         return gettext(lang, "Only this Lighthouse's admins can change plans.")
     if code == "tier_feature_unavailable":
+        if p.get("feature") == "status_page":
+            return gettext(lang, "Status pages come with the Standard plan and above; you are "
+                                 "on {tier}. See {command}.").format(
+                tier=tier_name(lang, str(p.get("tier", ""))), command=cmd(lang, "upgrade"))
         return gettext(lang, "That needs a higher plan than {tier}.").format(
             tier=tier_name(lang, str(p.get("tier", ""))))
     if code == "channel_not_found":
@@ -312,6 +323,12 @@ def error(lang: str, exc: LighthouseError) -> str:
         return gettext(lang, "I couldn't find a monitor called “{ref}”. Use {command} to see "
                              "yours.").format(ref=clip(str(p.get("ref", "")), 100),
                                               command=cmd(lang, "monitor list"))
+    if code == "slug_taken":
+        return gettext(lang, "The address “{slug}” is taken; choose another one.").format(
+            slug=clip(str(p.get("slug", "")), 60))
+    if code == "status_page_not_found":
+        return gettext(lang, "You have no status page “{slug}”; see {command}.").format(
+            slug=clip(str(p.get("slug", "")), 60), command=cmd(lang, "status list"))
     if code == "invalid_state":
         name = str(p.get("name") or "")
         state = str(p.get("state") or "")
@@ -354,6 +371,10 @@ def error(lang: str, exc: LighthouseError) -> str:
         if field == "days":
             return gettext(lang, "The number of days must be between {min} and {max}.").format(
                 min=p.get("min", 1), max=p.get("max", 3650))
+        if field == "slug":
+            return gettext(lang, "A page address has 3 to 48 lowercase letters, digits or "
+                                 "dashes, e.g. {example}").format(
+                example=cmd(lang, "status create", "acme-status"))
         if field == "channel_id":
             return gettext(lang, "“{value}” is not a channel number; see {command}.").format(
                 value=clip(str(p.get("value", "")), 40), command=cmd(lang, "alerts list"))
@@ -538,6 +559,42 @@ def usage_alerts(lang: str) -> str:
         command=cmd(lang, "alerts", gettext(lang, "add <kind> <url> | list | test <id> | "
                                                   "remove <id>")),
         example=cmd(lang, "alerts add", "webhook https://example.com/hook"))
+
+
+def status_page_created(lang: str, url: str, monitors: int) -> str:
+    if monitors:
+        shown = ngettext(lang, "{n} monitor", "{n} monitors", monitors).format(n=monitors)
+    else:
+        shown = gettext(lang, "all your monitors")
+    return gettext(lang, "📣 Status page published with {monitors}: {url}").format(
+        monitors=shown, url=url)
+
+
+def no_status_pages(lang: str) -> str:
+    return gettext(lang, "You have no status pages yet. Publish one with {command}.").format(
+        command=cmd(lang, "status create", "acme"))
+
+
+def status_pages_header(lang: str, count: int) -> str:
+    return ngettext(lang, "Your status page:", "Your {n} status pages:", count).format(n=count)
+
+
+def status_page_line(lang: str, url: str, monitors: int) -> str:
+    if not monitors:
+        return "• " + gettext(lang, "{url} · all your monitors").format(url=url)
+    return "• " + ngettext(lang, "{url} · {n} monitor", "{url} · {n} monitors",
+                           monitors).format(url=url, n=monitors)
+
+
+def status_page_removed(lang: str, slug: str) -> str:
+    return gettext(lang, "🗑️ Status page {slug} removed.").format(slug=clip(slug, 60))
+
+
+def usage_status(lang: str) -> str:
+    return gettext(lang, "Usage: {command}, e.g. {example}").format(
+        command=cmd(lang, "status", gettext(lang, "create [address|-] [monitors…] | list | "
+                                                  "remove <address>")),
+        example=cmd(lang, "status create", "acme shop api"))
 
 
 def alerts_to_dm(lang: str) -> str:
@@ -746,6 +803,8 @@ def help_text(lang: str, telegram: bool) -> str:
         lines.append(line("monitor channel", gettext(lang, "<monitor> [channel]"),
                           gettext(lang, "also post alerts in a server channel")))
     lines += [
+        line("status create", gettext(lang, "[address] [monitors…]"),
+             gettext(lang, "publish monitors on a public status page")),
         line("language", "[en|es|auto]", gettext(lang, "the language I answer and alert in")),
         line("upgrade", "", gettext(lang, "your plan, and how to get a higher one")),
         "",
@@ -910,3 +969,6 @@ NAME_ALERTS = _T("alerts")
 PARAM_KIND = _T("kind")
 PARAM_TARGET = _T("target")
 PARAM_ID = _T("id")
+NAME_CREATE = _T("create")
+PARAM_SLUG = _T("address")
+PARAM_MONITORS = _T("monitors")

@@ -19,6 +19,7 @@ from lighthouse.core.checks import get_check_type, parse_config
 from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
 from lighthouse.core.checks.runner import run_parsed
 from lighthouse.core.errors import LighthouseError
+from lighthouse.core.faultlog import RepeatedFailure
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.storage import maintenance
 from lighthouse.core.storage.database import Pool
@@ -83,6 +84,7 @@ class Scheduler:
         self._refill: asyncio.Task[int] | None = None
         self._refill_at = max(1, min(claim_batch, max_concurrency) // 4)
         self._configs: dict[int, tuple[str, dict[str, Any], CheckConfig | LighthouseError]] = {}
+        self._claim_failures = RepeatedFailure(log, "claiming due monitors")
 
     @property
     def in_flight(self) -> int:
@@ -114,8 +116,9 @@ class Scheduler:
                         self._pool, self.worker_id, min(room, self._claim_batch)
                     )
                 except Exception:
-                    log.exception("claim failed")
+                    self._claim_failures.failed()  # one line per outage, not per tick
                     break
+                self._claim_failures.succeeded()
                 received = time.monotonic()
                 for claim in claims:
                     task = asyncio.create_task(self._run(claim, received))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import sys
 import urllib.error
@@ -38,7 +39,12 @@ def cmd_run(args: argparse.Namespace, role: str) -> int:
 
     settings = _settings()
     setup_logging(settings.log_level, settings.log_format)
-    return asyncio.run(serve(settings, role))  # type: ignore[arg-type]
+    code: int = asyncio.run(serve(settings, role))  # type: ignore[arg-type]
+    # Everything is stopped and flushed by now. The interpreter's final garbage collection
+    # of the whole module graph (web3, MCP, ...) took ~3 s of the 10 s a SIGTERM may take
+    # (docs/reliability.md); frozen objects are left to the exit.
+    gc.freeze()
+    return code
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:

@@ -2,11 +2,12 @@
 the enabled adapters, runs them, and shuts them down in order on SIGTERM/SIGINT.
 
 Start order: core (embedded servers, pool, migrations, Redis) -> the monitors-as-code file
-(lighthouse/config_reload.py) -> HTTP servers (health answers from the start) -> delivery
-worker -> scheduler -> x402 reconciler -> chat bots, then the start banner
-(lighthouse/banner.py). Stop order is the reverse: bots, reconciler, scheduler (stop
-claiming, finish or release in-flight checks, flush results), delivery, HTTP servers, the
-file's reloader, core. A port that is taken stops the start with one line naming its setting.
+(lighthouse/config_reload.py) -> delivery worker -> scheduler -> (the adapters are built
+only now: their imports take seconds, and a restarted process checks before it serves) ->
+HTTP servers -> x402 reconciler -> chat bots, then the start banner (lighthouse/banner.py).
+Stop order is the reverse: bots, reconciler, HTTP servers, scheduler (stop claiming, finish
+or release in-flight checks, flush results), delivery, the file's reloader, core. A port
+that is taken stops the start with one line naming its setting.
 
 ``build_adapters`` is the one list of adapters a process runs; adapters import only
 lighthouse/wiring.py, so none of them can add itself to it.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import importlib
 import logging
 import os
 import secrets
@@ -57,6 +59,13 @@ from lighthouse.wiring import AppHook, Component, Core, Middleware
 log = logging.getLogger("lighthouse")
 
 Role = Literal["all", "worker"]
+
+# A SIGTERM is done within 10 s however busy the process is (docs/reliability.md): at most
+# this long for requests in flight, then for running checks (the rest are released to any
+# process at once), then for alert sends (their rows go back to the outbox).
+HTTP_STOP_GRACE_S = 3.0
+CHECKS_STOP_GRACE_S = 4.0
+SENDS_STOP_GRACE_S = 2.0
 
 
 def make_worker_id(settings: Settings) -> str:
@@ -168,7 +177,7 @@ class HttpServers:
             raise
 
     async def _serve(self, app: web.Application, host: str, port: int, setting: str) -> None:
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=HTTP_STOP_GRACE_S)
         await runner.setup()
         try:
             await web.TCPSite(runner, host, port).start()
@@ -192,10 +201,11 @@ class SchedulerComponent:
     name: str = "scheduler"
     scheduler: Scheduler | None = None
     housekeeper: Housekeeper | None = None
+    writer: ResultWriter | None = None
 
     async def start(self) -> None:
         c, s = self.core, self.core.settings
-        writer = ResultWriter(c.pool, c.worker_id, metrics=c.metrics)
+        writer = self.writer = ResultWriter(c.pool, c.worker_id, metrics=c.metrics)
         writer.start()
         c.health.add_part("writer", writer.health)
         self.scheduler = Scheduler(
@@ -211,7 +221,21 @@ class SchedulerComponent:
         if self.housekeeper is not None:
             await self.housekeeper.stop()
         if self.scheduler is not None:
-            await self.scheduler.stop()
+            in_flight, ran = self.scheduler.in_flight, self.scheduler.checks_run
+            await self.scheduler.stop(grace_s=CHECKS_STOP_GRACE_S)
+            finished = self.scheduler.checks_run - ran
+            # What this process checked and what it wrote: after a clean stop nothing is
+            # pending, and checks_run - results_written is what a fault lost
+            # (tests/faults/, bench/faults.py).
+            w = self.writer
+            log.info("scheduler stopped", extra={
+                "in_flight_at_stop": in_flight, "finished_while_stopping": finished,
+                "released_at_stop": max(0, in_flight - finished),
+                "checks_run": self.scheduler.checks_run,
+                "results_written": w.rows_written if w else 0,
+                "results_dropped": w.dropped if w else 0,
+                "results_quarantined": w.quarantined if w else 0,
+                "results_pending": w.pending if w else 0})
 
 
 @dataclass
@@ -243,7 +267,18 @@ class DeliveryComponent:
 
     async def stop(self) -> None:
         if self.worker is not None:
-            await self.worker.stop()
+            await self.worker.stop(grace_s=SENDS_STOP_GRACE_S)
+
+
+# What build_adapters imports by name, heaviest first (x402, web3 and MCP under api.routes).
+ADAPTER_MODULES = ("lighthouse.api.routes", "lighthouse.bot.components", "lighthouse.api.badges",
+                   "lighthouse.api.heartbeat", "lighthouse.api.status_page")
+
+
+def _import_adapters(role: Role) -> None:
+    if role != "worker":
+        for name in ADAPTER_MODULES:
+            importlib.import_module(name)
 
 
 def build_adapters(core: Core, http: HttpServers, delivery: DeliveryComponent,
@@ -280,18 +315,21 @@ async def serve(settings: Settings, role: Role = "all", stop: asyncio.Event | No
                 loop.add_signal_handler(sig, stop.set)
         http = HttpServers(core)
         delivery = DeliveryComponent(core)
+        # The operator's file first: its monitors exist before anything checks or serves.
+        # Delivery and checking start before the adapters are built: importing the API's
+        # payment and MCP stacks takes seconds on a busy machine, and after a crash checks
+        # and alerts resume first (docs/reliability.md).
+        early: list[Component] = [*config_components(core, role), delivery,
+                                  SchedulerComponent(core)]
+        if not await _start_in_order(early, stack, failures):
+            return 1
+        # Imported on a thread: on the loop, these seconds of imports would hold the
+        # checks that just started (the loop still gets its turns between bytecodes).
+        await asyncio.to_thread(_import_adapters, role)
         adapters = build_adapters(core, http, delivery, role)
         log.info("adapters built", extra={"components": ", ".join(c.name for c in adapters)})
-        # The operator's file first: its monitors exist before anything checks or serves.
-        components: list[Component] = [*config_components(core, role), http, delivery,
-                                       SchedulerComponent(core), *adapters]
-        for component in components:
-            try:
-                await component.start()
-            except PortInUseError as exc:
-                log.error(str(exc), extra={"setting": exc.setting, "port": exc.port})
-                return 1
-            stack.push_async_callback(_stop_logged, component, failures)
+        if not await _start_in_order([http, *adapters], stack, failures):
+            return 1
         log.info("lighthouse running", extra={"role": role, "storage": core.mode,
                                                "worker_id": core.worker_id})
         if not core.fatal:
@@ -301,6 +339,20 @@ async def serve(settings: Settings, role: Role = "all", stop: asyncio.Event | No
         if core.fatal:
             log.error("stopping after a fatal error", extra={"reasons": "; ".join(core.fatal)})
     return 1 if failures or core.fatal else 0
+
+
+async def _start_in_order(components: list[Component], stack: contextlib.AsyncExitStack,
+                          failures: list[BaseException]) -> bool:
+    """Start each; a started one is stopped in reverse order on the way out. False when a
+    port is taken (logged as one line naming its setting)."""
+    for component in components:
+        try:
+            await component.start()
+        except PortInUseError as exc:
+            log.error(str(exc), extra={"setting": exc.setting, "port": exc.port})
+            return False
+        stack.push_async_callback(_stop_logged, component, failures)
+    return True
 
 
 async def _stop_logged(component: Component, failures: list[BaseException]) -> None:

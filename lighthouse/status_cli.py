@@ -68,7 +68,7 @@ def page_url(a: Admin, slug: str) -> str:
 
 def _json(a: Admin, p: StatusPage) -> dict[str, Any]:
     return {"slug": p.slug, "title": p.title, "url": page_url(a, p.slug),
-            "monitor_ids": list(p.monitor_ids), "created_at": p.created_at.isoformat()}
+            "monitors": list(p.monitors), "created_at": p.created_at.isoformat()}
 
 
 async def status_create(a: Admin, args: argparse.Namespace) -> int:

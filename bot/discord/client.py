@@ -1,5 +1,6 @@
 """The Discord bot: /monitor (add, list, status, pause, resume, remove, test, channel,
 heartbeat, token, maintenance, incidents), /alerts (add, list, test, remove),
+/status (create, list, remove: public status pages),
 /language, /help, /upgrade and /admin tier as slash commands over the shared command layer.
 
 Replies are ephemeral (personal data and errors), slow commands defer first (a check can
@@ -276,6 +277,36 @@ class AlertsGroup(app_commands.Group):
         await respond(inter, await self.bot.commands.alerts_remove(make_ctx(inter), channel))
 
 
+class StatusGroup(app_commands.Group):
+    """Public status pages of the user's monitors: /status create|list|remove."""
+
+    def __init__(self, bot: LighthouseDiscord) -> None:
+        super().__init__(name=texts.NAME_STATUS, description=texts.CMD_STATUS_PAGES,
+                         allowed_contexts=CONTEXTS, allowed_installs=INSTALLS)
+        self.bot = bot
+
+    @app_commands.command(name=texts.NAME_CREATE, description=texts.CMD_STATUS_CREATE)
+    @app_commands.rename(slug=texts.PARAM_SLUG, monitors=texts.PARAM_MONITORS)
+    @app_commands.describe(slug=texts.ARG_SLUG, monitors=texts.ARG_MONITORS)
+    async def create(self, inter: discord.Interaction[Any],
+                     slug: app_commands.Range[str, 1, 64] | None = None,
+                     monitors: app_commands.Range[str, 1, 1000] | None = None) -> None:
+        # Names may hold spaces: in one option, monitors are separated by commas.
+        refs = [r for r in (monitors or "").split(",") if r.strip()]
+        await respond(inter, await self.bot.commands.status_create(make_ctx(inter), slug, refs))
+
+    @app_commands.command(name=texts.NAME_LIST, description=texts.CMD_STATUS_LIST)
+    async def list_(self, inter: discord.Interaction[Any]) -> None:
+        await respond(inter, await self.bot.commands.status_list(make_ctx(inter)))
+
+    @app_commands.command(name=texts.NAME_REMOVE, description=texts.CMD_STATUS_REMOVE)
+    @app_commands.rename(slug=texts.PARAM_SLUG)
+    @app_commands.describe(slug=texts.ARG_PAGE)
+    async def remove(self, inter: discord.Interaction[Any],
+                     slug: app_commands.Range[str, 1, 64]) -> None:
+        await respond(inter, await self.bot.commands.status_remove(make_ctx(inter), slug))
+
+
 class AdminGroup(app_commands.Group):
     """Commands for the admins named in LIGHTHOUSE_ADMINS; everyone else is refused by the
     service, so the group is listed for all (Discord permissions know nothing of our admins)."""
@@ -345,6 +376,7 @@ class LighthouseDiscord(discord.Client):
             await respond(inter, await self.commands.upgrade(make_ctx(inter)))
 
         self.tree.add_command(AlertsGroup(self))
+        self.tree.add_command(StatusGroup(self))
         self.tree.add_command(AdminGroup(self))
 
     # --- lifecycle -------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The Telegram bot: /monitor <add|list|status|pause|resume|remove|test|token|maintenance|
 incidents> (and /monitor add heartbeat <name> [period] [grace]), the same as short
-commands (/add, /list, ...), /alerts <add|list|test|remove>, /language, /help, /start,
+commands (/add, /list, ...), /alerts <add|list|test|remove>, /status <create|list|remove>
+(status pages; /status <monitor> stays a monitor's status), /language, /help, /start,
 /upgrade and /admin tier, over the shared command layer.
 
 It runs inside the process's event loop: ``initialize`` + ``start`` + ``start_polling``
@@ -168,6 +169,7 @@ class TelegramBot:
         app.add_handler(CommandHandler("monitor", self.on_monitor))
         app.add_handler(CommandHandler("upgrade", self.on_upgrade))
         app.add_handler(CommandHandler("alerts", self.on_alerts))
+        app.add_handler(CommandHandler("status", self.on_status))  # before the short forms
         app.add_handler(CommandHandler("admin", self.on_admin))
         app.add_handler(CommandHandler(list(SUBCOMMANDS), self.on_short))
         app.add_handler(CallbackQueryHandler(self.on_button, pattern=r"^lh:"))
@@ -251,6 +253,28 @@ class TelegramBot:
         else:
             lang, _user = await c.language(ctx)
             reply = Reply(texts.usage_alerts(lang), lang=lang, error="usage")
+        await self.send(update, reply)
+
+    async def on_status(self, update: Update, context: Context) -> None:
+        """/status create [slug|-] [monitors…] | list | remove <slug>: status pages;
+        /status <monitor> stays the short form of /monitor status."""
+        ctx = make_ctx(update)
+        if ctx is None:
+            return
+        args = list(context.args or [])
+        verb = args[0].lower() if args else ""
+        c = self.commands
+        if verb == "create":
+            reply = await c.status_create(ctx, args[1] if len(args) > 1 else None, args[2:])
+        elif verb == "list" and len(args) == 1:
+            reply = await c.status_list(ctx)
+        elif verb == "remove" and len(args) == 2:
+            reply = await c.status_remove(ctx, args[1])
+        elif verb in ("list", "remove"):
+            lang, _user = await c.language(ctx)
+            reply = Reply(texts.usage_status(lang), lang=lang, error="usage")
+        else:
+            reply = await self.dispatch(ctx, "status", args)
         await self.send(update, reply)
 
     async def on_monitor(self, update: Update, context: Context) -> None:

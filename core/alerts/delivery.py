@@ -21,6 +21,7 @@ from lighthouse.core.alerts.channels import channel_config_model
 from lighthouse.core.alerts.channels.base import AlertChannel, Delivery, DeliveryResult, Outcome
 from lighthouse.core.alerts.render import render
 from lighthouse.core.errors import UnknownChannelKindError
+from lighthouse.core.faultlog import RepeatedFailure
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.storage.database import Pool
 from lighthouse.core.text import clean_text
@@ -106,6 +107,7 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._sends: set[asyncio.Task[None]] = set()
+        self._round_failures = RepeatedFailure(log, "claiming alerts to deliver")
 
     @property
     def channels(self) -> Mapping[str, AlertChannel]:
@@ -144,14 +146,29 @@ class DeliveryWorker:
             await asyncio.gather(*pending, return_exceptions=True)
         await self._release()
 
-    async def _release(self) -> None:
-        await self._pool.execute(
-            "UPDATE alert_outbox SET claimed_by = NULL, claimed_until = NULL "
-            "WHERE claimed_by = $1 AND status = 'pending'",
+    async def _release(self) -> int:
+        released = await self._pool.fetchval(
+            "WITH r AS (UPDATE alert_outbox SET claimed_by = NULL, claimed_until = NULL "
+            "WHERE claimed_by = $1 AND status = 'pending' RETURNING 1) SELECT count(*) FROM r",
             self.worker_id,
         )
+        return int(released or 0)
+
+    async def _take_back_from_predecessor(self) -> None:
+        """Rows still claimed under our own worker id at start belong to a predecessor that
+        died with them (a stable LIGHTHOUSE_INSTANCE_ID, restarted after a crash; ids are
+        unique among live processes): send them now instead of after their lease."""
+        try:
+            released = await self._release()
+        except Exception:
+            log.warning("could not take back the outbox rows of a previous run", exc_info=True)
+            return
+        if released:
+            log.info("took back %d alert deliveries claimed by a previous run of %s",
+                     released, self.worker_id, extra={"released": released})
 
     async def _loop(self) -> None:
+        await self._take_back_from_predecessor()
         while not self._stop.is_set():
             try:
                 n = await self.run_once()
@@ -160,8 +177,10 @@ class DeliveryWorker:
                 )
                 self._metrics.outbox_backlog.set(backlog or 0)
             except Exception:
-                log.exception("delivery round failed")
+                self._round_failures.failed()  # one line per outage, not per round
                 n = 0
+            else:
+                self._round_failures.succeeded()
             if n == 0:
                 try:
                     await asyncio.wait_for(self._wake.wait(), self._poll_s)

@@ -52,6 +52,7 @@ from lighthouse.core.models import Identity, Provider, User
 from lighthouse.core.service import MonitorDraft, MonitorService, MonitorSpec
 from lighthouse.core.service.managed import ManagedMonitor
 from lighthouse.core.state import State
+from lighthouse.core.text import clean_text
 from lighthouse.core.tiers import TierName
 
 log = logging.getLogger("lighthouse.config")
@@ -159,6 +160,8 @@ class _Apply:
         self.channel_ops: list[tuple[int, dict[str, Any]]] = []  # (file index, stored config)
         self.channel_removals: list[int] = []
         self.windows: dict[str, datetime] = {}  # entry key -> maintenance until
+        self.page_ops: list[tuple[int, bool]] = []  # (file index, exists already)
+        self.page_removals: list[str] = []
 
     # --- plan -------------------------------------------------------------------------
     async def plan(self) -> None:
@@ -169,6 +172,7 @@ class _Apply:
         await self._plan_monitors()
         await self._plan_channels()
         self._plan_maintenance()
+        await self._plan_status_pages()
         if self.problems:
             # One wrong default is one problem, however many monitors take it.
             self.problems = sorted(dict.fromkeys(self.problems), key=lambda p: p.line or 0)
@@ -349,6 +353,62 @@ class _Apply:
                 self.report.changes.append(Change("~", "maintenance", e.label,
                                                   f"until {until.isoformat()}", e.public_id))
 
+    def _page_entries(self, refs: list[str]) -> list[_Entry]:
+        out = []
+        for ref in refs:
+            out.append(next(e for e in self.entries if ref.lower() in
+                            (e.entry.key.lower(), e.entry.name.strip().lower())))
+        return out
+
+    async def _plan_status_pages(self) -> None:
+        """Pages the file declares, by slug: added, changed (title or monitors) or removed
+        (declared no more); pages made elsewhere are never touched."""
+        pages = {p.slug: p for p in await self.svc.list_status_pages(OPERATOR)}
+        declared = set()
+        for i, want in enumerate(self.doc.config.status_pages):
+            declared.add(want.slug)
+            have = pages.get(want.slug)
+            if have is not None and have.managed_by is None:
+                self._problem(("status_pages", i, "slug"), f"a status page {want.slug!r} exists "
+                              "that this file does not manage (made outside it); choose another slug")
+                continue
+            entries = self._page_entries(list(want.monitors))
+            if have is None:
+                self.page_ops.append((i, False))
+                self.report.changes.append(Change("+", "status page", want.slug))
+                continue
+            same_monitors = all(e.public_id is not None for e in entries) and \
+                list(dict.fromkeys(str(e.public_id) for e in entries)) == list(have.monitors)
+            if not same_monitors or have.title != (clean_text((want.title or "").strip())
+                                                   or "Status"):
+                self.page_ops.append((i, True))
+                self.report.changes.append(Change("~", "status page", want.slug))
+        for slug, page in pages.items():
+            if page.managed_by is not None and slug not in declared:
+                self.page_removals.append(slug)
+                self.report.changes.append(Change("-", "status page", slug))
+
+    async def _apply_status_pages(self) -> None:
+        for slug in self.page_removals:
+            await self.svc.remove_status_page(OPERATOR, slug)
+        for i, exists in self.page_ops:
+            want = self.doc.config.status_pages[i]
+            refs = [str(e.public_id) for e in self._page_entries(list(want.monitors))]
+            try:
+                if exists:
+                    await self.svc.update_status_page(OPERATOR, want.slug, title=want.title,
+                                                      monitors=refs)
+                else:
+                    await self.svc.create_status_page(OPERATOR, slug=want.slug, title=want.title,
+                                                      monitors=refs, managed_by="file")
+            except LighthouseError as exc:
+                field_name = str(exc.params.get("field") or "")
+                where: Path = ("status_pages", i, field_name if field_name == "title" else "slug")
+                if isinstance(exc, TierFeatureError):
+                    where = ("tier",) if self.doc.config.tier is not None else ("status_pages", i)
+                self._problem(where, _message(exc))
+                raise ConfigFileError(self.doc.source, self.problems) from None
+
     # --- execute ----------------------------------------------------------------------
     async def execute(self) -> None:
         svc = self.svc
@@ -375,6 +435,7 @@ class _Apply:
             until = self.windows.get(e.entry.key.lower())
             if until is not None and e.public_id is not None:
                 await self._guarded(e, svc.set_maintenance(OPERATOR, str(e.public_id), until))
+        await self._apply_status_pages()
         for e in self.adds:
             if e.change is not None:
                 e.change.monitor_id = e.public_id

@@ -14,6 +14,7 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 from lighthouse.core.config_file.yamlsafe import YAML_MAX_BYTES, Located, Path, YamlProblem, load_yaml
+from lighthouse.core.service.status_pages import SLUG
 from lighthouse.core.tiers import TierName
 from pydantic import (
     AwareDatetime,
@@ -97,6 +98,14 @@ class WindowEntry(_Model):
     until: AwareDatetime
 
 
+class StatusPageEntry(_Model):
+    # A file names its pages: a random slug would be a new page at every apply.
+    slug: Key
+    title: StrictStr | None = None
+    # Monitors of this file by id or name; empty: every monitor of the operator.
+    monitors: list[Key] = Field(default_factory=list)
+
+
 class ConfigFile(_Model):
     version: Literal[1] = 1
     # The operator's tier on this instance; unset: enterprise (no monitor limit, 30 s).
@@ -105,6 +114,7 @@ class ConfigFile(_Model):
     monitors: list[MonitorEntry] = Field(default_factory=list)
     channels: list[ChannelEntry] = Field(default_factory=list)
     maintenance: list[WindowEntry] = Field(default_factory=list)
+    status_pages: list[StatusPageEntry] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -176,7 +186,8 @@ def parse_text(raw: str | bytes, source: str, env: Mapping[str, str] | None = No
     if not isinstance(located.value, dict):
         raise ConfigFileError(source, [Problem(
             located.line_of(()) or 1, "",
-            "expected a mapping with monitors:, channels:, maintenance:, tier:, defaults:")])
+            "expected a mapping with monitors:, channels:, maintenance:, status_pages:, tier:, "
+            "defaults:")])
     try:
         config = ConfigFile.model_validate(located.value)
     except PydanticValidationError as exc:
@@ -212,7 +223,8 @@ def _problems(exc: PydanticValidationError, located: Located) -> list[Problem]:
 def _model_at(path: Path) -> type[BaseModel]:
     """The file model that a (pydantic error) path ends in, for its list of keys."""
     models: dict[str, type[BaseModel]] = {"defaults": Defaults, "monitors": MonitorEntry,
-                                          "channels": ChannelEntry, "maintenance": WindowEntry}
+                                          "channels": ChannelEntry, "maintenance": WindowEntry,
+                                          "status_pages": StatusPageEntry}
     return models.get(str(path[0]), ConfigFile) if path else ConfigFile
 
 
@@ -245,5 +257,18 @@ def _cross_checks(doc: Document) -> list[Problem]:
                                             f"no monitor {ref!r} in this file"))
         if w.until <= w.from_:
             problems.append(doc.problem(("maintenance", i, "until"), "must be after from"))
+    slugs: dict[str, int] = {}
+    for i, page in enumerate(c.status_pages):
+        if not SLUG.fullmatch(page.slug):
+            problems.append(doc.problem(("status_pages", i, "slug"),
+                                        "expected 3-48 lowercase letters, digits or dashes"))
+        elif page.slug in slugs:
+            problems.append(doc.problem(("status_pages", i, "slug"),
+                                        f"{page.slug!r} is used by status_pages[{slugs[page.slug]}] too"))
+        slugs.setdefault(page.slug, i)
+        for j, ref in enumerate(page.monitors):
+            if ref.lower() not in refs:
+                problems.append(doc.problem(("status_pages", i, "monitors", j),
+                                            f"no monitor {ref!r} in this file"))
     return problems
 

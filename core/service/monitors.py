@@ -633,9 +633,10 @@ class MonitorsMixin:
         """24 h (exact, from raw checks) and 7 d / 30 d / 90 d (rollups): the one source of
         uptime figures for chat, the API and status pages (core/uptime.py)."""
         windows = await rollups.uptime_windows(self._pool, m.id, self._now(), mode=self._mode)
-        return with_exact_day(windows, await self.latency_series(m, 24))
+        return with_exact_day(windows, await self._day_series(m))
 
-    async def latency_series(self, m: Monitor, hours: int = 24) -> list[tuple[datetime, int | None, bool]]:
+    async def _day_series(self, m: Monitor, hours: int = 24) -> list[tuple[datetime, int | None, bool]]:
+        """Raw checks of the last day, for the exact 24 h uptime (charts use the rollups)."""
         rows = await monitor_rows.latency_series(self._pool, m.id, self._now() - timedelta(hours=hours))
         return [(r["time"], r["latency_ms"], r["ok"]) for r in rows]
 

@@ -12,29 +12,31 @@ import base64
 import re
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from lighthouse.core.charts import CHART_HOURS, HourPoint, empty_series, first_hour, hour_series
 from lighthouse.core.errors import (
     MonitorNotFoundError,
     SlugTakenError,
     StatusPageNotFoundError,
+    TierFeatureError,
     ValidationError,
 )
-from lighthouse.core.models import Identity, Monitor
+from lighthouse.core.models import Identity, Monitor, Provider, User
 from lighthouse.core.state import State
 from lighthouse.core.storage import monitors as monitor_rows
-from lighthouse.core.storage import rollups
+from lighthouse.core.storage import rollups, tokens
 from lighthouse.core.storage import status_pages as rows
 from lighthouse.core.storage.database import Pool
 from lighthouse.core.text import clean_text
+from lighthouse.core.tiers import tier
 
 SLUG = re.compile(r"^[a-z0-9-]{3,48}$")
 TITLE_MAX = 100
 BAR_DAYS = 90
-CHART_HOURS = 24
 INCIDENTS_SHOWN = 10
 
 
@@ -44,10 +46,15 @@ class StatusPage:
     title: str
     monitor_ids: tuple[int, ...]
     created_at: datetime
+    # The public ids of the monitors named (empty: all of the owner's), as shown outside.
+    monitors: tuple[str, ...] = ()
+    managed_by: str | None = None
+    owner_id: int = 0
 
     @classmethod
     def from_row(cls, row: Any) -> StatusPage:
-        return cls(row["slug"], row["title"], tuple(row["monitor_ids"]), row["created_at"])
+        return cls(row["slug"], row["title"], tuple(row["monitor_ids"]), row["created_at"],
+                   managed_by=row["managed_by"], owner_id=row["owner_id"])
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,7 @@ class PageMonitor:
     state_since: datetime
     last_check_at: datetime | None
     days: list[Day]  # BAR_DAYS entries, oldest first; checks == 0 where nothing ran
-    hours: list[tuple[datetime, float | None]]  # hourly average latency, oldest first
+    hours: list[HourPoint]  # the response-time chart: CHART_HOURS rollup hours, oldest first
     uptime_90d: float | None
 
 
@@ -107,42 +114,119 @@ class StatusPagesMixin:
     _now: Callable[[], datetime]
 
     if TYPE_CHECKING:
-        from lighthouse.core.models import User
-
         async def ensure_user(self, who: Identity, language: str | None = None) -> User: ...
         async def find_user(self, who: Identity) -> User | None: ...
-        async def get_monitor(self, who: Identity, ref: str) -> Monitor: ...
+        def _user(self, row: Any, who: Identity) -> User: ...
 
-    async def create_status_page(self, who: Identity, *, slug: str | None = None,
-                                 title: str | None = None,
-                                 monitors: list[str] | None = None) -> StatusPage:
-        """``monitors``: names or ids of the caller's monitors; none means all of them,
-        now and later."""
+    async def _page_owner(self, who: Identity, *, create: bool = False) -> User | None:
+        """Whose pages a caller manages. A management token (the API, MCP) acts for the
+        owner of the monitor it manages, the identity that owns /v1 monitors; a token
+        that manages nothing is nobody."""
+        if who.provider is Provider.TOKEN:
+            row = (await tokens.owner_of(self._pool, who.subject)
+                   if who.subject and len(who.subject) <= 200 else None)
+            return None if row is None else self._user(row, who)
+        return await (self.ensure_user(who) if create else self.find_user(who))
+
+    async def _owned_monitor_ids(self, owner_id: int, refs: list[str]) -> list[int]:
+        """Ids of the owner's monitors named by id, id prefix or name. Another owner's
+        monitor reads as "not found": a page never shows it, nor learns it exists."""
+        ids: list[int] = []
+        for ref in refs:
+            ref = clean_text(str(ref).strip())
+            row = None
+            try:
+                row = await monitor_rows.by_public_id(self._pool, uuid.UUID(ref))
+            except ValueError:
+                pass
+            if row is not None and row["owner_id"] != owner_id:
+                row = None
+            if row is None and ref:
+                row = await monitor_rows.find(self._pool, owner_id, ref)
+            if row is None:
+                raise MonitorNotFoundError("no such monitor", ref=ref[:100])
+            ids.append(int(row["id"]))
+        return list(dict.fromkeys(ids))
+
+    @staticmethod
+    def _page_fields(slug: str | None, title: str | None) -> str:
         if slug is not None and not SLUG.fullmatch(slug):
             raise ValidationError("slug: 3-48 lowercase letters, digits or dashes",
-                                  field="slug", reason="format", value=slug)
+                                  field="slug", reason="format", value=slug[:64])
         title = clean_text((title or "").strip()) or "Status"
         if len(title) > TITLE_MAX:
             raise ValidationError("title too long", field="title", reason="too_long", max=TITLE_MAX)
-        # Resolving through get_monitor is what keeps another owner's monitor off the page.
-        ids = [(await self.get_monitor(who, ref)).id for ref in monitors or []]
-        user = await self.ensure_user(who)
-        row = await rows.insert(self._pool, user.id, slug or random_slug(), title,
-                                list(dict.fromkeys(ids)))
+        return title
+
+    async def create_status_page(self, who: Identity, *, slug: str | None = None,
+                                 title: str | None = None,
+                                 monitors: list[str] | None = None,
+                                 managed_by: str | None = None) -> StatusPage:
+        """``monitors``: names or ids of the caller's monitors; none means all of them,
+        now and later. The same call behind chat, the API, MCP, the CLI and the file."""
+        title = self._page_fields(slug, title)
+        user = await self._page_owner(who, create=True)
+        if user is None:
+            raise MonitorNotFoundError("no monitor for this token", ref="token")
+        plan = tier(user.tier)
+        if "status_page" not in plan.features:
+            raise TierFeatureError("status pages need a higher tier", feature="status_page",
+                                   tier=plan.name.value)
+        ids = await self._owned_monitor_ids(user.id, list(monitors or []))
+        row = await rows.insert(self._pool, user.id, slug or random_slug(), title, ids,
+                                managed_by)
         if row is None:
             raise SlugTakenError("slug taken", slug=slug)
-        return StatusPage.from_row(row)
+        return (await self._shown([StatusPage.from_row(row)]))[0]
+
+    async def update_status_page(self, who: Identity, slug: str, *, title: str | None,
+                                 monitors: list[str] | None) -> StatusPage:
+        title = self._page_fields(slug, title)
+        user = await self._page_owner(who)
+        if user is None:
+            raise StatusPageNotFoundError("no such status page", slug=slug)
+        ids = await self._owned_monitor_ids(user.id, list(monitors or []))
+        row = await rows.update(self._pool, user.id, slug, title, ids)
+        if row is None:
+            raise StatusPageNotFoundError("no such status page", slug=slug)
+        return (await self._shown([StatusPage.from_row(row)]))[0]
 
     async def list_status_pages(self, who: Identity) -> list[StatusPage]:
-        user = await self.find_user(who)
+        user = await self._page_owner(who)
         if user is None:
+            if who.provider is Provider.TOKEN:
+                raise MonitorNotFoundError("no monitor for this token", ref="token")
             return []
-        return [StatusPage.from_row(r) for r in await rows.of_owner(self._pool, user.id)]
+        return await self._shown([StatusPage.from_row(r)
+                                  for r in await rows.of_owner(self._pool, user.id)])
+
+    async def _shown(self, pages: list[StatusPage]) -> list[StatusPage]:
+        """Pages with their monitors' public ids (internal ids never leave the service)."""
+        found = await rows.public_ids(self._pool, [i for p in pages for i in p.monitor_ids])
+        return [replace(p, monitors=tuple(found[i] for i in p.monitor_ids if i in found))
+                for p in pages]
 
     async def remove_status_page(self, who: Identity, slug: str) -> None:
-        user = await self.find_user(who)
-        if user is None or not await rows.delete(self._pool, user.id, slug):
-            raise StatusPageNotFoundError("no such status page", slug=slug)
+        user = await self._page_owner(who)
+        if user is None and who.provider is Provider.TOKEN:
+            raise MonitorNotFoundError("no monitor for this token", ref="token")
+        if user is None or not SLUG.fullmatch(slug) or not await rows.delete(
+                self._pool, user.id, slug):
+            raise StatusPageNotFoundError("no such status page", slug=slug[:64])
+
+    async def watch_status_pages(self, on_change: Callable[[str], None],
+                                 on_lost: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+        """Be told at once when what a status page shows changes, from any process:
+        ``on_change('o:<owner id>')`` for a monitor's state, name or maintenance (or one
+        added or removed), ``on_change('s:<slug>')`` for a page. Returns the closer."""
+        return await rows.listen_changes(self._pool, on_change, on_lost)
+
+    async def latency_hours(self, m: Monitor, hours: int = CHART_HOURS) -> list[HourPoint]:
+        """One monitor's chart series (chat's status image), from the hourly rollups as on
+        status pages (core/charts.py)."""
+        start = first_hour(self._now(), hours)
+        series = hour_series(await rows.hourly(self._pool, [m.id], start), start, hours)
+        return series.get(m.id) or empty_series(start, hours)
 
     async def status_view(self, slug: str) -> StatusView:
         """What /status/<slug> shows; a malformed slug is "not found" without a query."""
@@ -161,18 +245,16 @@ class StatusPagesMixin:
         for r in await rows.daily(self._pool, ids, start):
             d = r["bucket"].date()
             daily[(r["monitor_id"], d)] = Day(d, r["checks"], r["ok_checks"])
-        hour0 = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=CHART_HOURS - 1)
-        hourly: dict[int, dict[datetime, float | None]] = {}
+        hour0 = first_hour(now)
         today_rows: dict[int, list[int]] = {}
         midnight = datetime.combine(today, datetime.min.time(), tzinfo=now.tzinfo)
-        for r in await rows.hourly(self._pool, ids, min(hour0, midnight)):
-            b = r["bucket"]
-            if b >= hour0:
-                hourly.setdefault(r["monitor_id"], {})[b] = r["avg_latency_ms"]
-            if b.date() == today:
+        hourly_rows = await rows.hourly(self._pool, ids, min(hour0, midnight))
+        for r in hourly_rows:
+            if r["bucket"].date() == today:
                 acc = today_rows.setdefault(r["monitor_id"], [0, 0])
                 acc[0] += r["checks"]
                 acc[1] += r["ok_checks"]
+        charts = hour_series(hourly_rows, hour0)
         out: list[PageMonitor] = []
         for m in ms:
             days = []
@@ -185,10 +267,9 @@ class StatusPagesMixin:
                     day = Day(d, c, ok)
                 days.append(day or Day(d, 0, 0))
             checks = sum(d.checks for d in days)
-            hours = [(hour0 + timedelta(hours=i), hourly.get(m.id, {}).get(hour0 + timedelta(hours=i)))
-                     for i in range(CHART_HOURS)]
             out.append(PageMonitor(
-                str(m.public_id), m.name, m.state, m.state_since, m.last_check_at, days, hours,
+                str(m.public_id), m.name, m.state, m.state_since, m.last_check_at, days,
+                charts.get(m.id) or empty_series(hour0),
                 sum(d.ok_checks for d in days) / checks if checks else None))
         names = {m.id: m.name for m in ms}
         incidents = [
@@ -218,8 +299,10 @@ BADGE_WINDOWS = ("24h", "7d", "30d")
 
 
 class BadgesMixin:
-    """Badges name a monitor by its public id (a random UUID), never by its management
-    token: a badge URL is pasted into READMEs, and the token is a credential."""
+    """Badges name a monitor by its public id (a random UUID: 122 random bits), never by
+    its management token: a badge URL is pasted into READMEs, and the token is a
+    credential. Only a published monitor (on one of its owner's status pages) has badges;
+    any other is private and reads as unknown."""
 
     _pool: Pool
     _now: Callable[[], datetime]
@@ -231,7 +314,8 @@ class BadgesMixin:
         except ValueError:
             raise MonitorNotFoundError("no such monitor", ref=public_id[:64]) from None
         row = await monitor_rows.by_public_id(self._pool, pid)
-        if row is None:
+        if row is None or not await rows.is_published(self._pool, row["owner_id"], row["id"]):
+            # Unpublished monitors are private: the same "not found" as an unknown id.
             raise MonitorNotFoundError("no such monitor", ref=public_id)
         m = Monitor.from_row(row)
         facts = BadgeFacts(m.name, m.state, m.interval_s)

@@ -25,6 +25,7 @@ from typing import Any
 
 import asyncpg
 from lighthouse.core.checks.base import CheckResult
+from lighthouse.core.faultlog import RepeatedFailure
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.state import EventKind, State, apply
 from lighthouse.core.storage import incidents
@@ -167,6 +168,7 @@ class ResultWriter:
         self._closing = False
         # When the buffer last drained or a write last succeeded (monotonic seconds).
         self._progress_at = time.monotonic()
+        self._flush_failures = RepeatedFailure(log, "writing results")
 
     def add(self, item: Finished) -> None:
         if not self._buffer:
@@ -209,8 +211,10 @@ class ResultWriter:
             try:
                 await self.flush()
             except Exception:  # keep the buffer and try again next round
-                log.exception("result flush failed; will retry")
+                self._flush_failures.failed()  # one line per outage, not per round
                 await asyncio.sleep(1.0)
+            else:
+                self._flush_failures.succeeded()
 
     async def stop(self) -> None:
         # Never cancel a flush halfway: a COPY that committed before the cancellation would

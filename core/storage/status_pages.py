@@ -6,26 +6,74 @@ Every monitor read joins on the page's owner, so a page never shows another's mo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 from lighthouse.core.storage.database import Pool
 
-_COLUMNS = "id, owner_id, slug, title, monitor_ids, created_at"
+_COLUMNS = "id, owner_id, slug, title, monitor_ids, created_at, managed_by"
 
 
 async def insert(pool: Pool, owner_id: int, slug: str, title: str,
-                 monitor_ids: Sequence[int]) -> Any | None:
+                 monitor_ids: Sequence[int], managed_by: str | None = None) -> Any | None:
     """The new row, or None when the slug is taken."""
     try:
         return await pool.fetchrow(
-            f"INSERT INTO status_pages (owner_id, slug, title, monitor_ids) "
-            f"VALUES ($1, $2, $3, $4) RETURNING {_COLUMNS}",
-            owner_id, slug, title, list(monitor_ids))
+            f"INSERT INTO status_pages (owner_id, slug, title, monitor_ids, managed_by) "
+            f"VALUES ($1, $2, $3, $4, $5) RETURNING {_COLUMNS}",
+            owner_id, slug, title, list(monitor_ids), managed_by)
     except asyncpg.UniqueViolationError:
         return None
+
+
+async def update(pool: Pool, owner_id: int, slug: str, title: str,
+                 monitor_ids: Sequence[int]) -> Any | None:
+    return await pool.fetchrow(
+        f"UPDATE status_pages SET title = $3, monitor_ids = $4 WHERE owner_id = $1 AND slug = $2 "
+        f"RETURNING {_COLUMNS}", owner_id, slug, title, list(monitor_ids))
+
+
+CHANGES = "lighthouse_status"  # the NOTIFY channel of sql/0027_status_notify.sql
+
+
+async def listen_changes(pool: Pool, on_change: Callable[[str], None],
+                         on_lost: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    """Hold one connection that LISTENs for status page changes ('o:<owner id>',
+    's:<slug>'); ``on_lost`` when that connection ends. Returns the closer."""
+    conn = await pool.acquire()
+
+    def notified(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        on_change(payload)
+
+    def terminated(_conn: Any) -> None:
+        on_lost()
+
+    try:
+        await conn.add_listener(CHANGES, notified)
+        conn.add_termination_listener(terminated)
+    except BaseException:
+        await pool.release(conn)
+        raise
+
+    async def close() -> None:
+        try:
+            conn.remove_termination_listener(terminated)
+            if not conn.is_closed():
+                await conn.remove_listener(CHANGES, notified)
+        finally:
+            await pool.release(conn)
+
+    return close
+
+
+async def is_published(pool: Pool, owner_id: int, monitor_id: int) -> bool:
+    """Whether one of the owner's status pages shows the monitor (a page that names none
+    shows them all)."""
+    return bool(await pool.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM status_pages WHERE owner_id = $1 "
+        "AND (cardinality(monitor_ids) = 0 OR $2 = ANY(monitor_ids)))", owner_id, monitor_id))
 
 
 async def of_owner(pool: Pool, owner_id: int) -> list[Any]:
@@ -78,3 +126,9 @@ async def maintenance(pool: Pool, monitor_ids: Sequence[int], now: datetime) -> 
         "SELECT monitor_id, starts_at, ends_at FROM maintenance_windows "
         "WHERE monitor_id = ANY($1::bigint[]) AND ends_at > $2 ORDER BY starts_at LIMIT 20",
         list(monitor_ids), now))
+
+
+async def public_ids(pool: Pool, monitor_ids: Sequence[int]) -> dict[int, str]:
+    """The public ids of monitors, by internal id (what the API and chat show)."""
+    return {r["id"]: str(r["public_id"]) for r in await pool.fetch(
+        "SELECT id, public_id FROM monitors WHERE id = ANY($1::bigint[])", list(monitor_ids))}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from typing import Any
 
 from lighthouse.core.storage.database import Pool
 
@@ -27,3 +28,10 @@ async def monitor_for(pool: Pool, token: str, public_id: uuid.UUID) -> int | Non
         token_hash(token), public_id,
     )
     return None if value is None else int(value)
+
+
+async def owner_of(pool: Pool, token: str) -> Any | None:
+    """The users row owning the monitor that ``token`` manages; None for no such token."""
+    return await pool.fetchrow(
+        "SELECT u.* FROM api_tokens t JOIN monitors m ON m.id = t.monitor_id "
+        "JOIN users u ON u.id = m.owner_id WHERE t.token_hash = $1", token_hash(token))

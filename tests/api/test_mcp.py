@@ -36,7 +36,7 @@ from .conftest import Server, ServerFactory
 from .mcp_buyer import SdkAdapter, pay_meta, payment_required, receipt
 
 TOOLS = {"pricing", "check_url", "check", "create_monitor", "get_monitor", "list_checks", "uptime",
-         "delete_monitor"}
+         "delete_monitor", "create_status_page", "list_status_pages", "delete_status_page"}
 PAID = {"check_url", "check", "create_monitor"}
 
 
@@ -188,6 +188,22 @@ async def test_create_monitor_through_x402_mcp_client_then_manage_it_with_the_to
         assert structured(naive)["error"]["code"] == "invalid_input"
         uptime = await client.call_tool("uptime", managed)
         assert [w["period"] for w in structured(uptime)["uptime"]][:1] == ["24h"]
+
+        # Status pages: the same service calls as /v1/status-pages, for the token's owner.
+        owner = {"management_token": token}
+        basic = await client.call_tool("create_status_page", {**owner, "slug": "via-mcp"})
+        assert structured(basic)["error"]["code"] == "tier_feature_unavailable"  # Basic plan
+        await srv.pool.execute("UPDATE users SET tier = 'standard'")
+        page = await client.call_tool("create_status_page",
+                                      {**owner, "slug": "via-mcp", "monitors": [mid]})
+        assert structured(page)["status_page"]["url"] == f"{srv.url}/status/via-mcp"
+        assert structured(page)["status_page"]["monitors"] == [mid]
+        listed = await client.call_tool("list_status_pages", owner)
+        assert [p["slug"] for p in structured(listed)["status_pages"]] == ["via-mcp"]
+        nobody = await client.call_tool("list_status_pages", {"management_token": "lhm_wrong"})
+        assert structured(nobody)["error"]["code"] == "monitor_not_found"
+        removed = await client.call_tool("delete_status_page", {**owner, "slug": "via-mcp"})
+        assert structured(removed) == {"deleted": "via-mcp"}
 
         wrong = await client.call_tool("get_monitor", {"id": mid, "management_token": "lhm_wrong"})
         assert structured(wrong)["error"]["code"] == "monitor_not_found"

@@ -184,6 +184,7 @@ async def fuzz_server(chain: LocalChain, make_server: ServerFactory, service: Mo
         "INSERT INTO incidents (monitor_id, started_at, ended_at, end_reason, first_error_code, "
         "first_error, checks_failed) VALUES ($1, $2, $3, 'recovered', 'unexpected_status', "
         "'HTTP 503', 3)", m.id, now - timedelta(hours=2), now - timedelta(hours=1))
+    await service.create_status_page(WALLET, slug="fuzz-page", monitors=[str(m.public_id)])
     return Fuzzed(srv, str(m.public_id), token, str(hb.public_id), hb_token, channel_id)
 
 
@@ -192,7 +193,8 @@ REACHED_OK = ("GET /v1/monitors/{id}/checks", "GET /v1/monitors/{id}/uptime", "G
               "DELETE /v1/monitors/{id}", "POST /v1/monitors/{id}/token",
               "PUT /v1/monitors/{id}/maintenance", "DELETE /v1/monitors/{id}/maintenance",
               "GET /v1/monitors/{id}/incidents", "GET /v1/monitors/{id}/channels",
-              "DELETE /v1/monitors/{id}/channels/{channel_id}")
+              "DELETE /v1/monitors/{id}/channels/{channel_id}", "GET /v1/status-pages",
+              "DELETE /v1/status-pages/{slug}")
 
 
 async def test_schemathesis_finds_no_server_error(fuzz_server: Fuzzed, target: Any) -> None:
@@ -201,7 +203,7 @@ async def test_schemathesis_finds_no_server_error(fuzz_server: Fuzzed, target: A
         assert r.status == 200
         doc = await r.json()
     operations = {(method, path) for path, item in doc["paths"].items() for method in item}
-    assert len(operations) == 17
+    assert len(operations) == 20
 
     headers = {"Authorization": f"Bearer {fuzz_server.token}"}
     auth = {"path_parameters": {"id": fuzz_server.monitor_id}, "headers": headers}
@@ -220,6 +222,11 @@ async def test_schemathesis_finds_no_server_error(fuzz_server: Fuzzed, target: A
         "POST /v1/monitors/{id}/token": {
             "path_parameters": {"id": fuzz_server.heartbeat_id},
             "headers": {"Authorization": f"Bearer {fuzz_server.heartbeat_token}"}},
+        "POST /v1/status-pages": {"headers": headers,
+                                  "body": {"monitors": [fuzz_server.monitor_id]}},
+        "GET /v1/status-pages": {"headers": headers},
+        "DELETE /v1/status-pages/{slug}": {"path_parameters": {"slug": "fuzz-page"},
+                                           "headers": headers},
         "GET /v1/check": {"query": config},
         "POST /v1/checks": {"body": {"type": "http", "config": config}},
         "POST /v1/monitors": {"body": {"type": "http", "config": config, "tier": "basic"}},
@@ -249,6 +256,7 @@ async def test_schemathesis_finds_no_server_error(fuzz_server: Fuzzed, target: A
     for label in REACHED_OK:
         assert report.statuses[(label, 200)] > 0, label
     assert report.statuses[("POST /v1/monitors/{id}/channels", 201)] > 0
+    assert report.statuses[("POST /v1/status-pages", 201)] > 0
     for label in ("GET /v1/check", "POST /v1/checks", "POST /v1/monitors", "POST /subscribe"):
         assert report.statuses[(label, 402)] > 0, label
 
@@ -260,7 +268,7 @@ async def test_undeclared_methods_answer_405_with_allow(fuzz_server: Fuzzed) -> 
     for path, item in doc["paths"].items():
         declared = {m.upper() for m in item}
         url = srv.url + path.replace("{id}", monitor_id).replace(
-            "{channel_id}", str(fuzz_server.channel_id))
+            "{channel_id}", str(fuzz_server.channel_id)).replace("{slug}", "fuzz-page")
         for method in METHODS:
             if method.upper() in declared:
                 continue

@@ -46,7 +46,13 @@ async def test_translated_payload_is_spanish_and_valid(service: MonitorService) 
     client = LighthouseDiscord(Commands(service), sync_commands=False)
     payload = await client.command_payload()  # offline: no login, nothing to close
     by_name = {c["name"]: c for c in payload}
-    assert set(by_name) == {"monitor", "alerts", "language", "help", "upgrade", "admin"}
+    assert set(by_name) == {"monitor", "alerts", "status", "language", "help", "upgrade",
+                            "admin"}
+    pages = {o["name"]: o for o in by_name["status"]["options"]}
+    assert set(pages) == {"create", "list", "remove"}
+    assert pages["create"]["name_localizations"]["es-ES"] == "crear"
+    assert {o["name"]: o["required"] for o in pages["create"]["options"]} == {
+        "address": False, "monitors": False}
     alerts = {o["name"]: o for o in by_name["alerts"]["options"]}
     assert set(alerts) == {"add", "list", "test", "remove"}
     assert by_name["alerts"]["name_localizations"]["es-419"] == "alertas"
@@ -110,7 +116,7 @@ async def test_sync_puts_the_localized_payload_once(
         [put] = dc.find("sync_commands")
         assert put.body == await client.command_payload()
         assert {c["name"] for c in dc.global_commands} == {
-            "monitor", "alerts", "language", "help", "upgrade", "admin"}
+            "monitor", "alerts", "status", "language", "help", "upgrade", "admin"}
     finally:
         await stop_discord(client, task)
     # A restart with the same commands does not sync again (global sync is rate limited).

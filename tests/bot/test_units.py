@@ -28,6 +28,7 @@ from lighthouse.core.alerts.channels.telegram import (
     TelegramSendStatus,
 )
 from lighthouse.core.alerts.render import render
+from lighthouse.core.charts import HourPoint
 from lighthouse.core.checks import parse_shorthand
 from lighthouse.core.errors import (
     InvalidConditionError,
@@ -125,17 +126,22 @@ def test_plural_forms_and_numbers() -> None:
 
 def test_chart_is_a_valid_png() -> None:
     now = datetime.now(UTC)
-    points = [(now - timedelta(minutes=5 * i), 80 + i % 40, i % 50 != 0) for i in range(288)]
-    png = latency_chart(points, now)
+    points = [HourPoint(now - timedelta(hours=23 - i), 60, 60 if i % 7 else 55, 80.0 + i)
+              for i in range(24)]
+    png = latency_chart(points)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     width, height = struct.unpack(">II", png[16:24])
     assert (width, height) == (WIDTH, HEIGHT)
-    # Decompress the pixels: the failed checks left red columns.
+    # Decompress the pixels: the hours with failed checks left red columns.
     idat = png[png.index(b"IDAT") + 4: png.index(b"IEND") - 8]
     raw = zlib.decompress(idat)
     assert len(raw) == HEIGHT * (1 + WIDTH * 3)
     assert bytes((254, 202, 202)) in raw
-    assert latency_chart([], now).startswith(b"\x89PNG")  # no data: still a picture
+    assert bytes((37, 99, 235)) in raw  # the line
+    assert latency_chart([]).startswith(b"\x89PNG")  # no data: still a picture
+    quiet = zlib.decompress((p := latency_chart(points[1:2]))[p.index(b"IDAT") + 4:
+                                                             p.index(b"IEND") - 8])
+    assert bytes((254, 202, 202)) not in quiet
 
 
 def delivery(chat: dict[str, Any], *, key: str = "m1:v1:down", lang: str = "es") -> Delivery:

@@ -100,7 +100,8 @@ async def test_the_example_file_applies_and_covers_every_check_type(
     assert missing == [], f"add an entry of each new type to examples/lighthouse.yaml: {missing}"
 
     report = await apply_file(svc, EXAMPLE, env=EXAMPLE_ENV)
-    assert report.count("+") == len(declared) + 2 and report.count("-") == 0  # + 2 channels
+    # + 2 channels and a status page
+    assert report.count("+") == len(declared) + 3 and report.count("-") == 0
     assert report.tokens == {}  # the heartbeat's token is in the file
     assert report.next_window == datetime(2030, 1, 5, 2, tzinfo=UTC)
     rows = await pool.fetch(
@@ -349,3 +350,41 @@ async def test_the_readme_file_applies(svc: MonitorService, pool: asyncpg.Pool) 
     report = await apply_text(svc, text, env={"ALERT_WEBHOOK_URL": "https://hooks.example.com/x"})
     assert [c.op for c in report.changes] == ["~", "+", "+"]  # tier, the monitor, the channel
     assert await pool.fetchval("SELECT interval_s FROM monitors WHERE name = 'Website'") == 60
+
+
+PAGES = BASE + """\
+status_pages:
+  - slug: acme
+    title: Acme
+    monitors: [site, Mail]
+  - slug: everything
+"""
+
+
+async def test_status_pages_apply_idempotently_like_monitors(
+        svc: MonitorService, pool: asyncpg.Pool) -> None:
+    report = await apply_text(svc, PAGES)
+    assert [c.render() for c in report.changes if c.kind == "status page"] == [
+        "+ status page acme", "+ status page everything"]
+    shown = {p.slug: p for p in await svc.list_status_pages(OPERATOR)}
+    mine = await ids(pool)
+    assert shown["acme"].monitors == (str(mine["Site"]), str(mine["Mail"]))
+    assert shown["acme"].title == "Acme" and shown["everything"].monitors == ()
+    assert (await apply_text(svc, PAGES)).changes == []  # unchanged: nothing to do
+    # A page made outside the file (the CLI, chat) is left alone, and its slug refused.
+    await svc.create_status_page(OPERATOR, slug="by-hand")
+    changed = PAGES.replace("monitors: [site, Mail]", "monitors: [Mail]").replace(
+        "  - slug: everything\n", "")
+    report = await apply_text(svc, changed)
+    assert [c.render() for c in report.changes] == [
+        "~ status page acme", "- status page everything"]
+    shown = {p.slug: p for p in await svc.list_status_pages(OPERATOR)}
+    assert set(shown) == {"acme", "by-hand"} and shown["acme"].monitors == (str(mine["Mail"]),)
+    lines = await refused(svc, changed + "  - slug: by-hand\n")
+    assert lines == ["f.yaml:18: status_pages[1].slug: a status page 'by-hand' exists that this "
+                     "file does not manage (made outside it); choose another slug"]
+    lines = await refused(svc, BASE + "status_pages:\n  - slug: Bad.Slug\n    monitors: [nope]\n")
+    assert lines == ["f.yaml:15: status_pages[0].slug: expected 3-48 lowercase letters, digits "
+                     "or dashes", "f.yaml:16: status_pages[0].monitors[0]: no monitor 'nope' in "
+                     "this file"]
+    assert {p.slug for p in await svc.list_status_pages(OPERATOR)} == {"acme", "by-hand"}

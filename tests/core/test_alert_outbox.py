@@ -156,6 +156,34 @@ async def test_killed_between_claim_and_delivery_is_reclaimed_after_lease(
     assert (row["status"], row["attempts"], row["claimed_by"]) == ("delivered", 2, None)
 
 
+async def test_a_restart_under_the_same_instance_id_sends_its_predecessors_rows_at_once(
+    pool: asyncpg.Pool, service: MonitorService, receiver: Receiver, check_context: CheckContext
+) -> None:
+    """A process with a stable LIGHTHOUSE_INSTANCE_ID killed with a row claimed: restarted
+    under the same id, it sends the row at once, not after the 60 s lease (issue 16)."""
+    await _down_monitor(pool, service, receiver)
+    await _feed(pool, [False, False, False])
+    await pool.execute(
+        "UPDATE alert_outbox SET claimed_by = 'i-0abc', claimed_until = now() + interval '60 s', "
+        "attempts = attempts + 1")
+    other = DeliveryWorker(pool, {}, Metrics(), worker_id="i-0def")
+    other.register(WebhookChannel(check_context.session))
+    other.start()
+    again = DeliveryWorker(pool, {}, Metrics(), worker_id="i-0abc")
+    again.register(WebhookChannel(check_context.session))
+    again.start()
+    try:
+        async with asyncio.timeout(10):
+            while await pool.fetchval("SELECT status FROM alert_outbox") != "delivered":  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    finally:
+        await again.stop()
+        await other.stop()
+    assert len(receiver.received) == 1
+    row = await pool.fetchrow("SELECT attempts, claimed_by FROM alert_outbox")
+    assert (row["attempts"], row["claimed_by"]) == (2, None)
+
+
 async def test_receiver_errors_are_retried_with_backoff_and_429_retry_after(
     pool: asyncpg.Pool, service: MonitorService, receiver: Receiver, check_context: CheckContext
 ) -> None:

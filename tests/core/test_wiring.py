@@ -134,8 +134,9 @@ async def _get(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize(("role", "stops"), [
-    ("worker", ["scheduler", "delivery", "http"]),
-    ("all", ["x402-reconciler", "scheduler", "delivery", "http"]),
+    # Started: delivery, scheduler, then (adapters built) http, adapters; stopped in reverse.
+    ("worker", ["http", "scheduler", "delivery"]),
+    ("all", ["x402-reconciler", "http", "scheduler", "delivery"]),
 ])
 async def test_a_role_serves_its_routes_and_stops_in_reverse(
     dsn: str, redis_url: str, tmp_path: Path, make_free_port: Any, role: Role,

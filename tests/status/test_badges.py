@@ -36,7 +36,8 @@ async def _get(url: str, **headers: str) -> tuple[int, str, CIMultiDict[str]]:
         return resp.status, await resp.text(), CIMultiDict(resp.headers)
 
 
-async def _monitor(service: MonitorService, pool: asyncpg.Pool, state: str) -> str:
+async def _monitor(service: MonitorService, pool: asyncpg.Pool, state: str,
+                   publish: bool = True) -> str:
     await service.ensure_user(WHO)
     await pool.execute("UPDATE users SET tier = 'enterprise'")
     m = await service.create_monitor(WHO, config={"url": "http://127.0.0.1:9/"}, interval_s=120,
@@ -47,6 +48,8 @@ async def _monitor(service: MonitorService, pool: asyncpg.Pool, state: str) -> s
         await pool.execute("INSERT INTO hourly_metrics (monitor_id, bucket, checks, ok_checks, "
                            "avg_latency_ms) VALUES ($1, $2, 100, $3, 250)",
                            m.id, hour - timedelta(hours=h), 100 if h != 2 else 98)
+    if publish:
+        await service.create_status_page(WHO, monitors=[str(m.public_id)])
     return str(m.public_id)
 
 
@@ -85,6 +88,19 @@ async def test_a_bad_window_is_a_400_badge(pool: asyncpg.Pool, service: MonitorS
     up = await _monitor(service, pool, "up")
     status, svg, _h = await _get(f"{base}/badge/{up}/uptime.svg?window=<b>")
     assert status == 400 and "<b>" not in svg
+
+
+async def test_a_monitor_on_no_status_page_is_private_and_has_no_badge(
+    pool: asyncpg.Pool, service: MonitorService, base: str
+) -> None:
+    hidden = await _monitor(service, pool, "up", publish=False)
+    for kind in ("status.svg", "uptime.svg?window=7d", "response.svg"):
+        status, svg, _h = await _get(f"{base}/badge/{hidden}/{kind}")
+        assert status == 404 and "not found" in svg and "operational" not in svg
+    # Published on a page that lists every monitor of the owner: served.
+    await service.create_status_page(WHO)
+    status, svg, _h = await _get(f"{base}/badge/{hidden}/status.svg")
+    assert status == 200 and "operational" in svg
 
 
 def test_badge_text_is_escaped() -> None:

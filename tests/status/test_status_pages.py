@@ -14,11 +14,13 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 from lighthouse.api.app import make_app
-from lighthouse.api.status_page import CSP, StatusPages, chart_lines, language
+from lighthouse.api.status_page import CSP, StatusPages, chart_svg, language
+from lighthouse.core.charts import HourPoint, geometry
 from lighthouse.core.errors import (
     MonitorNotFoundError,
     SlugTakenError,
     StatusPageNotFoundError,
+    TierFeatureError,
     ValidationError,
 )
 from lighthouse.core.models import Identity, Provider
@@ -66,6 +68,14 @@ async def _monitors(service: MonitorService, pool: asyncpg.Pool) -> dict[str, in
                        "VALUES ($1, $2, $3)", ids["paused"], now + timedelta(days=1),
                        now + timedelta(days=1, hours=1))
     return ids
+
+
+async def _new_day(pool: asyncpg.Pool) -> None:
+    """A daily rollup row for svc-down (no uptime so far): a change no trigger reports."""
+    await pool.execute(
+        "INSERT INTO daily_metrics (monitor_id, bucket, checks, ok_checks) SELECT id, $1, 10, 10 "
+        "FROM monitors WHERE name = 'svc-down'",
+        datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1))
 
 
 @pytest.fixture
@@ -154,6 +164,14 @@ async def test_the_stylesheet_is_same_origin_and_cached(site: tuple[str, StatusP
 
 
 async def test_slug_rules(pool: asyncpg.Pool, service: MonitorService) -> None:
+    free = Identity(Provider.API, "on-the-free-plan")
+    await service.ensure_user(free)
+    with pytest.raises(TierFeatureError):  # the plans sell status pages from Standard
+        await service.create_status_page(free, slug="free-page")
+    await service.ensure_user(OWNER)
+    await service.ensure_user(OTHER)
+    await pool.execute("UPDATE users SET tier = 'standard' WHERE id <> $1",
+                       (await service.find_user(free)).id)  # type: ignore[union-attr]
     random = await service.create_status_page(OWNER)
     assert re.fullmatch(r"[a-z2-7]{24}", random.slug)
     for bad in ("ab", "UPPER", "with space", "a" * 49, "dots.here"):
@@ -183,18 +201,76 @@ async def test_the_page_is_cached_per_slug_for_its_ttl(
     base = f"http://127.0.0.1:{runner.addresses[0][1]}"
     try:
         _s, first, _h = await _get(f"{base}/status/cached")
-        await pool.execute("UPDATE monitors SET name = 'renamed-later' WHERE name = 'svc-down'")
+        # New rollup rows are no state change: the cached copy stands until its TTL.
+        await _new_day(pool)
         _s, again, _h = await _get(f"{base}/status/cached")
-        assert again == first and "renamed-later" not in again
+        assert again == first and "100% uptime over the last 90 days" not in again
     finally:
         await runner.cleanup()
 
 
-def test_chart_lines_leave_gaps_and_language_picks_the_best() -> None:
+async def test_a_state_change_shows_on_the_next_request_not_after_the_ttl(
+    pool: asyncpg.Pool, service: MonitorService, redis: aioredis.Redis
+) -> None:
+    await _monitors(service, pool)
+    await service.create_status_page(OWNER, slug="live", monitors=["svc-down"])
+    pages = StatusPages(service, ttl=300)
+    runner = web.AppRunner(make_app(pool, redis, hooks=[pages.register]))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
+    async def told(before: int) -> None:
+        """PostgreSQL's notice reached the page cache (milliseconds; the TTL is 300 s)."""
+        for _ in range(200):
+            if pages.invalidations > before:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("no change notification within 2 s")
+
+    try:
+        _s, first, _h = await _get(f"{base}/status/live?lang=en")
+        assert ">Down</span>" in first
+        seen = pages.invalidations
+        await service.pause(OWNER, "svc-down")  # a state change, through the service
+        await told(seen)
+        _s, after, _h = await _get(f"{base}/status/live?lang=en")
+        assert ">Paused</span>" in after and ">Down</span>" not in after
+        # A change written around the service (as the scheduler's result writer does).
+        seen = pages.invalidations
+        await pool.execute("UPDATE monitors SET state = 'up' WHERE name = 'svc-down'")
+        await told(seen)
+        _s, up, _h = await _get(f"{base}/status/live?lang=en")
+        assert ">Operational</span>" in up
+        # Only a change of what the page shows drops it: another owner's monitor does not.
+        _s, _html, _h = await _get(f"{base}/status/live?lang=en")
+        cached = dict(pages._cache)
+        seen = pages.invalidations
+        await pool.execute("UPDATE monitors SET state = 'down' WHERE name = 'secret-of-other'")
+        await told(seen)
+        assert pages._cache == cached
+        seen = pages.invalidations
+        await service.remove_status_page(OWNER, "live")  # gone at once too
+        await told(seen)
+        status, _html, _h = await _get(f"{base}/status/live")
+        assert status == 404
+    finally:
+        await runner.cleanup()
+
+
+def test_chart_leaves_gaps_marks_failures_and_language_picks_the_best() -> None:
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    lines, top = chart_lines([(t0, 10.0), (t0, 20.0), (t0, None), (t0, 40.0)])
-    assert len(lines) == 2 and top == pytest.approx(44.0)
-    assert lines[0].count(",") == 2 and lines[1].count(",") == 2
+    hours = [HourPoint(t0, 60, 60, 10.0), HourPoint(t0, 60, 60, 20.0), HourPoint(t0, 0, 0, None),
+             HourPoint(t0, 60, 30, 40.0)]
+    lines, bands, top = chart_svg(hours)
+    assert len(lines) == 2 and top == "50 ms"  # 44 rounded up to a round axis
+    assert lines[0].count(",") == 2 and lines[1].count(",") == 2  # one point: a short stroke
+    assert len(bands) == 1 and float(bands[0][0]) == pytest.approx(500.0)
+    # The chat PNG paints the same geometry (core/charts.py): one code path.
+    g = geometry(hours, 600, 76)
+    assert [len(run) for run in g.lines] == [2, 1] and g.top_ms == 50.0
+    assert chart_svg([])[0] == [] and chart_svg([])[2] == ""
 
     class Req:
         def __init__(self, q: dict[str, str], h: dict[str, str]) -> None:
@@ -218,15 +294,16 @@ async def test_an_expired_page_is_served_once_stale_while_one_render_runs(
     base = f"http://127.0.0.1:{runner.addresses[0][1]}"
     try:
         await _get(f"{base}/status/stale")
-        await pool.execute("UPDATE monitors SET name = 'renamed-now' WHERE name = 'svc-down'")
+        await _new_day(pool)
         await asyncio.sleep(0.3)
         _s, stale, _h = await _get(f"{base}/status/stale")
-        assert "renamed-now" not in stale  # the old copy, while the new one renders
+        marker = "100% uptime over the last 90 days"
+        assert marker not in stale  # the old copy, while the new one renders
         for _ in range(50):
             await asyncio.sleep(0.05)
             _s, fresh, _h = await _get(f"{base}/status/stale")
-            if "renamed-now" in fresh:
+            if marker in fresh:
                 break
-        assert "renamed-now" in fresh
+        assert marker in fresh
     finally:
         await runner.cleanup()
