@@ -14,13 +14,17 @@ from array import array
 from itertools import accumulate
 from typing import Any, Final
 
-__all__ = ["JSON_MAX_DEPTH", "json_depth", "safe_json_loads"]
+__all__ = ["JSON_MAX_DEPTH", "JsonTooDeepError", "json_depth", "safe_json_loads"]
 
 JSON_MAX_DEPTH: Final = 256  # deeper JSON is refused before parsing (see json_depth)
 
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _BRACKETS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+class JsonTooDeepError(ValueError):
+    """JSON refused for its nesting: callers can say so instead of "not JSON"."""
 
 
 def json_depth(raw: bytes | str) -> int:
@@ -35,7 +39,8 @@ def json_depth(raw: bytes | str) -> int:
 def safe_json_loads(raw: bytes | str) -> Any:
     """json.loads for text from monitored targets: refuses nesting deeper than
     JSON_MAX_DEPTH first (web3 raises the recursion limit, and a crafted ~100,000-deep
-    body then crashes the process instead of raising). Raises ValueError like json.loads."""
+    body then crashes the process instead of raising). Raises ValueError like json.loads
+    (JsonTooDeepError, a ValueError, for the nesting)."""
     if json_depth(raw) > JSON_MAX_DEPTH:
-        raise ValueError(f"JSON nested deeper than {JSON_MAX_DEPTH} levels")
+        raise JsonTooDeepError(f"JSON nested deeper than {JSON_MAX_DEPTH} levels")
     return json.loads(raw)

@@ -15,27 +15,37 @@ from aiohttp import StreamReader
 
 
 class Body(NamedTuple):
-    data: bytes
-    truncated: bool  # the body went on past the limit; data holds its first ``limit`` bytes
+    data: bytes  # the body, or its first ``keep`` bytes (see read_body)
+    truncated: bool  # the body went on past the limit
 
 
-async def read_body(stream: StreamReader, limit: int) -> Body:
-    """The body up to ``limit`` bytes, reading until EOF; never buffers more than limit + 1.
+async def read_body(stream: StreamReader, limit: int, *, keep: int | None = None) -> Body:
+    """The body up to ``limit`` bytes, reading until EOF; never buffers more than ``keep``
+    (default: ``limit``) plus one read.
 
+    ``keep`` smaller than ``limit``: the rest is still read up to the limit (the download
+    is timed whole and a body past the limit is reported as cut) but dropped as it comes,
+    so a check that needs only a sample holds a sample, not a megabyte, per target.
     One byte past the limit is asked for so that a body of exactly ``limit`` bytes is not
     reported as cut.
     """
     if limit < 0:
         raise ValueError("limit must be >= 0")
+    keep = limit if keep is None else max(0, min(keep, limit))
     chunks: list[bytes] = []
-    size = 0
-    while size <= limit:
-        chunk = await stream.read(limit + 1 - size)
+    kept = size = 0
+    while size < limit:
+        chunk = await stream.read(limit - size)
         if not chunk:  # read(n > 0) answers b"" only at the end of the body
-            break
-        chunks.append(chunk)
+            return Body(_joined(chunks), False)
         size += len(chunk)
-    data = b"".join(chunks)
-    if size > limit:
-        return Body(data[:limit], True)
-    return Body(data, False)
+        if kept < keep:
+            piece = chunk if len(chunk) <= keep - kept else chunk[:keep - kept]
+            chunks.append(piece)
+            kept += len(piece)
+    truncated = bool(await stream.read(1))
+    return Body(_joined(chunks), truncated)
+
+
+def _joined(chunks: list[bytes]) -> bytes:
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)

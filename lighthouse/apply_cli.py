@@ -28,14 +28,15 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lighthouse import operator_texts as say
     from lighthouse.core.config_file.document import ConfigFileError
     from lighthouse.core.settings import load_settings
 
+    lang = say.operator_language()
     settings = load_settings()
     path = Path(args.file) if args.file else settings.config_file
     if path is None:
-        print("lighthouse apply: give a FILE, set LIGHTHOUSE_CONFIG or create ./lighthouse.yaml",
-              file=sys.stderr)
+        print(say.apply_no_file(lang), file=sys.stderr)
         return 2
     # The plan is the output; the service's start-up lines would only bury it.
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         report = asyncio.run(_apply(settings, path, dry_run=args.dry_run))
     except ConfigFileError as exc:
         print(exc, file=sys.stderr)
-        print(f"lighthouse apply: {path} refused; nothing was changed", file=sys.stderr)
+        print(say.apply_refused(lang, str(path)), file=sys.stderr)
         return 2
     for line in report.lines():
         print(line)

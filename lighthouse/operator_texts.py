@@ -229,6 +229,16 @@ def bad_time(lang: str, option: str, value: str) -> str:
                    ).format(option=option, value=value)
 
 
+def apply_refused(lang: str, path: str) -> str:
+    """The last line of a refused ``lighthouse apply`` (the problems above it name lines)."""
+    return gettext(lang, "lighthouse apply: {path} refused; nothing was changed").format(path=path)
+
+
+def apply_no_file(lang: str) -> str:
+    return gettext(lang, "lighthouse apply: give a FILE, set LIGHTHOUSE_CONFIG or create "
+                         "./lighthouse.yaml")
+
+
 def bad_json(lang: str, option: str, detail: str) -> str:
     return gettext(lang, "{option} is not valid JSON: {detail}").format(option=option, detail=detail)
 

@@ -20,7 +20,7 @@ from typing import Any
 from lighthouse.core.alerts.channels import channel_config_model
 from lighthouse.core.alerts.channels.base import AlertChannel, Delivery, DeliveryResult, Outcome
 from lighthouse.core.alerts.render import render
-from lighthouse.core.errors import LighthouseError
+from lighthouse.core.errors import LighthouseError, UnknownChannelKindError
 from lighthouse.core.faultlog import RepeatedFailure
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.secretbox import SecretBox, SecretUnreadable, open_secrets
@@ -32,20 +32,51 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 LEASE_S = 60
 
+# Claimable: due, not leased, and, for chat kinds, the oldest pending row of its chat.
+# A chat's alerts thus go out one at a time in the order they were raised: one waiting out
+# a 429 or a 5xx backoff holds back the later ones of that chat (not of other chats),
+# where sending them would put "recovered" before "down". Other kinds (webhooks) keep
+# sending concurrently. $5/$6: the chat kinds and the config field naming the chat.
 _CLAIM = """
-WITH due AS (
-    SELECT id FROM alert_outbox
-    WHERE status = 'pending' AND channel_kind = ANY($1::text[]) AND next_attempt_at <= now()
-      AND (claimed_until IS NULL OR claimed_until < now())
-    ORDER BY next_attempt_at
+WITH chat_field(kind, field) AS (SELECT * FROM unnest($5::text[], $6::text[])),
+pending AS (
+    SELECT o.id, o.channel_kind, c.config ->> f.field AS chat
+    FROM alert_outbox o
+    JOIN alert_channels c ON c.id = o.channel_id
+    LEFT JOIN chat_field f ON f.kind = o.channel_kind
+    WHERE o.status = 'pending' AND o.channel_kind = ANY($1::text[])
+),
+heads AS (
+    SELECT id, chat, min(id) OVER (PARTITION BY channel_kind, chat) AS first_of_chat
+    FROM pending
+),
+due AS (
+    SELECT o.id FROM alert_outbox o JOIN heads h ON h.id = o.id
+    WHERE o.status = 'pending' AND o.next_attempt_at <= now()
+      AND (o.claimed_until IS NULL OR o.claimed_until < now())
+      AND (h.chat IS NULL OR h.id = h.first_of_chat)
+    ORDER BY o.next_attempt_at
     LIMIT $2
-    FOR UPDATE SKIP LOCKED
+    FOR UPDATE OF o SKIP LOCKED
 )
 UPDATE alert_outbox o SET claimed_by = $3, claimed_until = now() + make_interval(secs => $4),
     attempts = o.attempts + 1
 FROM due WHERE o.id = due.id
 RETURNING o.id, o.alert_id, o.channel_id, o.channel_kind, o.attempts
 """
+
+
+def chat_fields(kinds: list[str]) -> tuple[list[str], list[str]]:
+    """(kinds, fields) of the chat kinds among ``kinds``: what _CLAIM orders by."""
+    pairs = []
+    for kind in kinds:
+        try:
+            field = channel_config_model(kind).chat_field
+        except UnknownChannelKindError:  # a channel registered outside the registry
+            continue
+        if field is not None:
+            pairs.append((kind, field))
+    return [k for k, _ in pairs], [f for _, f in pairs]
 
 
 def backoff_s(attempt: int) -> float:
@@ -174,7 +205,9 @@ class DeliveryWorker:
         kinds = list(self._channels)
         if not kinds:
             return 0
-        rows = await self._pool.fetch(_CLAIM, kinds, self._batch, self.worker_id, float(LEASE_S))
+        chat_kinds, fields = chat_fields(kinds)
+        rows = await self._pool.fetch(_CLAIM, kinds, self._batch, self.worker_id, float(LEASE_S),
+                                      chat_kinds, fields)
         for row in rows:
             await self._slots.acquire()
             task = asyncio.create_task(self._send(dict(row)))
@@ -277,6 +310,8 @@ class DeliveryWorker:
     async def _record(self, row: dict[str, Any], result: DeliveryResult) -> None:
         final, retry_in = await self._store(row, result)
         self._log_outcome(row, result, final, retry_in)  # once it is committed
+        if retry_in is None:  # done with: the next alert of its chat is claimable now
+            self._wake.set()
 
     async def _store(self, row: dict[str, Any], result: DeliveryResult
                      ) -> tuple[bool, float | None]:

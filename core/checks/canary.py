@@ -302,7 +302,7 @@ class CanaryCheck(CheckTypeBase):
                 status = resp.status
                 resp_headers = {k.lower(): v for k, v in resp.headers.items()}
         except Exception as exc:
-            code, text = classify_exception(exc)
+            code, text = classify_exception(exc, budget_s)
             raise _StepFailed(code, text) from None
         latency = (time.perf_counter() - started) * 1000
         text = raw.decode("utf-8", "replace")
@@ -356,7 +356,7 @@ class CanaryCheck(CheckTypeBase):
             as_int = _hex_int(result)
             if as_int is not None:
                 values["RESULT_INT"] = as_int
-        cctx = ConditionContext(values)
+        cctx = ConditionContext(values, body_cut_at=BODY_LIMIT if response.get("truncated") else None)
         outcomes = [canary_condition(t).evaluate(cctx) for t in expect.conditions]
         entry["conditions"] = [o.to_dict() for o in outcomes]
         failed = next((o for o in outcomes if not o.ok), None)

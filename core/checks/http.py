@@ -159,13 +159,14 @@ def trace_config() -> aiohttp.TraceConfig:
     return tc
 
 
-def classify_exception(exc: BaseException) -> tuple[str, str]:
-    """Map a client exception to (stable error code, short text)."""
+def classify_exception(exc: BaseException, timeout_s: float | None = None) -> tuple[str, str]:
+    """Map a client exception to (stable error code, short text); ``timeout_s``, the limit
+    the request had, is named in a timeout's text."""
     blocked = blocked_error(exc)
     if blocked is not None:
         return "target_not_allowed", str(blocked)
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
-        return "timeout", "timed out"
+        return "timeout", "timed out" if timeout_s is None else f"timed out after {timeout_s:g} s"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         return "tls_certificate", f"certificate verification failed: {exc.certificate_error}"
     if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
@@ -232,13 +233,14 @@ class HttpCheck(CheckTypeBase):
                 trace_request_ctx=timings,
             ) as resp:
                 tls = peer_certificate(resp) if resp.url.scheme == "https" else None
-                body, truncated = await read_body(resp.content, BODY_READ_LIMIT)
+                body, truncated = await read_body(resp.content, BODY_READ_LIMIT,
+                                                  keep=_body_bytes_kept(config))
                 elapsed = time.perf_counter() - started
                 status = resp.status
                 headers = {k.lower(): v for k, v in resp.headers.items()}
         except Exception as exc:  # every failure of the target is a result, not a crash
             elapsed = time.perf_counter() - started
-            code, text = classify_exception(exc)
+            code, text = classify_exception(exc, config.timeout_s)
             return CheckResult(
                 ok=False,
                 latency_ms=elapsed * 1000,
@@ -265,7 +267,7 @@ class HttpCheck(CheckTypeBase):
         if tls is not None:
             details["tls"] = tls.as_dict()
             result.signals.extend(expiry_signals(tls))
-        evaluate_conditions(config, result, body, headers, tls)
+        evaluate_conditions(config, result, body, headers, tls, truncated)
         return result
 
     @staticmethod
@@ -283,8 +285,19 @@ class HttpCheck(CheckTypeBase):
 HTTP_PLACEHOLDERS = frozenset({"STATUS", "RESPONSE_TIME", "BODY", "HEADER", "CERT_EXPIRY"})
 
 
+def _body_bytes_kept(config: HttpConfig) -> int:
+    """The whole body (to the read limit) only for a condition on [BODY]; else the sample.
+    Hundreds of checks run at once: one that reads status and headers should not hold a
+    megabyte of each target's body while it downloads."""
+    if any(cached_condition(text, HTTP_PLACEHOLDERS).left.name == "BODY"
+           for text in config.conditions):
+        return BODY_READ_LIMIT
+    return BODY_SAMPLE_BYTES
+
+
 def evaluate_conditions(config: HttpConfig, result: CheckResult, body: bytes,
-                        headers: dict[str, str], tls: CertificateInfo | None) -> None:
+                        headers: dict[str, str], tls: CertificateInfo | None,
+                        truncated: bool = False) -> None:
     """Evaluate the monitor's conditions; each outcome is stored, the first failure explains.
 
     The shorthands (``valid_status_codes``, ``max_latency_ms``) are listed first as the
@@ -298,5 +311,6 @@ def evaluate_conditions(config: HttpConfig, result: CheckResult, body: bytes,
     cctx = ConditionContext.for_http(
         status=result.status_code, response_time_ms=result.latency_ms, body=body,
         headers=headers, cert_expiry=tls.expires_in if tls is not None else None,
+        body_cut_at=BODY_READ_LIMIT if truncated else None,
     )
     evaluate_into(result, texts, HTTP_PLACEHOLDERS, cctx)

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from lighthouse.core.checks.http import classify_exception, validate_http_url
 from lighthouse.core.errors import InvalidURLError, ValidationError
-from lighthouse.core.jsonsafe import safe_json_loads
+from lighthouse.core.jsonsafe import JsonTooDeepError, safe_json_loads
 from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.streams import read_body
 
@@ -121,7 +121,7 @@ async def rpc_call(
             raw, truncated = await read_body(resp.content, RESPONSE_LIMIT)
             status = resp.status
     except Exception as exc:
-        code, text = classify_exception(exc)
+        code, text = classify_exception(exc, timeout_s)
         raise RpcFailure(code, f"{method}: {text}") from None
     latency_ms = (time.perf_counter() - started) * 1000
     if truncated:
@@ -129,6 +129,9 @@ async def rpc_call(
                          f"{method}: the response is larger than {RESPONSE_LIMIT} bytes", status=status)
     try:
         body = safe_json_loads(raw)
+    except JsonTooDeepError as exc:
+        raise RpcFailure("rpc_invalid_response", f"{method}: the response is {exc}",
+                         status=status) from None
     except ValueError:
         if status != 200:
             raise RpcFailure("rpc_http_error", f"{method}: HTTP {status}", status=status) from None

@@ -116,7 +116,7 @@ class WsCheck(CheckTypeBase):
                         reply = await _first_text(socket)
                         details["reply_sample"] = reply[:REPLY_SAMPLE_CHARS]
         except Exception as exc:  # every failure of the target is a result, not a crash
-            code, text = classify_exception(exc)
+            code, text = classify_exception(exc, config.timeout_s)
             if isinstance(exc, aiohttp.WSServerHandshakeError):
                 code, text = "handshake_refused", f"HTTP {exc.status}: not a WebSocket endpoint"
             return CheckResult(ok=False, latency_ms=(time.perf_counter() - started) * 1000,

@@ -269,7 +269,7 @@ class X402Check(CheckTypeBase):
                 status = resp.status
                 header = resp.headers.get("PAYMENT-REQUIRED")
         except Exception as exc:
-            code, text = classify_exception(exc)
+            code, text = classify_exception(exc, config.timeout_s)
             return CheckResult(ok=False, latency_ms=(time.perf_counter() - started) * 1000,
                                error_code=code, error=text)
         latency = (time.perf_counter() - started) * 1000

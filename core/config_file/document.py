@@ -137,12 +137,18 @@ class ConfigFileError(Exception):
         super().__init__("\n".join(p.render(source) for p in self.problems))
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def dotted(path: Iterable[str | int]) -> str:
-    """("monitors", 2, "config", "url") -> monitors[2].config.url"""
+    """("monitors", 2, "config", "url") -> monitors[2].config.url; a key that is not a
+    plain word is quoted (monitors[0]['a\\nb']), so a problem stays on one line."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not _PLAIN_KEY.fullmatch(str(part)):
+            out += f"[{str(part)!r}]"
         else:
             out += f".{part}" if out else str(part)
     return out

@@ -160,8 +160,13 @@ class _Builder:
             mark = exc.problem_mark or exc.context_mark
             what = " ".join(p for p in (exc.context, exc.problem) if p)
             raise YamlProblem(f"not valid YAML: {what}", mark.line + 1 if mark else None) from None
+        except yaml.reader.ReaderError as exc:  # a character YAML forbids: say where, in one line
+            line = source[:exc.position].count("\n") + 1 if isinstance(source, str) else None
+            what = f"unacceptable character #x{exc.character:04x}: {exc.reason}" if isinstance(
+                exc.character, int) else exc.reason
+            raise YamlProblem(f"not valid YAML: {what}", line) from None
         except yaml.YAMLError as exc:
-            raise YamlProblem(f"not valid YAML: {exc}", None) from None
+            raise YamlProblem(f"not valid YAML: {str(exc).splitlines()[0]}", None) from None
         finally:
             self.loader.dispose()
 

@@ -61,6 +61,7 @@ RESPONSE_CHECKS = [not_a_server_error, status_code_conformance, content_type_con
 @dataclass
 class Report:
     cases: Counter[str] = field(default_factory=Counter)  # by operation label
+    modes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (label, mode)
     statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
 
@@ -80,6 +81,7 @@ def _run_operation(op: Any, strategy: Any, mode: GenerationMode, base_url: str,
     def run(case: Any) -> None:
         response = case.call(base_url=base_url, session=session, timeout=30)
         report.cases[op.label] += 1
+        report.modes[(op.label, mode.value)] += 1
         report.statuses[(op.label, response.status_code)] += 1
         try:
             case.validate_response(response, checks=checks)
@@ -246,6 +248,9 @@ async def test_schemathesis_finds_no_server_error(fuzz_server: Fuzzed, target: A
     no_inputs = {"GET /v1/pricing", "GET /.well-known/lighthouse-keys.json"}
     assert all(n >= 2 * MAX_EXAMPLES for label, n in report.cases.items() if label not in no_inputs), \
         report.cases
+    # ... invalid ones among them: every operation with inputs got negative data.
+    negative = GenerationMode.NEGATIVE.value
+    assert all(report.modes[(label, negative)] > 0 for label in labels - no_inputs), report.modes
     # The runs with fixed valid inputs reached what lies behind them: the handlers' 200s
     # behind the token, the x402 challenge (402) behind a valid paid request.
     for label in REACHED_OK:

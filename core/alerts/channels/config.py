@@ -39,6 +39,9 @@ class ChannelConfig(BaseModel):
     # Chat kinds address a person or chat by ids that only the chat adapter can vouch
     # for; accepting them from an API body would let anyone make the bot message anyone.
     chat_only: ClassVar[bool] = False
+    # The config field naming the chat (or person) a message lands in, for chat kinds:
+    # the delivery worker sends one chat's alerts one at a time, in the order raised.
+    chat_field: ClassVar[str | None] = None
 
     @classmethod
     def example(cls) -> dict[str, Any]:

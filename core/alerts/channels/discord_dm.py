@@ -45,6 +45,7 @@ SEND_TIMEOUT_S = 60.0
 
 class DiscordDMConfig(ChannelConfig):
     chat_only: ClassVar[bool] = True
+    chat_field: ClassVar[str | None] = "user_id"
 
     user_id: Snowflake
     fallback_channel_id: Snowflake | None = None  # a server channel, when DMs are refused
@@ -62,6 +63,7 @@ class DiscordDMConfig(ChannelConfig):
 
 class DiscordChannelConfig(ChannelConfig):
     chat_only: ClassVar[bool] = True
+    chat_field: ClassVar[str | None] = "channel_id"
 
     channel_id: Snowflake
     guild_id: Snowflake | None = None

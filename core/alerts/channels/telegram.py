@@ -47,6 +47,7 @@ _MAX_CHAT_ID = 2**53 - 1
 
 class TelegramConfig(ChannelConfig):
     chat_only: ClassVar[bool] = True
+    chat_field: ClassVar[str | None] = "chat_id"
 
     # Negative for groups and channels. A group that becomes a supergroup gets a new id,
     # which the delivery (or the bot, on the migration update) writes back here.

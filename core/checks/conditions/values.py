@@ -85,11 +85,11 @@ class ConditionContext(Mapping[str, Any]):
     duration literal; other plain numbers are seconds.
     """
 
-    __slots__ = ("_json", "_millis", "_text", "_values")
+    __slots__ = ("_body_cut_at", "_json", "_millis", "_text", "_values")
 
     def __init__(self, values: Mapping[str, Any] | None = None, /, *,
                  millisecond_names: Iterable[str] = MILLISECOND_PLACEHOLDERS,
-                 **more: Any) -> None:
+                 body_cut_at: int | None = None, **more: Any) -> None:
         merged: dict[str, Any] = dict(values) if values is not None else {}
         merged.update(more)
         header = merged.get("HEADER")
@@ -99,16 +99,21 @@ class ConditionContext(Mapping[str, Any]):
         self._millis = frozenset(millisecond_names)
         self._text: str | None = None
         self._json: Any = _MISSING
+        # The body went on past this many bytes and BODY holds only them: a JSON read that
+        # fails then says so, instead of blaming the target for sending something not JSON.
+        self._body_cut_at = body_cut_at
 
     @classmethod
     def for_http(cls, *, status: int | None = None, response_time_ms: float | None = None,
                  body: bytes | str | None = None, headers: Mapping[str, Any] | None = None,
-                 cert_expiry: timedelta | None = None, **extra: Any) -> ConditionContext:
-        """An HTTP check's values; an argument left as None is absent (not measured)."""
+                 cert_expiry: timedelta | None = None, body_cut_at: int | None = None,
+                 **extra: Any) -> ConditionContext:
+        """An HTTP check's values; an argument left as None is absent (not measured).
+        ``body_cut_at``: the body was longer and ``body`` holds its first that many bytes."""
         values: dict[str, Any] = {"STATUS": status, "RESPONSE_TIME": response_time_ms,
                                   "BODY": body, "HEADER": headers, "CERT_EXPIRY": cert_expiry}
         values.update(extra)
-        return cls({k: v for k, v in values.items() if v is not None})
+        return cls({k: v for k, v in values.items() if v is not None}, body_cut_at=body_cut_at)
 
     def __getitem__(self, name: str) -> Any:
         return self._values[name]
@@ -175,6 +180,9 @@ class ConditionContext(Mapping[str, Any]):
         try:
             return json.loads(raw)
         except ValueError:
+            if self._body_cut_at is not None:
+                raise _Unresolved(f"the body is larger than {self._body_cut_at} bytes, the most "
+                                  "read, so it is not whole JSON") from None
             raise _Unresolved("the body is not JSON") from None
         except RecursionError:
             raise _Unresolved(f"the body is JSON nested deeper than {JSON_MAX_DEPTH} levels") from None
