@@ -8,13 +8,13 @@ not a storm of missed ones.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 from uuid import UUID
 
+from lighthouse.core.jsonsafe import safe_json_loads
 from lighthouse.core.state import Policy, State, Status
 from lighthouse.core.storage.database import Pool
 
@@ -72,8 +72,8 @@ class ClaimedCheck:
 
     @cached_property
     def config(self) -> dict[str, Any]:
-        """The stored config (our own jsonb, written through the service's validation)."""
-        config: dict[str, Any] = json.loads(self.config_text)
+        """The stored config, decoded on first use (a parse on a cache miss, tools, tests)."""
+        config: dict[str, Any] = safe_json_loads(self.config_text)
         return config
 
     @classmethod
