@@ -6,7 +6,7 @@ Prints checks/s, schedule lag p50/p99, missed checks, peak RSS, and the same run
 aiohttp ceiling (a plain loop of the same requests at the same concurrency).
 
     .venv/bin/python bench/scheduler.py --monitors 10000 --interval 30 --duration 60
-    .venv/bin/python bench/scheduler.py --monitors 10000 --interval 2 --duration 20  # saturate
+    .venv/bin/python bench/scheduler.py --monitors 100000 --interval 30 --duration 60  # saturated
 """
 
 from __future__ import annotations
@@ -30,7 +30,35 @@ from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.scheduler import Scheduler
 from lighthouse.core.storage.results import ResultWriter
 
-TARGET_SERVER = r"""
+# The target servers stand for the monitored sites on other machines: they must cost as
+# little as possible here, or the 2 cores go to them and both figures measure the target.
+# "minimal" answers every request head with one fixed keep-alive response (an asyncio
+# protocol, no HTTP parsing beyond finding the end of each head); "aiohttp" is aiohttp.web.
+MINIMAL_TARGET = r"""
+import asyncio, sys
+RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 15\r\n\r\n" b'{"status":"ok"}')
+class Answer(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.transport = transport
+        self.pending = b""
+    def data_received(self, data):
+        data = self.pending + data
+        heads = data.count(b"\r\n\r\n")  # GET requests: a head and no body
+        self.pending = data[data.rfind(b"\r\n\r\n") + 4:] if heads else data
+        if heads:
+            self.transport.write(RESPONSE * heads)
+async def main():
+    loop = asyncio.get_running_loop()
+    hosts = int(sys.argv[1]); port = int(sys.argv[2])
+    for i in range(hosts):
+        await loop.create_server(Answer, f"127.0.0.{i + 1}", port, backlog=4096)
+    print("ready", flush=True)
+    await asyncio.sleep(float(sys.argv[3]))
+asyncio.run(main())
+"""
+
+AIOHTTP_TARGET = r"""
 import asyncio, sys
 from aiohttp import web
 async def ok(_):
@@ -49,8 +77,10 @@ asyncio.run(main())
 """
 
 
-def start_targets(hosts: int, port: int, lifetime_s: float) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, "-c", TARGET_SERVER, str(hosts), str(port),
+def start_targets(hosts: int, port: int, lifetime_s: float,
+                  kind: str = "minimal") -> subprocess.Popen[str]:
+    code = MINIMAL_TARGET if kind == "minimal" else AIOHTTP_TARGET
+    proc = subprocess.Popen([sys.executable, "-c", code, str(hosts), str(port),
                              str(lifetime_s)], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -59,12 +89,57 @@ def start_targets(hosts: int, port: int, lifetime_s: float) -> subprocess.Popen[
     return proc
 
 
+class CpuMeter:
+    """CPU seconds (user + system) spent by each part of the run: this process (the
+    scheduler, or the raw loop), the target servers, and the PostgreSQL server with its
+    backends. Per check, these say where the two cores went whatever else ran beside us;
+    a backend that exits between two readings takes its time with it."""
+
+    _TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, targets_pid: int, postmaster_pid: int | None = None) -> None:
+        self._pids = {"scheduler": os.getpid(), "targets": targets_pid}
+        self._postmaster = postmaster_pid
+
+    @classmethod
+    def _stat(cls, pid: int) -> tuple[int, float] | None:
+        """(parent pid, CPU seconds) of ``pid`` from /proc, or None when it is gone."""
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return int(fields[1]), (int(fields[11]) + int(fields[12])) / cls._TICK
+
+    def reading(self) -> dict[str, float]:
+        out = {}
+        for name, pid in self._pids.items():
+            stat = self._stat(pid)
+            out[name] = stat[1] if stat else 0.0
+        if self._postmaster is not None:
+            total = 0.0
+            for entry in os.listdir("/proc"):
+                if entry.isdigit():
+                    stat = self._stat(int(entry))
+                    if stat and (int(entry) == self._postmaster or stat[0] == self._postmaster):
+                        total += stat[1]
+            out["postgres"] = total
+        return out
+
+    @staticmethod
+    def per_item_us(before: dict[str, float], after: dict[str, float],
+                    items: int) -> dict[str, float]:
+        return {k: round((after[k] - before[k]) * 1e6 / max(items, 1), 1) for k in after}
+
+
 def urls(n: int, hosts: int, port: int) -> list[str]:
     return [f"http://127.0.0.{i % hosts + 1}:{port}/m/{i}" for i in range(n)]
 
 
-async def raw_ceiling(targets: list[str], concurrency: int, seconds: float) -> float:
-    """A plain aiohttp loop over the same URLs: the most this machine does without us."""
+async def raw_ceiling(targets: list[str], concurrency: int, seconds: float,
+                      meter: CpuMeter) -> tuple[float, dict[str, float]]:
+    """A plain aiohttp loop over the same URLs: the most this machine does without us.
+    Returns requests/s and the CPU microseconds per request of each process."""
     done = 0
     deadline = time.monotonic() + seconds
     connector = aiohttp.TCPConnector(limit=0)
@@ -78,13 +153,15 @@ async def raw_ceiling(targets: list[str], concurrency: int, seconds: float) -> f
                 done += 1
                 i += concurrency
         started = time.monotonic()
+        before = meter.reading()
         await asyncio.gather(*(worker(k) for k in range(concurrency)))
-        return done / (time.monotonic() - started)
+        rate = done / (time.monotonic() - started)
+        return rate, CpuMeter.per_item_us(before, meter.reading(), done)
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
     port = args.port
-    proc = start_targets(args.hosts, port, args.duration * 3 + 120)
+    proc = start_targets(args.hosts, port, args.duration * 3 + 120, args.target)
     try:
         async with fresh_database() as (pool, _dsn):
             targets = urls(args.monitors, args.hosts, port)
@@ -111,13 +188,18 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                 max_concurrency=args.concurrency, per_host_concurrency=args.per_host,
                 tick_s=args.tick,
             )
+            backend = await pool.fetchval("SELECT pg_backend_pid()")
+            postmaster = CpuMeter._stat(backend)
+            meter = CpuMeter(proc.pid, postmaster[0] if postmaster else None)
             t0 = time.monotonic()
+            cpu_before = meter.reading()
             window_start = await pool.fetchval("SELECT now()")
             scheduler.start()
             await asyncio.sleep(args.duration)
             window_end = await pool.fetchval("SELECT now()")
             checks = scheduler.checks_run
             elapsed = time.monotonic() - t0
+            cpu_sched = CpuMeter.per_item_us(cpu_before, meter.reading(), checks)
             lags = list(scheduler.lags)
             await scheduler.stop()
             await session.close()
@@ -139,7 +221,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             )
             rows = await pool.fetchval("SELECT count(*) FROM check_history")
             failed = await pool.fetchval("SELECT count(*) FROM check_history WHERE NOT ok")
-        ceiling = await raw_ceiling(targets, args.concurrency, min(10.0, args.duration / 2))
+        ceiling, cpu_raw = await raw_ceiling(targets, args.concurrency,
+                                             min(10.0, args.duration / 2), CpuMeter(proc.pid))
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -153,7 +236,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "missed": int(missed), "rss_mb": round(rss_mb(), 1),
         "raw_ceiling_per_s": round(ceiling, 1),
         "ratio_to_ceiling": round(checks_per_s / ceiling, 3) if ceiling else None,
-        "concurrency": args.concurrency, "machine": machine(),
+        "cpu_us_per_check": cpu_sched, "raw_cpu_us_per_request": cpu_raw,
+        "target": args.target, "concurrency": args.concurrency, "machine": machine(),
     }
 
 
@@ -167,6 +251,8 @@ def main() -> None:
     p.add_argument("--hosts", type=int, default=16)
     p.add_argument("--tick", type=float, default=0.25)
     p.add_argument("--port", type=int, default=18000 + os.getpid() % 1000)
+    p.add_argument("--target", choices=("minimal", "aiohttp"), default="minimal",
+                   help="target servers: a fixed-answer protocol (default) or aiohttp.web")
     args = p.parse_args()
     if not 1 <= args.duration <= 600:
         p.error("--duration must be 1..600 s")

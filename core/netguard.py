@@ -98,8 +98,9 @@ class TargetGuard:
             raise BlockedAddressError(exc) from None
         return socket.socket(family=family, type=type_, proto=proto)
 
-    def connector(self, **kwargs: Any) -> aiohttp.TCPConnector:
-        return aiohttp.TCPConnector(
+    def connector(self, connector_class: type[aiohttp.TCPConnector] = aiohttp.TCPConnector,
+                  **kwargs: Any) -> aiohttp.TCPConnector:
+        return connector_class(
             resolver=GuardedResolver(self), socket_factory=self.socket_factory, **kwargs
         )
 

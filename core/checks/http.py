@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import time
 from typing import Any, ClassVar, Literal
@@ -28,6 +29,7 @@ from lighthouse.core.checks.conditions import (
     conditions_from_shorthand,
     evaluate_into,
 )
+from lighthouse.core.http_client import RequestTimings, current_timings
 from lighthouse.core.netguard import blocked_error
 from lighthouse.core.streams import read_body
 from lighthouse.core.urls import validate_url
@@ -96,67 +98,10 @@ class HttpConfig(CheckConfig):
         return self
 
 
-class _Timings:
-    """Collects per-request timings from aiohttp's tracing hooks."""
-
-    __slots__ = ("connect_end", "connect_start", "dns_end", "dns_start", "headers", "start")
-
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-        self.dns_start = self.dns_end = self.connect_start = self.connect_end = 0.0
-        self.headers = 0.0
-
-    def as_dict(self, total: float) -> dict[str, float]:
-        out: dict[str, float] = {}
-        if self.dns_end:
-            out["dns_ms"] = round((self.dns_end - self.dns_start) * 1000, 2)
-        if self.connect_end:
-            # aiohttp's connection-create span includes the TLS handshake for https
-            out["connect_ms"] = round((self.connect_end - self.connect_start) * 1000, 2)
-        if self.headers:
-            out["first_byte_ms"] = round((self.headers - self.start) * 1000, 2)
-        out["total_ms"] = round(total * 1000, 2)
-        return out
-
-
-def _ctx(params: Any) -> _Timings | None:
-    tc = params if not hasattr(params, "trace_request_ctx") else params.trace_request_ctx
-    return tc if isinstance(tc, _Timings) else None
-
-
-def trace_config() -> aiohttp.TraceConfig:
-    # The per-request context is the _Timings object itself (passed as trace_request_ctx).
-    tc = aiohttp.TraceConfig(
-        trace_config_ctx_factory=lambda trace_request_ctx: trace_request_ctx  # type: ignore[arg-type]
-    )
-
-    async def dns_start(_s: Any, t: Any, _p: Any) -> None:
-        if isinstance(t, _Timings):
-            t.dns_start = time.perf_counter()
-
-    async def dns_end(_s: Any, t: Any, _p: Any) -> None:
-        if isinstance(t, _Timings):
-            t.dns_end = time.perf_counter()
-
-    async def conn_start(_s: Any, t: Any, _p: Any) -> None:
-        if isinstance(t, _Timings):
-            t.connect_start = time.perf_counter()
-
-    async def conn_end(_s: Any, t: Any, _p: Any) -> None:
-        if isinstance(t, _Timings):
-            t.connect_end = time.perf_counter()
-
-    async def req_end(_s: Any, t: Any, _p: Any) -> None:
-        if isinstance(t, _Timings) and not t.headers:
-            t.headers = time.perf_counter()
-
-    tc.on_dns_resolvehost_start.append(dns_start)
-    tc.on_dns_resolvehost_end.append(dns_end)
-    tc.on_connection_create_start.append(conn_start)
-    tc.on_connection_create_end.append(conn_end)
-    tc.on_request_end.append(req_end)
-    tc.on_request_redirect.append(req_end)
-    return tc
+@functools.lru_cache(maxsize=256)
+def _client_timeout(total_s: float) -> aiohttp.ClientTimeout:
+    """One frozen ClientTimeout per distinct timeout, not one per check."""
+    return aiohttp.ClientTimeout(total=total_s)
 
 
 def classify_exception(exc: BaseException, timeout_s: float | None = None) -> tuple[str, str]:
@@ -218,8 +163,10 @@ class HttpCheck(CheckTypeBase):
             return  # an unresolvable host is a failing check, not a refused monitor
 
     async def run(self, config: HttpConfig, ctx: CheckContext) -> CheckResult:
-        timings = _Timings()
+        timings = RequestTimings()
         started = timings.start
+        # The session's connector marks a new connection's spans on these (core/http_client.py).
+        timed = current_timings.set(timings)
         try:
             async with ctx.session.request(
                 config.method,
@@ -229,15 +176,17 @@ class HttpCheck(CheckTypeBase):
                 allow_redirects=config.follow_redirects,
                 max_redirects=config.max_redirects,
                 ssl=config.verify_tls,
-                timeout=aiohttp.ClientTimeout(total=config.timeout_s),
-                trace_request_ctx=timings,
+                timeout=_client_timeout(config.timeout_s),
             ) as resp:
+                timings.headers = time.perf_counter()  # the final response's headers are in
                 tls = peer_certificate(resp) if resp.url.scheme == "https" else None
                 body, truncated = await read_body(resp.content, BODY_READ_LIMIT,
                                                   keep=_body_bytes_kept(config))
                 elapsed = time.perf_counter() - started
                 status = resp.status
-                headers = {k.lower(): v for k, v in resp.headers.items()}
+                # only a condition reads headers ([HEADER]); most checks have none
+                headers = ({k.lower(): v for k, v in resp.headers.items()}
+                           if config.conditions else {})
         except Exception as exc:  # every failure of the target is a result, not a crash
             elapsed = time.perf_counter() - started
             code, text = classify_exception(exc, config.timeout_s)
@@ -248,6 +197,8 @@ class HttpCheck(CheckTypeBase):
                 error=text,
                 details={"timings": timings.as_dict(elapsed)},
             )
+        finally:
+            current_timings.reset(timed)
         latency_ms = elapsed * 1000
         details: dict[str, Any] = {
             "timings": timings.as_dict(elapsed),

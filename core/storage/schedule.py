@@ -9,10 +9,12 @@ not a storm of missed ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
+from lighthouse.core.jsonsafe import safe_json_loads
 from lighthouse.core.state import Policy, State, Status
 from lighthouse.core.storage.database import Pool
 
@@ -39,7 +41,8 @@ UPDATE monitors m SET
     claimed_until = least(now() + make_interval(secs => $3::double precision), due.next)
 FROM due
 WHERE m.id = due.id
-RETURNING m.id, m.public_id, m.owner_id, m.name, m.type, m.config, m.target_host, m.interval_s,
+RETURNING m.id, m.public_id, m.owner_id, m.name, m.type, m.config::text AS config_text,
+    m.target_host, m.interval_s,
     m.state, m.state_version, m.consecutive_failures, m.consecutive_successes,
     m.state_since, m.last_alert_at, m.incident_started_at, m.maintenance_until,
     m.incident_failures, m.failure_threshold, m.success_threshold, m.reminder_interval_s, m.language,
@@ -53,7 +56,9 @@ class ClaimedCheck:
     owner_id: int
     name: str
     type: str
-    config: dict[str, Any]
+    # The stored config as text: the scheduler keeps each monitor's parsed config and
+    # compares this string to see whether it changed, so a claim decodes no JSON.
+    config_text: str
     target_host: str
     interval_s: int
     state_version: int
@@ -65,13 +70,18 @@ class ClaimedCheck:
     # The id people see (CLI, logs, the per-monitor gauges); None only for hand-made claims.
     public_id: UUID | None = None
 
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        """The stored config, decoded on first use (a parse on a cache miss, tools, tests)."""
+        config: dict[str, Any] = safe_json_loads(self.config_text)
+        return config
+
     @classmethod
     def from_row(cls, r: Any) -> ClaimedCheck:
-        from datetime import timedelta
-
         return cls(
             id=r["id"], owner_id=r["owner_id"], name=r["name"], type=r["type"],
-            config=r["config"], target_host=r["target_host"], interval_s=r["interval_s"],
+            config_text=r["config_text"], target_host=r["target_host"],
+            interval_s=r["interval_s"],
             state_version=r["state_version"],
             status=Status(
                 state=State(r["state"]),
