@@ -120,14 +120,15 @@ def open_secrets(box: SecretBox | None, config: Mapping[str, Any],
 
 
 def load_secret_box(data_dir: Path, env_key: SecretStr | None, *,
-                    generate: bool = True) -> SecretBox | None:
+                    generate: bool = True, warn_unset: bool = True) -> SecretBox | None:
     """The key from the environment, else the data dir's key file, else (``generate``: the
     embedded database, whose files live in that same data dir) a new key file there.
 
     Not ``generate`` (an external DATABASE_URL, shared by processes that may each have a
     data dir of their own): without a key, None, and secrets stay plaintext with a warning;
     a key made here would be one no other process has, and what it encrypted would be lost
-    to them."""
+    to them. ``warn_unset`` False: a one-shot CLI command, whose output is its answer; the
+    serving processes say it at every start."""
     if env_key is not None and env_key.get_secret_value().strip():
         return SecretBox(parse_keys(env_key.get_secret_value()))
     path = data_dir / KEY_FILE
@@ -136,9 +137,10 @@ def load_secret_box(data_dir: Path, env_key: SecretStr | None, *,
     except FileNotFoundError:
         pass
     if not generate:
-        log.warning("LIGHTHOUSE_SECRET_KEY is unset: alert-channel secrets are stored "
-                    "unencrypted in the database. Set the same LIGHTHOUSE_SECRET_KEY for every "
-                    "process (docs/deploy.md).")
+        if warn_unset:
+            log.warning("LIGHTHOUSE_SECRET_KEY is unset: alert-channel secrets are stored "
+                        "unencrypted in the database. Set the same LIGHTHOUSE_SECRET_KEY for "
+                        "every process (docs/deploy.md).")
         return None
     data_dir.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key()

@@ -99,7 +99,8 @@ async def open_admin(settings: Settings, lang: str, as_json: bool,
                                      policy=policy_from_settings(settings),
                                      secrets=load_secret_box(
                                          settings.data_dir, settings.secret_key,
-                                         generate=settings.database_url is None))
+                                         generate=settings.database_url is None,
+                                         warn_unset=False))
             yield Admin(service, settings, ctx, lang, as_json, owner)
         finally:
             await session.close()
