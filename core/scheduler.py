@@ -116,6 +116,8 @@ class Scheduler:
                 except Exception:
                     log.exception("claim failed")
                     break
+                self._metrics.claim_queries.inc()
+                self._metrics.monitors_claimed.inc(len(claims))
                 received = time.monotonic()
                 for claim in claims:
                     task = asyncio.create_task(self._run(claim, received))
