@@ -8,8 +8,9 @@ started as a subprocess with its own /metrics port. In a steady window it measur
 - checks/s from the history table (rows written in the window) and from the workers;
 - transactions/s: PostgreSQL's own count (pg_stat_database.xact_commit delta) and the
   workers' split (lighthouse_claim_queries_total, lighthouse_result_write_transactions_total);
-- duplicates: the same monitor checked twice in one interval slot, counted from
-  check_history over the whole run;
+- duplicates: the same monitor checked twice for one due time (interval slot), over the
+  whole run: due times claimed twice (a trigger in the bench database logs every claim) plus
+  history rows beyond their monitor's claims (each claim runs at most one check);
 - takeover (N >= 2): all but --takeover-monitors monitors are deleted (below capacity: in a
   backlog every due monitor waits its turn, which is capacity, not takeover), the backlog
   drains, and one worker is killed with SIGKILL; for every monitor it held a lease on, the
@@ -143,18 +144,36 @@ async def prepare_template(pg: EmbeddedPostgres, admin: asyncpg.Connection,
     try:
         await migrate(pool)
         await insert_monitors(pool, targets, interval_s)
+        await pool.execute(CLAIM_LOG)
     finally:
         await pool.close()
 
 
-# A monitor's due times keep one phase (the claim advances next_due by whole intervals),
-# so each check belongs to the slot its start falls in: floor((start - first due) / interval).
-# Two checks of one monitor in one slot are a duplicate. (Counting gaps shorter than half an
-# interval would also count a late check followed by an on-time one once a backlog drains.)
+# The bench database only: every claim (an UPDATE that moves next_due forward) is logged
+# with the due time it claimed. A duplicate check needs a due time claimed twice, since each
+# claim runs at most one check; and no monitor may have more history rows than claims.
+CLAIM_LOG = """
+CREATE TABLE bench_claims (id bigint, due timestamptz, claimed_at timestamptz, worker text);
+CREATE FUNCTION bench_log_claims() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO bench_claims
+    SELECT n.id, o.next_due, now(), n.claimed_by
+    FROM new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE n.next_due > o.next_due;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER bench_log_claims AFTER UPDATE ON monitors
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION bench_log_claims();
+"""
+
 DUPLICATES = """
-SELECT count(*) - count(DISTINCT (h.monitor_id, floor(
-    (extract(epoch FROM h.time) - coalesce(h.latency_ms, 0) / 1000.0 - p.due0) / $1)))
-FROM check_history h JOIN bench_phase p ON p.id = h.monitor_id
+SELECT (SELECT count(*) - count(DISTINCT (id, due)) FROM bench_claims) AS claimed_twice,
+       (SELECT coalesce(sum(greatest(0, h.n - coalesce(c.n, 0))), 0)
+        FROM (SELECT monitor_id, count(*) AS n FROM check_history GROUP BY 1) h
+        LEFT JOIN (SELECT id, count(*) AS n FROM bench_claims GROUP BY 1) c
+          ON c.id = h.monitor_id) AS checks_beyond_claims,
+       (SELECT count(*) FROM bench_claims) AS claims
 """
 
 # For each monitor the victim held a lease on when it died: when another worker next
@@ -181,8 +200,7 @@ async def run_one(n: int, args: argparse.Namespace, pg: EmbeddedPostgres,
         await conn.execute(
             "UPDATE monitors SET next_due = now() + interval '3 seconds' "
             "+ make_interval(secs => random() * interval_s)")
-        await conn.execute("CREATE TABLE bench_phase AS "
-                           "SELECT id, extract(epoch FROM next_due) AS due0 FROM monitors")
+        await conn.execute("TRUNCATE bench_claims")  # the line above is no claim
         workers = [start_worker(f"w{n}-{i}", dsn, redis_url, workdir, args) for i in range(n)]
         await wait_healthy(session, workers)
         await asyncio.sleep(args.warmup)
@@ -224,7 +242,9 @@ async def run_one(n: int, args: argparse.Namespace, pg: EmbeddedPostgres,
             except subprocess.TimeoutExpired:
                 w.proc.kill()
                 w.proc.wait()
-        result["duplicates"] = int(await conn.fetchval(DUPLICATES, float(args.interval)))
+        dup = await conn.fetchrow(DUPLICATES)
+        result["duplicates"] = int(dup["claimed_twice"]) + int(dup["checks_beyond_claims"])
+        result["claims_logged"] = int(dup["claims"])
         result["history_rows"] = int(await conn.fetchval("SELECT count(*) FROM check_history"))
         size = await conn.fetchrow(
             "SELECT pg_total_relation_size('check_history') AS total, "

@@ -112,17 +112,19 @@ async def test_checks_get_the_database_through_their_context(core: Core) -> None
     assert core.check_context.pool is core.pool
 
 
-@pytest.mark.parametrize(("role", "names", "paths"), [
-    ("worker", [], set()),
-    ("all", ["x402-reconciler", "discord", "telegram"],
+@pytest.mark.parametrize(("role", "names", "bots", "paths"), [
+    ("worker", [], [], set()),
+    # The bots run behind the leader lease: in one process of all that share the database.
+    ("all", ["x402-reconciler", "leader:chat"], ["discord", "telegram"],
      {"/v1/pricing", "/ping/{token}", "/ping/{token}/{kind}", "/health/chat"}),
 ])
 async def test_the_runtime_builds_what_the_role_lists(core: Core, role: Role, names: list[str],
-                                                     paths: set[str]) -> None:
+                                                     bots: list[str], paths: set[str]) -> None:
     """Nothing is started: building the adapters only collects components and routes."""
     http, delivery = HttpServers(core), DeliveryComponent(core)
     made = build_adapters(core, http, delivery, role)
     assert [c.name for c in made] == names
+    assert [p.name for c in made for p in getattr(c, "parts", [])] == bots
     assert paths <= _paths(http)
     if role == "worker":
         assert http.hooks == [] and http.middlewares == []
