@@ -14,11 +14,12 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 import pytest
 from aiohttp import web
+from lighthouse.core.alerts.channels.base import Delivery, DeliveryResult, Outcome
 from lighthouse.core.settings import Settings
 
 from lighthouse.runtime import (
@@ -186,3 +187,27 @@ def test_the_service_never_aims_discord_py() -> None:
                         for attr in ("Route.BASE", "DEFAULT_GATEWAY"))]
     assert offenders == []
     assert len(sources) > 40
+
+
+class _BotChannel:
+    """Stands for a channel a bot registers once logged in (Telegram, Discord DMs)."""
+
+    kind: ClassVar[str] = "telegram"
+
+    async def deliver(self, delivery: Delivery) -> DeliveryResult:
+        return DeliveryResult(Outcome.DELIVERED)
+
+
+async def test_a_bot_that_stops_takes_its_channels_off_the_delivery_worker(core: Core) -> None:
+    """A process that steps down as chat leader no longer claims the bots' deliveries."""
+    delivery = DeliveryComponent(core)
+    await delivery.start()
+    try:
+        assert delivery.worker is not None
+        own = set(delivery.worker.channels)
+        delivery.register(_BotChannel())
+        assert "telegram" in delivery.worker.channels
+        await delivery.unregister_adapters()
+        assert set(delivery.worker.channels) == own and own
+    finally:
+        await delivery.stop()
