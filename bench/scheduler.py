@@ -28,6 +28,7 @@ from lighthouse.core.http_client import make_session
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.scheduler import Scheduler
+from lighthouse.core.storage.database import Pool
 from lighthouse.core.storage.results import ResultWriter
 
 # The target servers stand for the monitored sites on other machines: they must cost as
@@ -136,6 +137,22 @@ def urls(n: int, hosts: int, port: int) -> list[str]:
     return [f"http://127.0.0.{i % hosts + 1}:{port}/m/{i}" for i in range(n)]
 
 
+async def insert_monitors(pool: Pool, targets: list[str], interval_s: int) -> None:
+    """One HTTP monitor per URL, first due spread over one interval from 2 s on."""
+    await pool.execute(
+        """
+        WITH u AS (INSERT INTO users (tier) VALUES ('enterprise') RETURNING id)
+        INSERT INTO monitors (owner_id, name, type, config, target_host, interval_s,
+                              tier, next_due)
+        SELECT u.id, 'm' || g, 'http', jsonb_build_object('url', t.url),
+               split_part(split_part(t.url, '//', 2), ':', 1), $2::int, 'enterprise',
+               now() + interval '2 seconds' + make_interval(secs => random() * $2::int)
+        FROM u, unnest($1::text[]) WITH ORDINALITY AS t(url, g)
+        """,
+        targets, interval_s,
+    )
+
+
 async def raw_ceiling(targets: list[str], concurrency: int, seconds: float,
                       meter: CpuMeter) -> tuple[float, dict[str, float]]:
     """A plain aiohttp loop over the same URLs: the most this machine does without us.
@@ -165,18 +182,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     try:
         async with fresh_database() as (pool, _dsn):
             targets = urls(args.monitors, args.hosts, port)
-            await pool.execute(
-                """
-                WITH u AS (INSERT INTO users (tier) VALUES ('enterprise') RETURNING id)
-                INSERT INTO monitors (owner_id, name, type, config, target_host, interval_s,
-                                      tier, next_due)
-                SELECT u.id, 'm' || g, 'http', jsonb_build_object('url', t.url),
-                       split_part(split_part(t.url, '//', 2), ':', 1), $2::int, 'enterprise',
-                       now() + interval '2 seconds' + make_interval(secs => random() * $2::int)
-                FROM u, unnest($1::text[]) WITH ORDINALITY AS t(url, g)
-                """,
-                targets, args.interval,
-            )
+            await insert_monitors(pool, targets, args.interval)
             await pool.execute("CREATE TABLE bench_schedule AS SELECT id, next_due, interval_s "
                                "FROM monitors")
             guard = TargetGuard(allow_private=True)

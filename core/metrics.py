@@ -221,5 +221,24 @@ class Metrics:
         self.payments_total = Counter(
             "lighthouse_payments_total", "x402 payments by outcome", ["outcome"], registry=r
         )
+        # Transactions each process spends on PostgreSQL, for capacity planning across
+        # workers (bench/workers.py, docs/scaling.md): one claim per statement, one
+        # history COPY and one state write per result batch.
+        self.claim_queries = Counter(
+            "lighthouse_claim_queries_total", "Claim statements run against the schedule",
+            registry=r,
+        )
+        self.monitors_claimed = Counter(
+            "lighthouse_monitors_claimed_total", "Monitors claimed for a check", registry=r
+        )
+        self.result_writes = Counter(
+            "lighthouse_result_write_transactions_total",
+            "Result write transactions by part (history COPY, state update)", ["part"],
+            registry=r,
+        )
+        self.chat_leader = Gauge(
+            "lighthouse_chat_leader",
+            "1 while this process holds the chat leader lease and runs the bots", registry=r,
+        )
         self.monitors = MonitorGauges()
         r.register(self.monitors)

@@ -143,6 +143,8 @@ class Scheduler:
                     self._claim_failures.failed()  # one line per outage, not per tick
                     break
                 self._claim_failures.succeeded()
+                self._metrics.claim_queries.inc()
+                self._metrics.monitors_claimed.inc(len(claims))
                 received = time.monotonic()
                 for claim in claims:
                     task = asyncio.create_task(self._run(claim, received))

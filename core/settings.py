@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     )
     tick_s: float = Field(default=0.25, gt=0, le=10, validation_alias="LIGHTHOUSE_TICK_S")
     instance_id: str | None = Field(default=None, validation_alias="LIGHTHOUSE_INSTANCE_ID")
+    # The chat bots run in one `lighthouse run` process at a time (core/leader.py): the
+    # lease it holds, and so how long a standby waits after the holder has crashed.
+    leader_lease_s: float = Field(default=10.0, ge=1, le=300,
+                                  validation_alias="LIGHTHOUSE_LEADER_LEASE_S")
     # The Ed25519 key that signs check results (docs/signing.md): PEM, or base64 of PEM,
     # PKCS#8 DER or the 32-byte seed. Unset: a key generated into the data dir.
     signing_key: SecretStr | None = Field(default=None, validation_alias="LIGHTHOUSE_SIGNING_KEY")

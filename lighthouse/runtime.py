@@ -4,7 +4,8 @@ the enabled adapters, runs them, and shuts them down in order on SIGTERM/SIGINT.
 Start order: core (embedded servers, pool, migrations, Redis) -> the monitors-as-code file
 (lighthouse/config_reload.py) -> delivery worker -> scheduler -> (the adapters are built
 only now: their imports take seconds, and a restarted process checks before it serves) ->
-HTTP servers -> x402 reconciler -> chat bots, then the start banner (lighthouse/banner.py).
+HTTP servers -> x402 reconciler -> chat bots (in one process of all that share the
+database: the leader lease, core/leader.py), then the start banner (lighthouse/banner.py).
 Stop order is the reverse: bots, reconciler, HTTP servers, scheduler (stop claiming, finish
 or release in-flight checks, flush results), delivery, the file's reloader, core. A port
 that is taken stops the start with one line naming its setting.
@@ -24,7 +25,7 @@ import os
 import secrets
 import signal
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -46,6 +47,7 @@ from lighthouse.core.errors import PortInUseError
 from lighthouse.core.health import HealthMonitor
 from lighthouse.core.housekeeping import Housekeeper
 from lighthouse.core.http_client import make_session
+from lighthouse.core.leader import LeaderGate
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.netguard import TargetGuard
 from lighthouse.core.scheduler import Scheduler
@@ -158,11 +160,19 @@ class HttpServers:
     core: Core
     hooks: list[AppHook] = field(default_factory=list)
     middlewares: list[Middleware] = field(default_factory=list)
+    # Extra entries of /health, read per request (e.g. "chat": "leader").
+    facts: dict[str, Callable[[], object]] = field(default_factory=dict)
     name: str = "http"
     _runners: list[web.AppRunner] = field(default_factory=list)
 
     def add_hook(self, hook: AppHook) -> None:
         self.hooks.append(hook)
+
+    def add_fact(self, name: str, value: Callable[[], object]) -> None:
+        self.facts[name] = value
+
+    def _health_extra(self) -> dict[str, object]:
+        return {"storage": self.core.mode, **{k: f() for k, f in self.facts.items()}}
 
     def add_middleware(self, middleware: Middleware) -> None:
         self.middlewares.append(middleware)
@@ -171,7 +181,7 @@ class HttpServers:
         s = self.core.settings
         app = make_app(self.core.pool, self.core.redis, hooks=self.hooks,
                        middlewares=self.middlewares, health=self.core.health,
-                       health_extra=lambda: {"storage": self.core.mode})
+                       health_extra=self._health_extra)
         try:
             await self._serve(app, s.api_host, s.api_port, "API_PORT")
             if s.metrics_port:
@@ -248,6 +258,8 @@ class DeliveryComponent:
     core: Core
     name: str = "delivery"
     worker: DeliveryWorker | None = None
+    # The kinds this component registers itself; the others come from adapters.
+    own_kinds: frozenset[str] = frozenset()
     # Held until start, so a channel registered before the worker exists is not lost.
     _pending: list[AlertChannel] = field(default_factory=list)
 
@@ -265,11 +277,18 @@ class DeliveryComponent:
         self.worker.register(DiscordWebhookChannel(c.session, url.get_secret_value() if url else None))
         self.worker.register(WebhookChannel(c.session))
         self.worker.register(AppriseChannel(c.guard))
+        self.own_kinds = frozenset(self.worker.channels)
         for channel in self._pending:
             self.worker.register(channel)
         self._pending.clear()
         await sync_operator_channels(c)
         self.worker.start()
+
+    async def unregister_adapters(self) -> None:
+        """Hand the adapters' claimed deliveries back (their client has stopped here)."""
+        if self.worker is not None:
+            for kind in set(self.worker.channels) - self.own_kinds:
+                await self.worker.unregister(kind)
 
     async def stop(self) -> None:
         if self.worker is not None:
@@ -287,6 +306,21 @@ def _import_adapters(role: Role) -> None:
             importlib.import_module(name)
 
 
+def chat_leader_gate(core: Core, http: HttpServers, delivery: DeliveryComponent,
+                     chat: list[Component]) -> LeaderGate:
+    """The bots run in one process of all that share the database (core/leader.py)."""
+    gauge = core.metrics.chat_leader
+
+    def changed(leader: bool) -> None:
+        gauge.set(1 if leader else 0)
+
+    gate = LeaderGate(core.pool, "chat", core.worker_id, chat,
+                      ttl_s=core.settings.leader_lease_s, on_change=changed,
+                      after_stop=delivery.unregister_adapters)
+    http.add_fact("chat", lambda: gate.role)
+    return gate
+
+
 def build_adapters(core: Core, http: HttpServers, delivery: DeliveryComponent,
                    role: Role) -> list[Component]:
     """Every adapter the process runs, in start order (after the scheduler). A worker runs
@@ -301,7 +335,10 @@ def build_adapters(core: Core, http: HttpServers, delivery: DeliveryComponent,
     from lighthouse.api.status_page import status_routes
     from lighthouse.bot.components import chat_components
 
-    made = [*api_components(core, http), *chat_components(core, http, delivery)]
+    made = api_components(core, http)
+    chat = chat_components(core, http, delivery)
+    if chat:
+        made.append(chat_leader_gate(core, http, delivery, chat))
     http.add_hook(heartbeat_routes(core.pool, core.redis))
     # Public status pages (/status/<slug>): read-only, on the API port beside the rest.
     http.add_hook(status_routes(core.service).register)
@@ -339,7 +376,8 @@ async def serve(settings: Settings, role: Role = "all", stop: asyncio.Event | No
         log.info("lighthouse running", extra={"role": role, "storage": core.mode,
                                                "worker_id": core.worker_id})
         if not core.fatal:
-            await announce(core, role, [c.name for c in adapters if c.name in CHAT_ADAPTERS])
+            await announce(core, role, [p.name for c in adapters for p in getattr(c, "parts", [c])
+                                        if p.name in CHAT_ADAPTERS])
         await stop.wait()
         log.info("shutting down")
         if core.fatal:

@@ -276,6 +276,8 @@ class ResultWriter:
             await conn.execute(_ASYNC_COMMIT)
             await conn.copy_records_to_table("check_history", records=rows, columns=HISTORY_COLUMNS)
         self.rows_written += len(rows)
+        if self._metrics is not None:
+            self._metrics.result_writes.labels("history").inc()
 
     async def _write_state(self, cols: list[list[Any]], alerts_by_id: dict[int, list[PendingAlert]],
                            opened: list[incidents.Opening], closed: list[incidents.Closing]
@@ -287,7 +289,10 @@ class ResultWriter:
             if opened:
                 opened = await incidents.with_first_errors(conn, opened)
             async with conn.transaction():
-                return await self._commit_state(conn, cols, alerts_by_id, opened, closed)
+                done = await self._commit_state(conn, cols, alerts_by_id, opened, closed)
+        if self._metrics is not None:
+            self._metrics.result_writes.labels("state").inc()
+        return done
 
     async def _commit_state(self, conn: Any, cols: list[list[Any]],
                             alerts_by_id: dict[int, list[PendingAlert]],

@@ -14,11 +14,12 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 import pytest
 from aiohttp import web
+from lighthouse.core.alerts.channels.base import Delivery, DeliveryResult, Outcome
 from lighthouse.core.settings import Settings
 
 from lighthouse.runtime import (
@@ -112,17 +113,19 @@ async def test_checks_get_the_database_through_their_context(core: Core) -> None
     assert core.check_context.pool is core.pool
 
 
-@pytest.mark.parametrize(("role", "names", "paths"), [
-    ("worker", [], set()),
-    ("all", ["x402-reconciler", "discord", "telegram"],
+@pytest.mark.parametrize(("role", "names", "bots", "paths"), [
+    ("worker", [], [], set()),
+    # The bots run behind the leader lease: in one process of all that share the database.
+    ("all", ["x402-reconciler", "leader:chat"], ["discord", "telegram"],
      {"/v1/pricing", "/ping/{token}", "/ping/{token}/{kind}", "/health/chat"}),
 ])
 async def test_the_runtime_builds_what_the_role_lists(core: Core, role: Role, names: list[str],
-                                                     paths: set[str]) -> None:
+                                                     bots: list[str], paths: set[str]) -> None:
     """Nothing is started: building the adapters only collects components and routes."""
     http, delivery = HttpServers(core), DeliveryComponent(core)
     made = build_adapters(core, http, delivery, role)
     assert [c.name for c in made] == names
+    assert [p.name for c in made for p in getattr(c, "parts", [])] == bots
     assert paths <= _paths(http)
     if role == "worker":
         assert http.hooks == [] and http.middlewares == []
@@ -185,3 +188,27 @@ def test_the_service_never_aims_discord_py() -> None:
                         for attr in ("Route.BASE", "DEFAULT_GATEWAY"))]
     assert offenders == []
     assert len(sources) > 40
+
+
+class _BotChannel:
+    """Stands for a channel a bot registers once logged in (Telegram, Discord DMs)."""
+
+    kind: ClassVar[str] = "telegram"
+
+    async def deliver(self, delivery: Delivery) -> DeliveryResult:
+        return DeliveryResult(Outcome.DELIVERED)
+
+
+async def test_a_bot_that_stops_takes_its_channels_off_the_delivery_worker(core: Core) -> None:
+    """A process that steps down as chat leader no longer claims the bots' deliveries."""
+    delivery = DeliveryComponent(core)
+    await delivery.start()
+    try:
+        assert delivery.worker is not None
+        own = set(delivery.worker.channels)
+        delivery.register(_BotChannel())
+        assert "telegram" in delivery.worker.channels
+        await delivery.unregister_adapters()
+        assert set(delivery.worker.channels) == own and own
+    finally:
+        await delivery.stop()
