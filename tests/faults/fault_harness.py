@@ -581,6 +581,7 @@ class FaultRun:
             """, flipped_at - 2 * INTERVAL_S)
         slack = 3.0
         longest, unexplained, late, lost = 0.0, 0, 0, 0
+        examples: list[dict[str, Any]] = []
         for row in rows:
             if row["prev"] is None:
                 continue
@@ -593,11 +594,17 @@ class FaultRun:
                 missing = row["prev"] + INTERVAL_S
                 if not (killed_at - slack - 1 <= missing <= resumed_at + slack):
                     unexplained += 1
+                    if len(examples) < 5:  # what a failure shows, relative to the kill
+                        examples.append({"monitor_id": row["monitor_id"],
+                                         "prev_s": round(row["prev"] - killed_at, 2),
+                                         "next_s": round(row["t"] - killed_at, 2),
+                                         "resumed_s": round(resumed_at - killed_at, 2)})
                 elif gap >= 1.5 * INTERVAL_S:
                     lost += 1
                 else:
                     late += 1
         return {"longest_gap_s": round(longest, 1), "gaps_outside_killed_interval": unexplained,
+                "unexplained_gaps": examples,
                 "checks_lost_in_killed_interval": lost, "checks_late_after_kill": late,
                 "killed_interval_s": round(resumed_at - killed_at, 2)}
 
