@@ -63,6 +63,8 @@ def pydantic_message(err: ErrorDetails) -> Message:
     if kind == "string_too_long":
         return _("expected at most {max} characters", max=ctx.get("max_length"))
     if kind == "too_short":
+        if ctx.get("min_length") == 1:
+            return _("must not be empty")
         return _("expected at least {min} items", min=ctx.get("min_length"))
     if kind == "too_long":
         return _("expected at most {max} items", max=ctx.get("max_length"))
