@@ -3,7 +3,8 @@ and ``ctx`` to a sentence the reader gets in their language (``Message.render(la
 
 pydantic's own ``msg`` is English only; a refused lighthouse.yaml (core/config_file/)
 shows these instead. A validator that refuses a value with a sentence of its own raises
-``MessageError`` with that sentence; any type not listed here is named by its code.
+``MessageError`` with that sentence (a plain ValueError's English sentence is kept as it
+is); any type not listed here is named by its code.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lighthouse.core.i18n import Message
+from lighthouse.core.i18n import Message, verbatim
 from lighthouse.core.i18n import message as _
 from pydantic_core import ErrorDetails
 
@@ -40,6 +41,9 @@ def pydantic_message(err: ErrorDetails) -> Message:
     inner = ctx.get("error")
     if isinstance(inner, MessageError):
         return inner.said
+    if kind in ("value_error", "assertion_error"):
+        # A validator's own sentence, written in English: its words beat a vague translation.
+        return verbatim(err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, "))
     if kind == "missing":
         return _("required")
     if kind == "extra_forbidden":
@@ -86,6 +90,8 @@ def pydantic_message(err: ErrorDetails) -> Message:
         return _("needs a time zone, e.g. 2030-01-01T02:00:00Z")
     if kind in _DATETIME:
         return _("expected a date and time such as 2030-01-01T02:00:00Z")
+    if kind.startswith("url_"):
+        return _("expected a URL such as https://example.com/health")
     if kind == "string_pattern_mismatch":
         return _("does not have the expected form ({pattern})", pattern=ctx.get("pattern"))
     return _("not a valid value ({code})", code=kind)

@@ -563,8 +563,18 @@ def _find(value: Any, wanted: str, inside: bool, path: tuple[str | int, ...] = (
 
 
 def _message(exc: LighthouseError) -> Message:
-    """The service's words for the error (English, as the service states them; see
-    docs/reliability.md) and what to change in the file, in the reader's language."""
+    """The error in the reader's language where the file's terms say it better than the
+    service's (an interval in seconds, a check config's pydantic error); else the service's
+    own words (English, see docs/reliability.md) and what to change in the file."""
+    if exc.said is not None:
+        return exc.said
+    p = exc.params
+    if isinstance(exc, InvalidIntervalError) and p.get("tier"):
+        return _("{interval} seconds is shorter than the {tier} tier allows ({min} seconds); raise "
+                 "tier: in this file or choose a longer interval", interval=p.get("interval"),
+                 tier=p["tier"], min=p.get("min"))
+    if isinstance(exc, InvalidIntervalError):
+        return _("expected {min} to {max} seconds", min=p.get("min"), max=p.get("max"))
     text = _service_text(exc)
     if isinstance(exc, TargetNotAllowedError):
         return _("{error}; LIGHTHOUSE_ALLOW_PRIVATE_TARGETS=true allows such targets", error=text)

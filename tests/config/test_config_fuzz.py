@@ -182,8 +182,9 @@ async def test_apply_refuses_a_bad_file_in_the_operators_language(
         refusals[lang[:2]] = capsys.readouterr().err.splitlines()
     assert refusals["en"][-1] == f"lighthouse apply: {path} refused; nothing was changed"
     assert refusals["es"][-1] == f"lighthouse apply: {path} rechazado; no se cambió nada"
-    assert refusals["es"][0].startswith(f"{path}:3: monitors[0].interval")  # the line, still
-    # The loader's own problems follow the terminal too; the service's keep its words.
+    assert refusals["en"][0] == f"{path}:3: monitors[0].interval: expected 30 to 86400 seconds"
+    assert refusals["es"][0] == f"{path}:3: monitors[0].interval: se esperaban de 30 a 86400 segundos"
+    # The loader's own problems follow the terminal too.
     path.write_text("monitors:\n  - name: a\n    intervall: 5m\n")
     assert await asyncio.to_thread(cli.main, ["apply", str(path)]) == 2
     problem = capsys.readouterr().err.splitlines()[0]
