@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import yaml
@@ -226,3 +226,36 @@ def test_problems_are_said_in_the_readers_language(text: str, english: str, span
     assert info.value.render("en").splitlines() == [english]
     assert info.value.render("es").splitlines() == [spanish]
     assert str(info.value) == english  # logs and the service's start-up stay English
+
+
+def test_pydantic_errors_become_catalog_sentences() -> None:
+    """core/validation_text.py: each error by its type and ctx, in either language."""
+    from lighthouse.core.validation_text import pydantic_message
+    from pydantic import BaseModel, Field, HttpUrl, ValidationError, field_validator
+
+    class Probe(BaseModel):
+        port: int = Field(le=65535)
+        tags: list[str] = Field(max_length=2)
+        mode: Literal["a", "b"]
+        url: HttpUrl
+        note: str
+
+        @field_validator("note")
+        @classmethod
+        def _note(cls, value: str) -> str:
+            raise ValueError("notes are closed")
+
+    with pytest.raises(ValidationError) as info:
+        Probe.model_validate({"port": 70000, "tags": ["x", "y", "z"], "mode": "c",
+                              "url": "nope", "note": "hi"})
+    said = {str(e["loc"][0]): pydantic_message(e) for e in info.value.errors()}
+    assert {k: m.render("en") for k, m in said.items()} == {
+        "port": "expected 65535 or less", "tags": "expected at most 2 items",
+        "mode": "expected one of: 'a', 'b'",
+        "url": "expected a URL such as https://example.com/health",
+        "note": "notes are closed"}  # a validator's own English sentence, kept whole
+    assert {k: m.render("es") for k, m in said.items()} == {
+        "port": "se esperaba 65535 o menos", "tags": "se esperaban como mucho 2 elementos",
+        "mode": "se esperaba uno de: 'a', 'b'",
+        "url": "se esperaba una URL como https://example.com/health",
+        "note": "notes are closed"}
