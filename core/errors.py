@@ -7,7 +7,10 @@ the same code and ``http_status``.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from lighthouse.core.i18n import Message
 
 
 class LighthouseError(Exception):
@@ -15,6 +18,9 @@ class LighthouseError(Exception):
 
     code: ClassVar[str] = "error"
     http_status: ClassVar[int] = 400
+    # The error in any language where the service has no sentence of its own for it (a
+    # check config refused by pydantic, core/validation_text.py); None: see ``code``.
+    said: Message | None = None
 
     def __init__(self, message: str = "", /, **params: Any) -> None:
         self.params: dict[str, Any] = params

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import functools
 import io
+from dataclasses import dataclass
 from datetime import timedelta
 from importlib import resources
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -73,3 +74,31 @@ def format_duration(lang: str, delta: timedelta) -> str:
     if minutes and not days:
         parts.append(ngettext(lang, "%(num)d minute", "%(num)d minutes", minutes) % {"num": minutes})
     return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A sentence said later, in the language known then: a msgid and its values.
+
+    For text made where the reader's language is unknown (core/config_file/ reads a file
+    before anyone says who will read the problems). Mark the msgid for the catalog with
+    ``message`` imported as ``_``: ``_("no monitor {ref} in this file", ref=ref)``.
+    """
+
+    msgid: str
+    params: tuple[tuple[str, Any], ...] = ()  # (name, value): a Message is hashable
+
+    def render(self, lang: str) -> str:
+        return gettext(lang, self.msgid).format(**dict(self.params))
+
+    def __str__(self) -> str:
+        return self.render(DEFAULT)
+
+
+def message(msgid: str, /, **params: Any) -> Message:
+    return Message(msgid, tuple(params.items()))
+
+
+def verbatim(text: str) -> Message:
+    """Text that is the same in every language (a value, another program's words)."""
+    return Message("{text}", (("text", text),))

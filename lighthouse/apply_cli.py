@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = asyncio.run(_apply(settings, path, dry_run=args.dry_run))
     except ConfigFileError as exc:
-        print(exc, file=sys.stderr)
+        print(exc.render(lang), file=sys.stderr)
         print(say.apply_refused(lang, str(path)), file=sys.stderr)
         return 2
     for line in report.lines():

@@ -18,6 +18,7 @@ from lighthouse.core.checks.x402_endpoint import X402Check
 from lighthouse.core.errors import InvalidURLError, UnknownCheckTypeError, ValidationError
 from lighthouse.core.jsonsafe import safe_json_loads
 from lighthouse.core.text import straight_quotes
+from lighthouse.core.validation_text import pydantic_message
 from pydantic import ValidationError as PydanticValidationError
 
 _TYPES: dict[str, CheckType[Any]] = {
@@ -129,10 +130,13 @@ def parse_config(type_name: str, raw: Any) -> CheckConfig:
         if isinstance(inner, ValidationError):  # raised by a validator: keep its code
             raise inner from None
         if err["type"] == "missing":
-            raise ValidationError(f"{field}: required", field=field, reason="missing") from None
-        if field == "url" or field.endswith(".url"):
-            raise InvalidURLError(reason, field=field, reason=reason) from None
-        raise ValidationError(f"{field}: {reason}", field=field, reason=reason) from None
+            error = ValidationError(f"{field}: required", field=field, reason="missing")
+        elif field == "url" or field.endswith(".url"):
+            error = InvalidURLError(reason, field=field, reason=reason)
+        else:
+            error = ValidationError(f"{field}: {reason}", field=field, reason=reason)
+        error.said = pydantic_message(err)
+        raise error from None
 
 
 __all__ = [

@@ -48,6 +48,8 @@ from lighthouse.core.errors import (
     UnknownChannelKindError,
     UnknownCheckTypeError,
 )
+from lighthouse.core.i18n import Message, verbatim
+from lighthouse.core.i18n import message as _
 from lighthouse.core.models import Identity, Provider, User
 from lighthouse.core.service import MonitorDraft, MonitorService, MonitorSpec
 from lighthouse.core.service.managed import ManagedMonitor
@@ -211,10 +213,11 @@ class _Apply:
             e = _Entry(i, m, spec, self._hash(effective), managed.pop(m.key.lower(), None))
             self.entries.append(e)
             if m.type == "heartbeat" and "token" in m.config and spec.ping_token is None:
-                self._problem((*e.path, "config", "token"), "expected text (the ping token)")
+                self._problem((*e.path, "config", "token"), _("expected text (the ping token)"))
             if m.name.strip().lower() in taken:
-                self._problem((*e.path, "name"), f"a monitor named {m.name!r} exists that this file "
-                              "does not manage (made outside it, e.g. with the CLI); rename one of them")
+                self._problem((*e.path, "name"), _(
+                    "a monitor named {name} exists that this file does not manage (made outside "
+                    "it, e.g. with the CLI); rename one of them", name=repr(m.name)))
             if e.stored is None:
                 self.adds.append(e)
             elif e.stored.type != spec.type:
@@ -260,7 +263,8 @@ class _Apply:
                                             types=[e.spec.type for e in self.entries])
         except MonitorLimitReachedError as exc:
             where: Path = ("tier",) if self.doc.config.tier is not None else ("monitors",)
-            self._problem(where, _message(exc) + "; raise tier: or declare fewer monitors")
+            self._problem(where, _("{error}; raise tier: or declare fewer monitors",
+                                   error=_service_text(exc)))
 
     async def _diff_updates(self) -> None:
         """Which fields an update changes; none (the text moved, not the monitor): only the
@@ -369,8 +373,9 @@ class _Apply:
             declared.add(want.slug)
             have = pages.get(want.slug)
             if have is not None and have.managed_by is None:
-                self._problem(("status_pages", i, "slug"), f"a status page {want.slug!r} exists "
-                              "that this file does not manage (made outside it); choose another slug")
+                self._problem(("status_pages", i, "slug"), _(
+                    "a status page {slug} exists that this file does not manage (made outside "
+                    "it); choose another slug", slug=repr(want.slug)))
                 continue
             entries = self._page_entries(list(want.monitors))
             if have is None:
@@ -486,7 +491,7 @@ class _Apply:
             raise ConfigFileError(self.doc.source, self.problems) from None
 
     # --- problems -----------------------------------------------------------------------
-    def _problem(self, path: Path, message: str) -> None:
+    def _problem(self, path: Path, message: Message) -> None:
         self.problems.append(self.doc.problem(path, message))
 
     def _error(self, e: _Entry, exc: LighthouseError) -> None:
@@ -557,7 +562,28 @@ def _find(value: Any, wanted: str, inside: bool, path: tuple[str | int, ...] = (
     return None
 
 
-def _message(exc: LighthouseError) -> str:
+def _message(exc: LighthouseError) -> Message:
+    """The error in the reader's language where the file's terms say it better than the
+    service's (an interval in seconds, a check config's pydantic error); else the service's
+    own words (English, see docs/reliability.md) and what to change in the file."""
+    if exc.said is not None:
+        return exc.said
+    p = exc.params
+    if isinstance(exc, InvalidIntervalError) and p.get("tier"):
+        return _("{interval} seconds is shorter than the {tier} tier allows ({min} seconds); raise "
+                 "tier: in this file or choose a longer interval", interval=p.get("interval"),
+                 tier=p["tier"], min=p.get("min"))
+    if isinstance(exc, InvalidIntervalError):
+        return _("expected {min} to {max} seconds", min=p.get("min"), max=p.get("max"))
+    text = _service_text(exc)
+    if isinstance(exc, TargetNotAllowedError):
+        return _("{error}; LIGHTHOUSE_ALLOW_PRIVATE_TARGETS=true allows such targets", error=text)
+    if isinstance(exc, TierFeatureError):
+        return _("{error}; raise tier: in this file", error=text)
+    return verbatim(text)
+
+
+def _service_text(exc: LighthouseError) -> str:
     """The error's text with the limits that say what is expected."""
     params = exc.params
     hints = [f"{k} {_show(params[k])}" for k in _PARAM_HINTS if k in params]
@@ -565,12 +591,7 @@ def _message(exc: LighthouseError) -> str:
     field_name = params.get("field")
     if isinstance(field_name, str) and text.startswith(field_name + ": "):
         text = text[len(field_name) + 2:]  # the place already names the field
-    text += f" ({', '.join(hints)})" if hints else ""
-    if isinstance(exc, TargetNotAllowedError):
-        text += "; LIGHTHOUSE_ALLOW_PRIVATE_TARGETS=true allows such targets"
-    if isinstance(exc, TierFeatureError):
-        text += "; raise tier: in this file"
-    return text
+    return text + (f" ({', '.join(hints)})" if hints else "")
 
 
 def _show(value: Any) -> str:

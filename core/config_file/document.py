@@ -14,8 +14,12 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 from lighthouse.core.config_file.yamlsafe import YAML_MAX_BYTES, Located, Path, YamlProblem, load_yaml
+from lighthouse.core.i18n import DEFAULT as DEFAULT_LANGUAGE
+from lighthouse.core.i18n import Message
+from lighthouse.core.i18n import message as _
 from lighthouse.core.service.status_pages import SLUG
 from lighthouse.core.tiers import TierName
+from lighthouse.core.validation_text import MessageError, pydantic_message
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -32,18 +36,19 @@ MAX_KEY = 100
 
 _DURATION = re.compile(r"^\s*(\d{1,7})\s*(s|m|h|d)?\s*$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_BAD_DURATION = _("expected seconds (60) or a duration such as 30s, 5m, 1h, 1d")
 
 
 def _seconds(value: Any) -> Any:
     """60, "60", "30s", "5m", "1h", "1d" -> seconds (a bare number is seconds, unlike chat,
     where people type minutes)."""
     if isinstance(value, bool):
-        raise ValueError("expected seconds (60) or a duration such as 30s, 5m, 1h, 1d")
+        raise MessageError(_BAD_DURATION)
     if isinstance(value, int):
         return value
     match = _DURATION.match(value) if isinstance(value, str) else None
     if match is None:
-        raise ValueError("expected seconds (60) or a duration such as 30s, 5m, 1h, 1d")
+        raise MessageError(_BAD_DURATION)
     return int(match.group(1)) * _UNIT[match.group(2) or "s"]
 
 
@@ -121,11 +126,12 @@ class ConfigFile(_Model):
 class Problem:
     line: int | None
     where: str  # monitors[2].config.url
-    message: str
+    message: Message  # in the reader's language: ``message.render(lang)``
 
-    def render(self, source: str) -> str:
+    def render(self, source: str, lang: str = DEFAULT_LANGUAGE) -> str:
         place = f"{source}:{self.line}" if self.line else source
-        return f"{place}: {self.where}: {self.message}" if self.where else f"{place}: {self.message}"
+        text = self.message.render(lang)
+        return f"{place}: {self.where}: {text}" if self.where else f"{place}: {text}"
 
 
 class ConfigFileError(Exception):
@@ -134,7 +140,11 @@ class ConfigFileError(Exception):
     def __init__(self, source: str, problems: list[Problem]) -> None:
         self.source = source
         self.problems = problems[:MAX_PROBLEMS]
-        super().__init__("\n".join(p.render(source) for p in self.problems))
+        super().__init__(self.render(DEFAULT_LANGUAGE))
+
+    def render(self, lang: str) -> str:
+        """One line per problem, ``file:line: where: what``, the what in ``lang``."""
+        return "\n".join(p.render(self.source, lang) for p in self.problems)
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -162,7 +172,7 @@ class Document:
     config: ConfigFile
     located: Located
 
-    def problem(self, path: Path, message: str) -> Problem:
+    def problem(self, path: Path, message: Message) -> Problem:
         return Problem(self.located.line_of(path), dotted(path), message)
 
 
@@ -173,8 +183,8 @@ def read_file(path: FilePath, env: Mapping[str, str] | None = None) -> Document:
         with open(path, "rb") as f:
             raw = f.read(YAML_MAX_BYTES + 1)
     except OSError as exc:
-        raise ConfigFileError(source, [Problem(None, "", f"cannot read the file: {exc.strerror}")]
-                              ) from None
+        raise ConfigFileError(source, [Problem(None, "", _("cannot read the file: {reason}",
+                                                           reason=exc.strerror))]) from None
     return parse_text(raw, source, env)
 
 
@@ -182,12 +192,12 @@ def parse_text(raw: str | bytes, source: str, env: Mapping[str, str] | None = No
     try:
         located = load_yaml(raw, env)
     except YamlProblem as exc:
-        raise ConfigFileError(source, [Problem(exc.line, "", exc.message)]) from None
+        raise ConfigFileError(source, [Problem(exc.line, "", exc.said)]) from None
     if not isinstance(located.value, dict):
         raise ConfigFileError(source, [Problem(
             located.line_of(()) or 1, "",
-            "expected a mapping with monitors:, channels:, maintenance:, status_pages:, tier:, "
-            "defaults:")])
+            _("expected a mapping with monitors:, channels:, maintenance:, status_pages:, tier:, "
+              "defaults:"))])
     try:
         config = ConfigFile.model_validate(located.value)
     except PydanticValidationError as exc:
@@ -203,19 +213,16 @@ def _problems(exc: PydanticValidationError, located: Located) -> list[Problem]:
     out: list[Problem] = []
     for err in exc.errors(include_url=False, include_input=False)[:MAX_PROBLEMS]:
         path: Path = tuple(err["loc"])
-        message = err["msg"].removeprefix("Value error, ")
+        message = pydantic_message(err)
         if err["type"] == "extra_forbidden":
             model = _model_at(path[:-1])
             known = ", ".join(f.alias or name for name, f in model.model_fields.items())
-            message = f"unknown key {path[-1]!r} (expected one of: {known})"
-        elif err["type"] == "missing":
-            message = "required"
-        elif err["type"] == "timezone_aware":
-            message = "needs a time zone, e.g. 2030-01-01T02:00:00Z"
+            message = _("unknown key {key} (expected one of: {known})", key=repr(path[-1]),
+                        known=known)
         elif err["type"] == "literal_error" and path == ("version",):
-            message = "this Lighthouse reads version 1"
+            message = _("this Lighthouse reads version 1")
         elif err["type"] == "enum" and path == ("tier",):
-            message = f"expected one of: {', '.join(t.value for t in TierName)}"
+            message = _("expected one of: {known}", known=", ".join(t.value for t in TierName))
         out.append(Problem(located.line_of(path), dotted(path), message))
     return out
 
@@ -241,34 +248,36 @@ def _cross_checks(doc: Document) -> list[Problem]:
         if twin is not None:
             problems.append(doc.problem(
                 ("monitors", i, field if m.id is not None else "name"),
-                f"{(name if field == 'name' else key)!r} is used by monitors[{twin}] too (line "
-                f"{doc.located.line_of(('monitors', twin))}); ids and names must be unique"))
+                _("{value} is used by {other} too (line {line}); ids and names must be unique",
+                  value=repr(name if field == "name" else key), other=f"monitors[{twin}]",
+                  line=doc.located.line_of(("monitors", twin)))))
         names.setdefault(name, i)
         keys.setdefault(key, i)
     refs = {m.key.lower() for m in c.monitors} | {m.name.strip().lower() for m in c.monitors}
     for i, ch in enumerate(c.channels):
         if ch.monitor is not None and ch.monitor.lower() not in refs:
             problems.append(doc.problem(("channels", i, "monitor"),
-                                        f"no monitor {ch.monitor!r} in this file"))
+                                        _("no monitor {ref} in this file", ref=repr(ch.monitor))))
     for i, w in enumerate(c.maintenance):
         for j, ref in enumerate(w.monitors):
             if ref.lower() not in refs:
                 problems.append(doc.problem(("maintenance", i, "monitors", j),
-                                            f"no monitor {ref!r} in this file"))
+                                            _("no monitor {ref} in this file", ref=repr(ref))))
         if w.until <= w.from_:
-            problems.append(doc.problem(("maintenance", i, "until"), "must be after from"))
+            problems.append(doc.problem(("maintenance", i, "until"), _("must be after from")))
     slugs: dict[str, int] = {}
     for i, page in enumerate(c.status_pages):
         if not SLUG.fullmatch(page.slug):
             problems.append(doc.problem(("status_pages", i, "slug"),
-                                        "expected 3-48 lowercase letters, digits or dashes"))
+                                        _("expected 3-48 lowercase letters, digits or dashes")))
         elif page.slug in slugs:
             problems.append(doc.problem(("status_pages", i, "slug"),
-                                        f"{page.slug!r} is used by status_pages[{slugs[page.slug]}] too"))
+                                        _("{value} is used by {other} too", value=repr(page.slug),
+                                          other=f"status_pages[{slugs[page.slug]}]")))
         slugs.setdefault(page.slug, i)
         for j, ref in enumerate(page.monitors):
             if ref.lower() not in refs:
                 problems.append(doc.problem(("status_pages", i, "monitors", j),
-                                            f"no monitor {ref!r} in this file"))
+                                            _("no monitor {ref} in this file", ref=repr(ref))))
     return problems
 

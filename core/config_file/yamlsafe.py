@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import yaml
+from lighthouse.core.i18n import Message
+from lighthouse.core.i18n import message as _
 from lighthouse.core.jsonsafe import JSON_MAX_DEPTH
 from yaml import events as ev
 
@@ -64,9 +66,10 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 class YamlProblem(ValueError):
     """The text is not YAML this reader accepts; ``line`` is 1-based (None: whole file)."""
 
-    def __init__(self, message: str, line: int | None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, said: Message, line: int | None) -> None:
+        super().__init__(str(said))
+        self.said = said  # in the reader's language: ``said.render(lang)``
+        self.message = str(said)  # English
         self.line = line
 
 
@@ -127,7 +130,7 @@ class _Frame:
         for merged, line in self.merges:  # keys written in the mapping win
             for source in merged if isinstance(merged, list) else [merged]:
                 if not isinstance(source, dict):
-                    raise YamlProblem("<< merges a mapping or a list of mappings", line)
+                    raise YamlProblem(_("<< merges a mapping or a list of mappings"), line)
                 for key, value in source.items():
                     out.setdefault(key, value)
         return out
@@ -137,12 +140,13 @@ def load_yaml(text: str | bytes, env: Mapping[str, str] | None = None) -> Locate
     """Parse one YAML document into plain data with its lines; raise ``YamlProblem``."""
     raw = text.encode("utf-8") if isinstance(text, str) else text
     if len(raw) > YAML_MAX_BYTES:
-        raise YamlProblem(f"the file is larger than {YAML_MAX_BYTES // (1024 * 1024)} MiB", None)
+        raise YamlProblem(_("the file is larger than {size} MiB",
+                            size=YAML_MAX_BYTES // (1024 * 1024)), None)
     try:
         source = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
-        raise YamlProblem("not UTF-8 text", line) from None
+        raise YamlProblem(_("not UTF-8 text"), line) from None
     return _Builder(os.environ if env is None else env).build(source)
 
 
@@ -159,14 +163,16 @@ class _Builder:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             what = " ".join(p for p in (exc.context, exc.problem) if p)
-            raise YamlProblem(f"not valid YAML: {what}", mark.line + 1 if mark else None) from None
+            raise YamlProblem(_("not valid YAML: {detail}", detail=what),
+                              mark.line + 1 if mark else None) from None
         except yaml.reader.ReaderError as exc:  # a character YAML forbids: say where, in one line
             line = source[:exc.position].count("\n") + 1 if isinstance(source, str) else None
             what = f"unacceptable character #x{exc.character:04x}: {exc.reason}" if isinstance(
                 exc.character, int) else exc.reason
-            raise YamlProblem(f"not valid YAML: {what}", line) from None
+            raise YamlProblem(_("not valid YAML: {detail}", detail=what), line) from None
         except yaml.YAMLError as exc:
-            raise YamlProblem(f"not valid YAML: {str(exc).splitlines()[0]}", None) from None
+            raise YamlProblem(_("not valid YAML: {detail}", detail=str(exc).splitlines()[0]),
+                              None) from None
         finally:
             self.loader.dispose()
 
@@ -191,7 +197,7 @@ class _Builder:
                 line = event.start_mark.line + 1
                 if top is not None and top.is_map and top.key is None:
                     if event.anchor is not None:
-                        raise YamlProblem("anchors on keys are not accepted", line)
+                        raise YamlProblem(_("anchors on keys are not accepted"), line)
                     top.key, top.key_line = event.value, line
                     top.merge = event.value == "<<" and bool(event.implicit[0]) and not event.style
                     continue
@@ -209,11 +215,12 @@ class _Builder:
                 line = event.start_mark.line + 1
                 is_map = kind is ev.MappingStartEvent
                 if event.tag not in (None, "!", _MAP_TAG if is_map else _SEQ_TAG):
-                    raise YamlProblem(f"tag {event.tag} is not accepted (plain data only)", line)
+                    raise YamlProblem(_("tag {tag} is not accepted (plain data only)", tag=event.tag),
+                                      line)
                 if top is not None and top.is_map and top.key is None:
-                    raise YamlProblem("a key must be text, not a mapping or a list", line)
+                    raise YamlProblem(_("a key must be text, not a mapping or a list"), line)
                 if len(stack) >= YAML_MAX_DEPTH:
-                    raise YamlProblem(f"nested deeper than {YAML_MAX_DEPTH} levels", line)
+                    raise YamlProblem(_("nested deeper than {depth} levels", depth=YAML_MAX_DEPTH), line)
                 top = _Frame(line, event.anchor, is_map)
                 stack.append(top)
                 continue
@@ -228,30 +235,30 @@ class _Builder:
             elif kind is alias_kind:
                 line = event.start_mark.line + 1
                 if top is not None and top.is_map and top.key is None:
-                    raise YamlProblem("an alias cannot be a key", line)
+                    raise YamlProblem(_("an alias cannot be a key"), line)
                 found = self.anchors.get(event.anchor)
                 if found is None:
                     if any(f.anchor == event.anchor for f in stack):
-                        raise YamlProblem(f"alias *{event.anchor} refers to a value that contains "
-                                          "it", line)
-                    raise YamlProblem(f"alias *{event.anchor} has no anchor &{event.anchor} "
-                                      "before it", line)
+                        raise YamlProblem(_("alias *{anchor} refers to a value that contains it",
+                                            anchor=event.anchor), line)
+                    raise YamlProblem(_("alias *{anchor} has no anchor &{anchor} before it",
+                                        anchor=event.anchor), line)
                 value, size, height = found
                 if len(stack) + height > YAML_MAX_DEPTH:
-                    raise YamlProblem(f"nested deeper than {YAML_MAX_DEPTH} levels", line)
+                    raise YamlProblem(_("nested deeper than {depth} levels", depth=YAML_MAX_DEPTH), line)
                 node, anchor, counted = line, None, size  # an alias counts at its full size
             elif kind is ev.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
-                    raise YamlProblem("one YAML document expected (found a second '---')",
+                    raise YamlProblem(_("one YAML document expected (found a second '---')"),
                                       event.start_mark.line + 1)
                 continue
             else:
                 continue
             nodes += counted
             if nodes > YAML_MAX_NODES:
-                raise YamlProblem(f"more than {YAML_MAX_NODES:,} values once aliases are "
-                                  "expanded", line)
+                raise YamlProblem(_("more than {count} values once aliases are expanded",
+                                    count=f"{YAML_MAX_NODES:,}"), line)
             if anchor is not None:
                 self.anchors[anchor] = (value, size, height)
             if top is None:
@@ -271,8 +278,8 @@ class _Builder:
                 continue
             if key in top.items:
                 first = top.lines[key]
-                raise YamlProblem(f"duplicate key {key!r} (first at line "
-                                  f"{first if isinstance(first, int) else first[0]})", key_line)
+                raise YamlProblem(_("duplicate key {key} (first at line {line})", key=repr(key),
+                                    line=first if isinstance(first, int) else first[0]), key_line)
             top.items[key] = value
             # A mapping's value is found by its key: an unknown or wrong key is reported
             # there, and a nested mapping starts on the line after it.
@@ -285,7 +292,7 @@ class _Builder:
         if tag in (None, "!"):
             tag = self.loader.resolve(yaml.ScalarNode, value, event.implicit) if plain else _TAG + "str"
         elif tag not in _SCALAR_TAGS:
-            raise YamlProblem(f"tag {tag} is not accepted (plain data only)", line)
+            raise YamlProblem(_("tag {tag} is not accepted (plain data only)", tag=tag), line)
         if tag == _TAG + "str":
             if "$" not in value:
                 return value
@@ -304,7 +311,8 @@ class _Builder:
         try:
             return self.loader.yaml_constructors[tag](self.loader, node)
         except (ValueError, yaml.YAMLError):
-            raise YamlProblem(f"{value!r} is not a valid {tag.removeprefix(_TAG)}", line) from None
+            raise YamlProblem(_("{value} is not a valid {kind}", value=repr(value),
+                                kind=tag.removeprefix(_TAG)), line) from None
 
     def _expand(self, value: str, line: int) -> tuple[str, bool]:
         """``value`` with ``${NAME}`` replaced; and whether it was one reference only."""
@@ -317,11 +325,12 @@ class _Builder:
                 return "${"
             name = match.group(1)
             if name is None or not _NAME.match(name):
-                raise YamlProblem(f"{text!r}: expected ${{NAME}} with a variable name "
-                                  "(write $${ for a literal ${)", line)
+                raise YamlProblem(_("{text}: expected ${{NAME}} with a variable name (write $${{ "
+                                    "for a literal ${{)", text=repr(text)), line)
             if name not in self.env:
-                raise YamlProblem(f"environment variable {name} is not set (write $${{{name}}} "
-                                  f"for a literal ${{{name}}}, e.g. a canary variable)", line)
+                raise YamlProblem(_("environment variable {name} is not set (write $${{{name}}} "
+                                    "for a literal ${{{name}}}, e.g. a canary variable)",
+                                    name=name), line)
             refs += 1
             return self.env[name]
 

@@ -184,8 +184,8 @@ async def test_a_broken_file_is_refused_whole_with_its_lines(
     assert lines == [
         "f.yaml:8: monitors[0].config.conditions[0]: unknown operator '=!' (use ==, !=, <, <=, "
         ">, >=, contains, not contains, matches, not matches, in, not in, schema) at position 9",
-        "f.yaml:11: monitors[1].config.port: Input should be less than or equal to 65535",
-        "f.yaml:13: monitors[2].interval: interval out of range (min 30, max 86400)",
+        "f.yaml:11: monitors[1].config.port: expected 65535 or less",
+        "f.yaml:13: monitors[2].interval: expected 30 to 86400 seconds",
         "f.yaml:16: monitors[3].type: unknown check type 'htp' (known canary, dns, evm_balance, "
         "evm_rpc, heartbeat, http, tcp, tls, ws, x402)",
     ]
@@ -259,8 +259,8 @@ async def test_targets_and_tiers_are_judged_by_the_services_rules(
     assert await refused(svc, canary.replace("tier: pro", "tier: basic")) == [
         "f.yaml:4: monitors[0].type: canary monitors need a higher tier (tier basic, feature "
         "canary); raise tier: in this file",
-        "f.yaml:7: monitors[1].interval: interval shorter than the tier allows (min 900, "
-        "tier basic)"]
+        "f.yaml:7: monitors[1].interval: 30 seconds is shorter than the basic tier allows (900 "
+        "seconds); raise tier: in this file or choose a longer interval"]
     assert (await apply_text(svc, canary.replace("interval: 30", "interval: 60"))).count("+") == 2
     assert await pool.fetchval("SELECT tier FROM users") == "pro"
 

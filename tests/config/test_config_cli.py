@@ -88,7 +88,7 @@ async def test_apply_command_plans_applies_and_refuses_with_exit_codes(
     path.write_text(FILE.replace("interval: 60", "interval: 5"))
     assert await lighthouse("apply", str(path)) == 2
     assert capsys.readouterr().err.splitlines()[0] == (
-        f"{path}:3: monitors[0].interval: interval out of range (min 30, max 86400)")
+        f"{path}:3: monitors[0].interval: expected 30 to 86400 seconds")
     assert await names(dsn) == ["Home", "Job"]
 
     path.unlink()
@@ -161,5 +161,5 @@ async def test_a_refused_file_stops_start_up(dsn: str, redis_url: str, tmp_path:
     path.write_text(FILE.replace("interval: 60", "interval: 1"))
     with pytest.raises(ConfigurationError) as info:
         await serve(settings(dsn, redis_url, tmp_path, make_free_port(), path), stop=asyncio.Event())
-    assert f"{path}:3: monitors[0].interval: interval out of range" in str(info.value)
+    assert f"{path}:3: monitors[0].interval: expected 30 to 86400 seconds" in str(info.value)
     assert await names(dsn) == []

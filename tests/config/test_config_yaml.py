@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import yaml
@@ -188,3 +188,74 @@ def test_durations_read_as_seconds() -> None:
                      "  - {name: c, interval: 2d, config: {}}\n", "f.yaml", {})
     got: list[Any] = [doc.config.defaults.interval, *(m.interval for m in doc.config.monitors)]
     assert got == [300, 90, 3600, 172800]
+
+
+MONITOR_KEYS = "id, name, type, interval, failure_threshold, success_threshold, language, config"
+
+
+@pytest.mark.parametrize(("text", "english", "spanish"), [
+    pytest.param(
+        "monitors:\n  - name: Site\n    intervall: 60\n",
+        f"f.yaml:3: monitors[0].intervall: unknown key 'intervall' (expected one of: {MONITOR_KEYS})",
+        f"f.yaml:3: monitors[0].intervall: clave desconocida 'intervall' (se esperaba una de: "
+        f"{MONITOR_KEYS})", id="unknown key"),
+    pytest.param(
+        "monitors:\n  - name: Site\n    failure_threshold: many\n",
+        "f.yaml:3: monitors[0].failure_threshold: expected a whole number",
+        "f.yaml:3: monitors[0].failure_threshold: se esperaba un número entero", id="wrong type"),
+    pytest.param(
+        "monitors:\n  - name: Site\n    interval: soon\n",
+        "f.yaml:3: monitors[0].interval: expected seconds (60) or a duration such as 30s, 5m, "
+        "1h, 1d",
+        "f.yaml:3: monitors[0].interval: se esperaban segundos (60) o una duración como 30s, 5m, "
+        "1h, 1d", id="bad interval"),
+    pytest.param(
+        "monitors:\n  - name: Site\n  - name: site\n",
+        "f.yaml:3: monitors[1].name: 'site' is used by monitors[0] too (line 2); ids and names "
+        "must be unique",
+        "f.yaml:3: monitors[1].name: 'site' también lo usa monitors[0] (línea 2); los ids y los "
+        "nombres deben ser únicos", id="duplicate name"),
+    pytest.param(
+        "monitors:\n  - name: Site\n    name: Other\n",
+        "f.yaml:3: duplicate key 'name' (first at line 2)",
+        "f.yaml:3: clave duplicada 'name' (la primera en la línea 2)", id="duplicate key"),
+])
+def test_problems_are_said_in_the_readers_language(text: str, english: str, spanish: str) -> None:
+    with pytest.raises(ConfigFileError) as info:
+        parse_text(text, "f.yaml", {})
+    assert info.value.render("en").splitlines() == [english]
+    assert info.value.render("es").splitlines() == [spanish]
+    assert str(info.value) == english  # logs and the service's start-up stay English
+
+
+def test_pydantic_errors_become_catalog_sentences() -> None:
+    """core/validation_text.py: each error by its type and ctx, in either language."""
+    from lighthouse.core.validation_text import pydantic_message
+    from pydantic import BaseModel, Field, HttpUrl, ValidationError, field_validator
+
+    class Probe(BaseModel):
+        port: int = Field(le=65535)
+        tags: list[str] = Field(max_length=2)
+        mode: Literal["a", "b"]
+        url: HttpUrl
+        note: str
+
+        @field_validator("note")
+        @classmethod
+        def _note(cls, value: str) -> str:
+            raise ValueError("notes are closed")
+
+    with pytest.raises(ValidationError) as info:
+        Probe.model_validate({"port": 70000, "tags": ["x", "y", "z"], "mode": "c",
+                              "url": "nope", "note": "hi"})
+    said = {str(e["loc"][0]): pydantic_message(e) for e in info.value.errors()}
+    assert {k: m.render("en") for k, m in said.items()} == {
+        "port": "expected 65535 or less", "tags": "expected at most 2 items",
+        "mode": "expected one of: 'a', 'b'",
+        "url": "expected a URL such as https://example.com/health",
+        "note": "notes are closed"}  # a validator's own English sentence, kept whole
+    assert {k: m.render("es") for k, m in said.items()} == {
+        "port": "se esperaba 65535 o menos", "tags": "se esperaban como mucho 2 elementos",
+        "mode": "se esperaba uno de: 'a', 'b'",
+        "url": "se esperaba una URL como https://example.com/health",
+        "note": "notes are closed"}
