@@ -575,7 +575,8 @@ class FaultRun:
         rows = await self.db.fetch(
             """
             SELECT monitor_id, extract(epoch FROM time)::float8 AS t,
-                   extract(epoch FROM lag(time) OVER w)::float8 AS prev
+                   extract(epoch FROM lag(time) OVER w)::float8 AS prev,
+                   coalesce(lag(latency_ms) OVER w, 0)::float8 / 1000 AS prev_latency_s
             FROM check_history WHERE time >= to_timestamp($1) WINDOW w AS
                 (PARTITION BY monitor_id ORDER BY time)
             """, flipped_at - 2 * INTERVAL_S)
@@ -588,15 +589,20 @@ class FaultRun:
             gap = row["t"] - row["prev"]
             longest = max(longest, gap)
             if gap > INTERVAL_S + slack:
-                # The check due at prev + interval came late (the process was down when it
-                # was due) or never (it was in flight or buffered at the kill): either way
-                # that due time must fall inside the killed interval.
-                missing = row["prev"] + INTERVAL_S
-                if not (killed_at - slack - 1 <= missing <= resumed_at + slack):
+                # The missing check came late (the process was down when it was due) or
+                # never (in flight or buffered at the kill). Rows are stamped when a check
+                # finished, so with the target's latency (6 s for the slow ones; the
+                # previous check's stands for it) the missing check was due at
+                # prev - latency + interval and would have finished at prev + interval: it
+                # was due before the restart, and would have finished after the kill.
+                due = row["prev"] - row["prev_latency_s"] + INTERVAL_S
+                finish = row["prev"] + INTERVAL_S
+                if not (finish >= killed_at - slack - 1 and due <= resumed_at + slack):
                     unexplained += 1
                     if len(examples) < 5:  # what a failure shows, relative to the kill
                         examples.append({"monitor_id": row["monitor_id"],
                                          "prev_s": round(row["prev"] - killed_at, 2),
+                                         "prev_latency_s": round(row["prev_latency_s"], 2),
                                          "next_s": round(row["t"] - killed_at, 2),
                                          "resumed_s": round(resumed_at - killed_at, 2)})
                 elif gap >= 1.5 * INTERVAL_S:
