@@ -395,11 +395,14 @@ class ResultWriter:
 
 def _log_change(f: Finished, before: State, after: State, error: str | None) -> None:
     """One line per state change a check caused, naming the monitor as the CLI finds it."""
+    level = logging.WARNING if after is State.DOWN else logging.INFO
+    if not changes_log.isEnabledFor(level):
+        return  # a new fleet's first results are all changes: build no line nobody reads
     c = f.claim
     public_id = str(c.public_id) if c.public_id is not None else str(c.id)
     reason = f": {error}" if error and not f.result.ok else ""
     changes_log.log(
-        logging.WARNING if after is State.DOWN else logging.INFO,
+        level,
         "monitor %s (%s) is %s (was %s)%s", c.name, public_id[:8], after.value, before.value,
         reason, extra={"monitor_id": public_id, "monitor_name": c.name, "monitor_type": c.type,
                        "from_state": before.value, "to_state": after.value,
