@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from lighthouse.core.alerts.channels import channel_config_model, channel_kinds
 from lighthouse.core.checks import check_types
 from lighthouse.core.limits import MAX_NAME, Language
+from lighthouse.core.service.status_pages import SLUG
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
@@ -126,7 +127,7 @@ class MaintenanceBody(_Strict):
     until: AwareDatetime = Field(description="The end of the window, with its offset; at most 366 days ahead")
 
 
-SLUG_PATTERN = r"^[a-z0-9-]{3,48}$"
+SLUG_PATTERN = SLUG.pattern  # the service's own rule
 
 
 class StatusPageBody(_Strict):

@@ -69,7 +69,7 @@ __all__ = [
 # catalog (Spanish: listar, agregar, estado, ...), the same words Discord shows Spanish
 # users as localized command names (bot/discord/translator.py).
 VERBS = ("add", "list", "status", "pause", "resume", "remove", "test", "heartbeat", "token",
-         "maintenance", "incidents", "channel")
+         "maintenance", "incidents", "channel", "create")
 
 
 @functools.cache
@@ -519,7 +519,7 @@ class Commands(CommandRunner):
                 ctx.who, slug=None if chosen in ("", "-") else chosen,
                 monitors=[m for m in (x.strip() for x in monitors) if m])
             return Reply(texts.status_page_created(lang, self._page_url(page.slug),
-                                                   len(page.monitor_ids)))
+                                                   len(page.monitors)))
 
         return await self.run(ctx, action)
 
@@ -529,7 +529,7 @@ class Commands(CommandRunner):
             if not pages:
                 return Reply(texts.no_status_pages(lang))
             lines = [texts.status_pages_header(lang, len(pages))]
-            lines += [texts.status_page_line(lang, self._page_url(p.slug), len(p.monitor_ids))
+            lines += [texts.status_page_line(lang, self._page_url(p.slug), len(p.monitors))
                       for p in pages[:MAX_LIST]]
             return Reply(texts.clip("\n".join(lines), LIST_CHARS))
 

@@ -44,6 +44,7 @@ _ALIASES = {
 }
 _BY_NAME = {c.name: c for c in CHAINS}
 _BY_ID = {c.chain_id: c for c in CHAINS}
+_BY_RPC_URL = {c.rpc_url: c for c in CHAINS}
 
 
 def _key(text: str) -> str:
@@ -57,6 +58,11 @@ def find_chain(text: str) -> Chain | None:
 
 def chain_by_id(chain_id: int) -> Chain | None:
     return _BY_ID.get(chain_id)
+
+
+def chain_by_rpc_url(url: str) -> Chain | None:
+    """The known chain whose public endpoint this is (shorthands write its name instead)."""
+    return _BY_RPC_URL.get(url)
 
 
 def chain_id_of(text: str) -> int:
@@ -82,7 +88,3 @@ def chain_label(chain_id: int) -> str:
     chain = _BY_ID.get(chain_id)
     return chain.name if chain else str(chain_id)
 
-
-def looks_like_chain(text: str) -> bool:
-    raw = text.strip()
-    return raw.isdigit() or find_chain(raw) is not None

@@ -91,10 +91,7 @@ def apply(status: Status, ok: bool, now: datetime, policy: Policy) -> tuple[Stat
             return _leave_maintenance(s, ok, now, policy)
         return s, None
 
-    if s.state in (State.UP, State.PENDING):
-        if ok:
-            s = replace(s, incident_started_at=None, incident_failures=0)
-            return (_enter(s, State.UP, now) if s.state is not State.UP else s), None
+    if s.state in (State.UP, State.PENDING):  # a failure: a success returned above
         # The first failure of a streak starts the would-be incident; a row written before
         # incidents were tracked may be mid-streak without a start, which then starts now.
         started = s.incident_started_at if fails > 1 and s.incident_started_at else now

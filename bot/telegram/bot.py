@@ -281,7 +281,7 @@ class TelegramBot:
         if ctx is None:
             return
         args = list(context.args or [])
-        verb = args[0].lower() if args else ""
+        verb = english_verb(args[0]) if args else ""
         c = self.commands
         if verb == "create":
             reply = await c.status_create(ctx, args[1] if len(args) > 1 else None, args[2:])

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from lighthouse.core.chains import CHAINS, chain_by_id, chain_id_of, chain_label
+from lighthouse.core.chains import chain_by_id, chain_by_rpc_url, chain_id_of, chain_label
 from lighthouse.core.checks.base import (
     AlertSignal,
     CheckConfig,
@@ -185,7 +185,7 @@ class EvmBalanceCheck(CheckTypeBase):
         if config.token != "native":
             return None  # a token contract does not fit in the short form: describe() does
         chain = (chain_by_id(config.chain_id) if config.chain_id is not None
-                 else next((c for c in CHAINS if c.rpc_url == config.url), None))
+                 else chain_by_rpc_url(config.url))
         if chain is not None and chain.rpc_url == config.url:
             return f"{self.name} {config.address} {chain.name}"
         if config.chain_id is not None:

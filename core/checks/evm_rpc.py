@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from lighthouse.core.chains import CHAINS, chain_id_of, chain_label
+from lighthouse.core.chains import chain_by_rpc_url, chain_id_of, chain_label
 from lighthouse.core.checks.base import (
     CheckConfig,
     CheckContext,
@@ -108,7 +108,7 @@ class EvmRpcCheck(CheckTypeBase):
         config: dict[str, Any] = {"url": words[0]}
         if len(words) == 2:
             config["chain_id"] = chain_id_of(words[1])
-        elif (known := next((c for c in CHAINS if c.rpc_url == words[0]), None)) is not None:
+        elif (known := chain_by_rpc_url(words[0])) is not None:
             config["chain_id"] = known.chain_id
         return config
 

@@ -63,6 +63,14 @@ async def test_pages_created_listed_and_removed_in_telegram(
     assert removed.params["text"] == "🗑️ Página de estado acme eliminada."
     gone = await say(tg, "/status remove acme")
     assert gone.params["text"] == "No tienes ninguna página de estado «acme»; mira /status list."
+    # The Spanish sub-commands Discord shows, typed in Telegram, mean the same.
+    es = await say(tg, "/status crear acme-es shop")
+    assert es.params["text"].startswith("📣 Página de estado publicada con 1 monitor")
+    assert es.params["text"].endswith("http://127.0.0.1:8080/status/acme-es")
+    listed_es = await say(tg, "/status listar")
+    assert "http://127.0.0.1:8080/status/acme-es · 1 monitor" in listed_es.params["text"]
+    removed_es = await say(tg, "/status eliminar acme-es")
+    assert removed_es.params["text"] == "🗑️ Página de estado acme-es eliminada."
     usage = await say(tg, "/status remove")
     assert usage.params["text"].startswith("Uso: /status create [dirección|-] [monitores…]")
     assert await harness.pool.fetchval("SELECT count(*) FROM status_pages") == 1
