@@ -41,7 +41,7 @@ from lighthouse.core.models import Identity, Monitor, Provider
 from lighthouse.core.payments.requirements import Network
 from lighthouse.core.payments.verifier import Verified
 from lighthouse.core.service import MonitorService, Purchase
-from lighthouse.core.service.status_pages import StatusPage
+from lighthouse.core.service.status_pages import StatusPage, status_page_url
 from lighthouse.core.signing import CHECK_FIELDS, HISTORY_FIELDS, ResultSigner
 from lighthouse.core.text import clean_text
 from lighthouse.core.tiers import ONE_OFF_CHECK_PRICE_ATOMIC, TIERS, TierName, tier
@@ -239,10 +239,6 @@ def channel_out(row: dict[str, Any]) -> ChannelOut:
     return ChannelOut(id=row["id"], kind=row["kind"], config=row["config"],
                       language=row["language"], min_severity=row["min_severity"],
                       enabled=row["enabled"], disabled_reason=row["disabled_reason"])
-
-
-def status_page_url(public_base_url: str, slug: str) -> str:
-    return f"{public_base_url.rstrip('/')}/status/{slug}"
 
 
 def status_page_out(page: StatusPage, public_base_url: str) -> StatusPageOut:

@@ -40,6 +40,7 @@ from lighthouse.core.errors import ValidationError
 from lighthouse.core.i18n import SUPPORTED as LANGUAGES
 from lighthouse.core.models import Identity, Monitor, Provider, User
 from lighthouse.core.service.policy import parse_identity, tier_rank
+from lighthouse.core.service.status_pages import status_page_url
 from lighthouse.core.tiers import tier
 
 # Ctx, Reply and the parsing helpers live in bot/plumbing.py; adapters and tests keep
@@ -543,7 +544,7 @@ class Commands(CommandRunner):
         return await self.run(ctx, action)
 
     def _page_url(self, slug: str) -> str:
-        return f"{self.public_base_url}/status/{slug}"
+        return status_page_url(self.public_base_url, slug)
 
     # --- helpers for adapters ----------------------------------------------------------------
     async def monitor_choices(self, who: Identity, current: str, limit: int = 25

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -96,16 +96,18 @@ class SecretBox:
                                    ) from None
 
     def seal_fields(self, config: Mapping[str, Any], fields: frozenset[str]) -> dict[str, Any]:
-        return {k: self.seal(v) if k in fields and isinstance(v, str) else v
-                for k, v in config.items()}
+        return _map_fields(self.seal, config, fields)
 
     def open_fields(self, config: Mapping[str, Any], fields: frozenset[str]) -> dict[str, Any]:
-        return {k: self.open(v) if k in fields and isinstance(v, str) else v
-                for k, v in config.items()}
+        return _map_fields(self.open, config, fields)
 
     def reseal_fields(self, config: Mapping[str, Any], fields: frozenset[str]) -> dict[str, Any]:
-        return {k: self.reseal(v) if k in fields and isinstance(v, str) else v
-                for k, v in config.items()}
+        return _map_fields(self.reseal, config, fields)
+
+
+def _map_fields(change: Callable[[str], str], config: Mapping[str, Any],
+                fields: frozenset[str]) -> dict[str, Any]:
+    return {k: change(v) if k in fields and isinstance(v, str) else v for k, v in config.items()}
 
 
 def open_secrets(box: SecretBox | None, config: Mapping[str, Any],

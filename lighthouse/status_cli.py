@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from lighthouse.admin_cli import operator_language
+from lighthouse.core.service.status_pages import status_page_url
 
 if TYPE_CHECKING:
     from lighthouse.admin_commands import Admin
@@ -63,7 +64,7 @@ def _dispatch(action: Callable[[Admin, argparse.Namespace], Any]
 
 def page_url(a: Admin, slug: str) -> str:
     base = a.settings.public_base_url or f"http://127.0.0.1:{a.settings.api_port}"
-    return f"{str(base).rstrip('/')}/status/{slug}"
+    return status_page_url(str(base), slug)
 
 
 def _json(a: Admin, p: StatusPage) -> dict[str, Any]:

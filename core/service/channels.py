@@ -101,9 +101,10 @@ class ChannelsMixin:
             return 0
         changed = 0
         # Only kinds with secrets: chat channels (most rows) have none to encrypt.
-        kinds = [k for k in channel_kinds() if channel_config_model(k).secret_fields()]
-        for row in await channel_rows.configs_of_kinds(self._pool, kinds):
-            fields = channel_config_model(row["kind"]).secret_fields()
+        secret_fields = {k: f for k in channel_kinds()
+                         if (f := channel_config_model(k).secret_fields())}
+        for row in await channel_rows.configs_of_kinds(self._pool, list(secret_fields)):
+            fields = secret_fields[row["kind"]]
             if not isinstance(row["config"], dict):
                 continue
             try:

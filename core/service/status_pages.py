@@ -35,6 +35,11 @@ from lighthouse.core.text import clean_text
 from lighthouse.core.tiers import tier
 
 SLUG = re.compile(r"^[a-z0-9-]{3,48}$")
+
+
+def status_page_url(public_base_url: str, slug: str) -> str:
+    """Where a page is served (the API's /status/<slug>), as every surface shows it."""
+    return f"{public_base_url.rstrip('/')}/status/{slug}"
 TITLE_MAX = 100
 BAR_DAYS = 90
 INCIDENTS_SHOWN = 10
