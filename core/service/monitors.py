@@ -440,26 +440,32 @@ class MonitorsMixin:
         if who.provider is Provider.TOKEN:
             return await self._by_token(who.subject, ref)
         user = await self.find_user(who)
+        row = None if user is None else await self._owned_monitor_row(user.id, ref)
+        if row is None:
+            raise MonitorNotFoundError("no such monitor", ref=ref)
+        return Monitor.from_row(row)
+
+    async def _owned_monitor_row(self, owner_id: int, ref: str) -> Any:
+        """The owner's monitor named by its id, its name, or the start of one name (None
+        when none is); another owner's monitor is never found."""
         row = None
-        if user is not None and _is_uuid(ref):
+        if _is_uuid(ref):
             # A whole id: one probe of its unique index (the search below reads every one of
             # the owner's monitors, which a file of thousands makes slow per update).
             row = await monitor_rows.by_public_id(self._pool, uuid.UUID(ref))
-            if row is not None and row["owner_id"] != user.id:
+            if row is not None and row["owner_id"] != owner_id:
                 row = None
-        if row is None and user is not None and ref:
-            row = await monitor_rows.find(self._pool, user.id, ref)
+        if row is None and ref:
+            row = await monitor_rows.find(self._pool, owner_id, ref)
             if row is None:  # the start of a name, when it starts only one
-                names = await monitor_rows.named_like(self._pool, user.id, ref, _CANDIDATES + 1)
+                names = await monitor_rows.named_like(self._pool, owner_id, ref, _CANDIDATES + 1)
                 if len(names) > 1:
                     raise AmbiguousMonitorError("several monitors start so", ref=ref,
                                                 candidates=names[:_CANDIDATES],
                                                 more=len(names) > _CANDIDATES)
                 if names:
-                    row = await monitor_rows.find(self._pool, user.id, names[0])
-        if row is None:
-            raise MonitorNotFoundError("no such monitor", ref=ref)
-        return Monitor.from_row(row)
+                    row = await monitor_rows.find(self._pool, owner_id, names[0])
+        return row
 
     async def _by_token(self, token: str, ref: str) -> Monitor:
         try:

@@ -122,6 +122,7 @@ class StatusPagesMixin:
         async def ensure_user(self, who: Identity, language: str | None = None) -> User: ...
         async def find_user(self, who: Identity) -> User | None: ...
         def _user(self, row: Any, who: Identity) -> User: ...
+        async def _owned_monitor_row(self, owner_id: int, ref: str) -> Any: ...  # Monitors
 
     async def _page_owner(self, who: Identity, *, create: bool = False) -> User | None:
         """Whose pages a caller manages. A management token (the API, MCP) acts for the
@@ -139,15 +140,7 @@ class StatusPagesMixin:
         ids: list[int] = []
         for ref in refs:
             ref = clean_text(str(ref).strip())
-            row = None
-            try:
-                row = await monitor_rows.by_public_id(self._pool, uuid.UUID(ref))
-            except ValueError:
-                pass
-            if row is not None and row["owner_id"] != owner_id:
-                row = None
-            if row is None and ref:
-                row = await monitor_rows.find(self._pool, owner_id, ref)
+            row = await self._owned_monitor_row(owner_id, ref)
             if row is None:
                 raise MonitorNotFoundError("no such monitor", ref=ref[:100])
             ids.append(int(row["id"]))
