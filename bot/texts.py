@@ -331,8 +331,9 @@ def error(lang: str, exc: LighthouseError) -> str:
         return gettext(lang, "Only this Lighthouse's admins can change plans.")
     if code == "tier_feature_unavailable":
         if p.get("feature") == "status_page":
-            return gettext(lang, "Status pages come with the Standard plan and above; you are "
+            return gettext(lang, "Status pages come with the {needs} plan and above; you are "
                                  "on {tier}. See {command}.").format(
+                needs=tier_name(lang, str(p.get("needs", ""))),
                 tier=tier_name(lang, str(p.get("tier", ""))), command=cmd(lang, "upgrade"))
         return gettext(lang, "That needs a higher plan than {tier}.").format(
             tier=tier_name(lang, str(p.get("tier", ""))))

@@ -56,3 +56,8 @@ MIN_INTERVAL_S = 30
 
 def tier(name: str | TierName) -> Tier:
     return TIERS[TierName(name)]
+
+
+def lowest_tier_with(feature: str) -> str | None:
+    """The cheapest tier that includes ``feature`` (what a refusal tells the user to buy)."""
+    return next((t.name.value for t in TIERS.values() if feature in t.features), None)

@@ -52,7 +52,7 @@ from lighthouse.core.storage import rollups, tokens
 from lighthouse.core.storage import users as user_rows
 from lighthouse.core.storage.database import Pool, StorageMode
 from lighthouse.core.text import clean_text
-from lighthouse.core.tiers import Tier, tier
+from lighthouse.core.tiers import Tier, lowest_tier_with, tier
 from lighthouse.core.uptime import with_exact_day
 
 log = logging.getLogger("lighthouse.monitors")
@@ -218,7 +218,8 @@ class MonitorsMixin:
         parsed = parse_config(type, config)
         if check.required_feature and check.required_feature not in plan.features:
             raise TierFeatureError(f"{type} monitors need a higher tier",
-                                   feature=check.required_feature, tier=plan.name.value)
+                                   feature=check.required_feature, tier=plan.name.value,
+                                   needs=lowest_tier_with(check.required_feature))
         interval = limits.interval(interval_s, plan)
         limits.threshold("failure_threshold", failure_threshold)
         limits.threshold("success_threshold", success_threshold)

@@ -32,7 +32,7 @@ from lighthouse.core.storage import rollups, tokens
 from lighthouse.core.storage import status_pages as rows
 from lighthouse.core.storage.database import Pool
 from lighthouse.core.text import clean_text
-from lighthouse.core.tiers import tier
+from lighthouse.core.tiers import lowest_tier_with, tier
 
 SLUG = re.compile(r"^[a-z0-9-]{3,48}$")
 
@@ -169,7 +169,7 @@ class StatusPagesMixin:
         plan = tier(user.tier)
         if "status_page" not in plan.features:
             raise TierFeatureError("status pages need a higher tier", feature="status_page",
-                                   tier=plan.name.value)
+                                   tier=plan.name.value, needs=lowest_tier_with("status_page"))
         ids = await self._owned_monitor_ids(user.id, list(monitors or []))
         row = await rows.insert(self._pool, user.id, slug or random_slug(), title, ids,
                                 managed_by)
