@@ -27,7 +27,6 @@ from lighthouse.core.errors import (
 )
 from lighthouse.core.models import Identity, Monitor, Provider, User
 from lighthouse.core.state import State
-from lighthouse.core.storage import monitors as monitor_rows
 from lighthouse.core.storage import rollups, tokens
 from lighthouse.core.storage import status_pages as rows
 from lighthouse.core.storage.database import Pool
@@ -311,18 +310,18 @@ class BadgesMixin:
             pid = uuid.UUID(public_id)
         except ValueError:
             raise MonitorNotFoundError("no such monitor", ref=public_id[:64]) from None
-        row = await monitor_rows.by_public_id(self._pool, pid)
-        if row is None or not await rows.is_published(self._pool, row["owner_id"], row["id"]):
+        row = await rows.published_monitor(self._pool, pid)
+        if row is None:
             # Unpublished monitors are private: the same "not found" as an unknown id.
             raise MonitorNotFoundError("no such monitor", ref=public_id)
-        m = Monitor.from_row(row)
-        facts = BadgeFacts(m.name, m.state, m.interval_s)
+        facts = BadgeFacts(row["name"], State(row["state"]), row["interval_s"])
         if window is None and not latency:
             return facts
         if window is not None and window not in BADGE_WINDOWS:
             raise ValidationError("window: 24h, 7d or 30d", field="window", reason="unknown",
                                   value=window[:16], known=list(BADGE_WINDOWS))
         # Rollups only (hourly for 24 h and 7 d, daily for 30 d): a badge never scans checks.
-        [w] = await rollups.uptime_windows(self._pool, m.id, self._now(), (window or "24h",))
+        [w] = await rollups.uptime_windows(self._pool, row["id"], self._now(),
+                                           (window or "24h",))
         return replace(facts, uptime=w.uptime if w.checks else None,
                        latency_ms=w.avg_latency_ms)

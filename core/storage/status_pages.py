@@ -6,6 +6,7 @@ Every monitor read joins on the page's owner, so a page never shows another's mo
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -68,12 +69,14 @@ async def listen_changes(pool: Pool, on_change: Callable[[str], None],
     return close
 
 
-async def is_published(pool: Pool, owner_id: int, monitor_id: int) -> bool:
-    """Whether one of the owner's status pages shows the monitor (a page that names none
-    shows them all)."""
-    return bool(await pool.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM status_pages WHERE owner_id = $1 "
-        "AND (cardinality(monitor_ids) = 0 OR $2 = ANY(monitor_ids)))", owner_id, monitor_id))
+async def published_monitor(pool: Pool, public_id: uuid.UUID) -> Any:
+    """id, name, state and interval of the monitor when one of its owner's status pages
+    shows it (a page that names none shows them all); else None. One probe of the
+    monitor row: a badge needs nothing of its history here."""
+    return await pool.fetchrow(
+        "SELECT m.id, m.name, m.state, m.interval_s FROM monitors m WHERE m.public_id = $1 "
+        "AND EXISTS (SELECT 1 FROM status_pages p WHERE p.owner_id = m.owner_id "
+        "AND (cardinality(p.monitor_ids) = 0 OR m.id = ANY(p.monitor_ids)))", public_id)
 
 
 async def of_owner(pool: Pool, owner_id: int) -> list[Any]:
