@@ -156,7 +156,11 @@ class CheckTypeBase:
 
 # --- pieces several types share -------------------------------------------------------
 def host_port_shorthand(scheme: str, text: str) -> dict[str, Any] | None:
-    """``scheme://host[:port]`` (``[v6]:port`` too) -> {"host", "port"}; None for other text."""
+    """``scheme://host[:port]`` or ``scheme host[:port]`` (``[v6]:port`` too) ->
+    {"host", "port"}; None for other text."""
+    words = typed_words(scheme, text)
+    if words is not None and len(words) == 1:
+        text = f"{scheme}://{words[0]}"
     raw = text.strip().strip("<>").strip()
     if not raw.lower().startswith(scheme + "://"):
         return None

@@ -23,7 +23,6 @@ from lighthouse.core.checks.base import (
     CheckTypeBase,
     PreflightContext,
     host_port_shorthand,
-    typed_words,
 )
 from lighthouse.core.checks.conditions import cached_condition, evaluate_into
 from lighthouse.core.checks.netcommon import preflight_host, validate_host, vetted_address
@@ -74,9 +73,6 @@ class TcpCheck(CheckTypeBase):
 
     def from_shorthand(self, text: str) -> dict[str, Any] | None:
         """``tcp://host:port`` or ``tcp host[:port]``."""
-        words = typed_words("tcp", text)
-        if words is not None and len(words) == 1:
-            return host_port_shorthand("tcp", f"tcp://{words[0]}")
         return host_port_shorthand("tcp", text)
 
     def shorthand(self, config: TcpConfig) -> str | None:

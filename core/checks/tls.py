@@ -30,7 +30,6 @@ from lighthouse.core.checks.base import (
     PreflightContext,
     expiry_facts,
     host_port_shorthand,
-    typed_words,
 )
 from lighthouse.core.checks.base import (
     mark as _,
@@ -169,9 +168,6 @@ class TlsCheck(CheckTypeBase):
 
     def from_shorthand(self, text: str) -> dict[str, Any] | None:
         """``tls://host:port`` or ``tls host[:port]``."""
-        words = typed_words("tls", text)
-        if words is not None and len(words) == 1:
-            return host_port_shorthand("tls", f"tls://{words[0]}")
         return host_port_shorthand("tls", text)
 
     def shorthand(self, config: TlsConfig) -> str | None:
