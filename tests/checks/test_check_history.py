@@ -26,14 +26,19 @@ def ca() -> trustme.CA:
     return trustme.CA()
 
 
-async def _round(pool: asyncpg.Pool, scheduler: Scheduler, rows: int) -> None:
-    """Make every monitor due, then tick until check_history holds ``rows`` rows (bounded)."""
+async def _round(pool: asyncpg.Pool, scheduler: Scheduler, writer: ResultWriter,
+                 rows: int) -> None:
+    """Make every monitor due, then tick until check_history holds ``rows`` rows (bounded),
+    and until the writer has also committed their state and alerts: history and state are
+    written on two connections at once, and the next round's claim reset would otherwise
+    make a state write still in flight stale (its claim gone), dropping its alert."""
     await pool.execute("UPDATE monitors SET next_due = now() - interval '1 second', "
                        "claimed_until = NULL, claimed_by = NULL")
     async with asyncio.timeout(30):
         while await pool.fetchval("SELECT count(*) FROM check_history") < rows:
             await scheduler.tick()
             await asyncio.sleep(0.05)
+        await writer.flush()  # waits for a flush in progress, then writes what is left
 
 
 async def test_socket_types_fill_history_and_alert_once_per_threshold(
@@ -61,8 +66,8 @@ async def test_socket_types_fill_history_and_alert_once_per_threshold(
         scheduler = Scheduler(pool, check_context, writer, Metrics(), worker_id="history-test",
                               max_concurrency=10, claim_batch=10)
         try:
-            await _round(pool, scheduler, 4)
-            await _round(pool, scheduler, 8)  # the same certificate, checked again
+            await _round(pool, scheduler, writer, 4)
+            await _round(pool, scheduler, writer, 8)  # the same certificate, checked again
         finally:
             await scheduler.stop()
             await writer.stop()
