@@ -18,7 +18,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from lighthouse.core.checks import get_check_type, parse_config
 from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
-from lighthouse.core.checks.runner import run_parsed
+from lighthouse.core.checks.runner import crashed
 from lighthouse.core.errors import LighthouseError
 from lighthouse.core.faultlog import RepeatedFailure
 from lighthouse.core.metrics import Metrics
@@ -79,6 +79,8 @@ class Scheduler:
         per_host_concurrency: int = 20,
         tick_s: float = 0.25,
         claim_batch: int = 500,
+        claim_ahead: int = 500,
+        config_cache: int = 200_000,
     ) -> None:
         self._pool = pool
         self._ctx = ctx
@@ -92,6 +94,11 @@ class Scheduler:
         self._host_slots: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(self._per_host)
         )
+        # Checks run at most max_concurrency at a time; up to claim_ahead more are claimed
+        # and wait for a slot, so the next claim's round trip overlaps running checks
+        # instead of leaving the loop idle while the last ones of a batch finish.
+        self._run_slots = asyncio.Semaphore(max_concurrency)
+        self._claim_ahead = claim_ahead
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._started: set[int] = set()
         self._aps: AsyncIOScheduler | None = None
@@ -106,7 +113,11 @@ class Scheduler:
         self._backlog = False
         self._refill: asyncio.Task[int] | None = None
         self._refill_at = max(1, min(claim_batch, max_concurrency) // 4)
+        # Parsed configs by monitor, dropped all at once past config_cache entries (a few
+        # hundred bytes each): a process checking more monitors than that parses their
+        # configs again at every check, so size it to the monitors one process runs.
         self._configs: dict[int, tuple[str, str, CheckConfig | LighthouseError]] = {}
+        self._config_cache = config_cache
         self._claim_failures = RepeatedFailure(log, "claiming due monitors")
 
     @property
@@ -132,7 +143,7 @@ class Scheduler:
         claimed_total = 0
         async with self._claiming:
             for _ in range(100):  # bounded: at most 100 batches a tick
-                room = self._max - len(self._in_flight)
+                room = self._max + self._claim_ahead - len(self._in_flight)
                 if room <= 0 or self._stopping:
                     break
                 try:
@@ -195,7 +206,7 @@ class Scheduler:
 
     async def _run(self, claim: ClaimedCheck, received: float) -> None:
         try:
-            async with self._host_slots[claim.target_host or "-"]:
+            async with self._host_slots[claim.target_host or "-"], self._run_slots:
                 if self._stopping:
                     return
                 self._started.add(claim.id)
@@ -205,13 +216,25 @@ class Scheduler:
                 if len(self.lags) > 200_000:
                     del self.lags[:100_000]
                 self._metrics.schedule_lag.observe(max(lag, 0.0))
-                result = await self._run_cached(claim)
+                parsed = self._parsed(claim)
+                if isinstance(parsed, LighthouseError):
+                    result = CheckResult(ok=False, error_code=parsed.code, error=str(parsed))
+                    description = claim.target_host
+                else:
+                    check = get_check_type(claim.type)
+                    # The check's coroutine is awaited here, not through a helper: every
+                    # resume of a check passes through each coroutine between it and its task.
+                    try:
+                        result = await check.run(parsed, self._ctx)
+                    except Exception as exc:  # a check type's bug is a failed check
+                        result = crashed(check, exc)
+                    description = check.describe(parsed)
                 elapsed = time.monotonic() - started
                 duration, up, down = self._type_metrics(claim.type)
                 duration.observe(elapsed)
                 (up if result.ok else down).inc()
                 checked_at = claim.claimed_at + timedelta(seconds=started - received + elapsed)
-                self._writer.add(Finished(claim, result, checked_at, self._describe(claim)))
+                self._writer.add(Finished(claim, result, checked_at, description))
                 self.checks_run += 1
         except Exception:
             log.exception("check crashed", extra={"monitor_id": claim.id})
@@ -225,7 +248,7 @@ class Scheduler:
         of waiting for the next tick (ticks alone cap throughput at batch x ticks/s)."""
         if (self._backlog and not self._stopping and not self._claiming.locked()
                 and (self._refill is None or self._refill.done())
-                and self._max - len(self._in_flight) >= self._refill_at):
+                and self._max + self._claim_ahead - len(self._in_flight) >= self._refill_at):
             self._refill = asyncio.create_task(self.tick(), name="scheduler-refill")
 
     def _type_metrics(self, type_name: str) -> tuple[Any, Any, Any]:
@@ -248,22 +271,10 @@ class Scheduler:
             parsed = parse_config(claim.type, claim.config)
         except LighthouseError as exc:
             parsed = exc
-        if len(self._configs) > 200_000:
+        if len(self._configs) >= self._config_cache:
             self._configs.clear()
         self._configs[claim.id] = (claim.type, claim.config_text, parsed)
         return parsed
-
-    async def _run_cached(self, claim: ClaimedCheck) -> CheckResult:
-        parsed = self._parsed(claim)
-        if isinstance(parsed, LighthouseError):
-            return CheckResult(ok=False, error_code=parsed.code, error=str(parsed))
-        return await run_parsed(get_check_type(claim.type), parsed, self._ctx)
-
-    def _describe(self, claim: ClaimedCheck) -> str:
-        parsed = self._parsed(claim)
-        if isinstance(parsed, LighthouseError):
-            return claim.target_host
-        return get_check_type(claim.type).describe(parsed)
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stop claiming; let running checks finish (bounded); release the rest; flush."""

@@ -4,7 +4,6 @@ takes its caller down."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -28,8 +27,11 @@ async def run_check(type_name: str, raw_config: dict[str, Any], ctx: CheckContex
 async def run_parsed(check: CheckType[Any], config: CheckConfig, ctx: CheckContext) -> CheckResult:
     try:
         return await check.run(config, ctx)
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        log.exception("check type raised", extra={"type": check.name})
-        return CheckResult(ok=False, error_code="internal_error", error=type(exc).__name__)
+    except Exception as exc:  # CancelledError is not an Exception: it propagates
+        return crashed(check, exc)
+
+
+def crashed(check: CheckType[Any], exc: Exception) -> CheckResult:
+    """The result of a check type that raised instead of returning a failed result."""
+    log.exception("check type raised", extra={"type": check.name}, exc_info=exc)
+    return CheckResult(ok=False, error_code="internal_error", error=type(exc).__name__)

@@ -11,6 +11,7 @@ from importlib import resources
 from typing import Any, Literal, TypeAlias
 
 import asyncpg
+import orjson
 from lighthouse.core.text import clean_json
 
 log = logging.getLogger(__name__)
@@ -36,18 +37,31 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
 DATA_ERRORS: tuple[type[Exception], ...] = (asyncpg.DataError,)
 
 
-def _json_text(value: Any) -> str:
+def _json_bytes(value: Any) -> bytes:
+    """Compact JSON for a json or jsonb parameter: every check result's details pass here."""
+    try:
+        data = orjson.dumps(value)
+    except orjson.JSONEncodeError:  # a lone surrogate, an integer past 64 bits, an int key
+        return _standard_json(value)
+    # PostgreSQL refuses NUL in json and jsonb; one such value fails its whole statement.
+    return _standard_json(value) if b"\\u0000" in data else data
+
+
+def _standard_json(value: Any) -> bytes:
     text = json.dumps(value, separators=(",", ":"))
     # json.dumps escapes every non-ASCII character, so a NUL or a lone surrogate shows as
     # one of these escapes (astral characters too, as pairs: those pass through unchanged).
-    # PostgreSQL refuses both in json and jsonb; one such value fails its whole statement.
     if "\\u0000" in text or "\\ud" in text:
         text = json.dumps(clean_json(value), separators=(",", ":"))
-    return text
+    return text.encode()
+
+
+def _json_text(value: Any) -> str:
+    return _json_bytes(value).decode()
 
 
 def _jsonb_encode(value: Any) -> bytes:
-    return b"\x01" + _json_text(value).encode()
+    return b"\x01" + _json_bytes(value)
 
 
 def _jsonb_decode(data: bytes) -> Any:
