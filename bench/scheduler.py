@@ -3,7 +3,8 @@
 Runs the real claim loop, HTTP checks, state machine and batched writes on an embedded
 PostgreSQL; the targets run in a separate process (as they would on other machines).
 Prints checks/s, schedule lag p50/p99, missed checks, peak RSS, and the same run's raw
-aiohttp ceiling (a plain loop of the same requests at the same concurrency).
+aiohttp ceiling (a plain loop of the same requests at the same concurrency, half of it
+before the scheduler's window and half after).
 
     .venv/bin/python bench/scheduler.py --monitors 10000 --interval 30 --duration 60
     .venv/bin/python bench/scheduler.py --monitors 100000 --interval 30 --duration 60  # saturated
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import subprocess
 import sys
@@ -27,7 +29,7 @@ from lighthouse.core.checks.base import CheckContext
 from lighthouse.core.http_client import make_session
 from lighthouse.core.metrics import Metrics
 from lighthouse.core.netguard import TargetGuard
-from lighthouse.core.scheduler import Scheduler
+from lighthouse.core.scheduler import Scheduler, tune_gc
 from lighthouse.core.storage.database import Pool
 from lighthouse.core.storage.results import ResultWriter
 
@@ -133,6 +135,21 @@ class CpuMeter:
         return {k: round((after[k] - before[k]) * 1e6 / max(items, 1), 1) for k in after}
 
 
+class GcClock:
+    """Seconds the cyclic garbage collector ran in this process (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+
+
 def urls(n: int, hosts: int, port: int) -> list[str]:
     return [f"http://127.0.0.{i % hosts + 1}:{port}/m/{i}" for i in range(n)]
 
@@ -197,10 +214,19 @@ async def warm_up(pool: Pool, writer: ResultWriter, limit_s: float) -> float:
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
     port = args.port
+    gc_clock = GcClock()
+    tune_gc()  # the scheduler's collector settings for both raw runs too (start() sets them)
     proc = start_targets(args.hosts, port, args.duration * 3 + args.warmup + 120, args.target)
     try:
+        targets = urls(args.monitors, args.hosts, port)
+        # The raw loop brackets the scheduler's window, half before and half after, so a
+        # machine whose speed drifts during the run (a shared VM) moves both figures alike.
+        raw_s = min(10.0, args.duration / 2)
+        gc_before, raw_started = gc_clock.seconds, time.monotonic()
+        raw_before = await raw_ceiling(targets, args.concurrency, raw_s, CpuMeter(proc.pid))
+        gc_raw = gc_clock.seconds - gc_before
+        raw_elapsed = time.monotonic() - raw_started
         async with fresh_database() as (pool, _dsn):
-            targets = urls(args.monitors, args.hosts, port)
             await insert_monitors(pool, targets, args.interval)
             await pool.execute("CREATE TABLE bench_schedule AS SELECT id, next_due, interval_s "
                                "FROM monitors")
@@ -220,6 +246,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             warmed = await warm_up(pool, writer, args.warmup)
             t0 = time.monotonic()
             cpu_before = meter.reading()
+            gc_before = gc_clock.seconds
             checks_before = scheduler.checks_run
             scheduler.lags.clear()
             window_start = await pool.fetchval("SELECT now()")
@@ -227,6 +254,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             window_end = await pool.fetchval("SELECT now()")
             checks = scheduler.checks_run - checks_before
             elapsed = time.monotonic() - t0
+            gc_sched = (gc_clock.seconds - gc_before) / elapsed
             cpu_sched = CpuMeter.per_item_us(cpu_before, meter.reading(), checks)
             lags = list(scheduler.lags)
             await scheduler.stop()
@@ -250,8 +278,12 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             )
             rows = await pool.fetchval("SELECT count(*) FROM check_history")
             failed = await pool.fetchval("SELECT count(*) FROM check_history WHERE NOT ok")
-        ceiling, cpu_raw = await raw_ceiling(targets, args.concurrency,
-                                             min(10.0, args.duration / 2), CpuMeter(proc.pid))
+        gc_before, raw_started = gc_clock.seconds, time.monotonic()
+        raw_after = await raw_ceiling(targets, args.concurrency, raw_s, CpuMeter(proc.pid))
+        gc_raw = (gc_raw + gc_clock.seconds - gc_before) / (
+            raw_elapsed + time.monotonic() - raw_started)
+        ceiling = (raw_before[0] + raw_after[0]) / 2
+        cpu_raw = {k: round((raw_before[1][k] + raw_after[1][k]) / 2, 1) for k in raw_after[1]}
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -265,8 +297,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "lag_p99_s": round(percentile(lags, 0.99) or 0, 4),
         "missed": int(missed), "rss_mb": round(rss_mb(), 1),
         "raw_ceiling_per_s": round(ceiling, 1),
+        "raw_before_after_per_s": [round(raw_before[0], 1), round(raw_after[0], 1)],
         "ratio_to_ceiling": round(checks_per_s / ceiling, 3) if ceiling else None,
         "cpu_us_per_check": cpu_sched, "raw_cpu_us_per_request": cpu_raw,
+        "gc_share": {"scheduler": round(gc_sched, 3), "raw": round(gc_raw, 3)},
         "target": args.target, "concurrency": args.concurrency, "machine": machine(),
     }
 

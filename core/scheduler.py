@@ -11,7 +11,7 @@ import asyncio
 import gc
 import logging
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -95,9 +95,10 @@ class Scheduler:
             lambda: asyncio.Semaphore(self._per_host)
         )
         # Checks run at most max_concurrency at a time; up to claim_ahead more are claimed
-        # and wait for a slot, so the next claim's round trip overlaps running checks
-        # instead of leaving the loop idle while the last ones of a batch finish.
-        self._run_slots = asyncio.Semaphore(max_concurrency)
+        # and queued here, each started as a running check ends, so the next claim's round
+        # trip overlaps running checks instead of leaving the loop idle while the last
+        # ones of a batch finish. A queued claim is only a claim, not a waiting task.
+        self._queued: deque[tuple[ClaimedCheck, float]] = deque()
         self._claim_ahead = claim_ahead
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._started: set[int] = set()
@@ -122,7 +123,7 @@ class Scheduler:
 
     @property
     def in_flight(self) -> int:
-        return len(self._in_flight)
+        return len(self._in_flight) + len(self._queued)
 
     def start(self) -> None:
         tune_gc()
@@ -143,7 +144,7 @@ class Scheduler:
         claimed_total = 0
         async with self._claiming:
             for _ in range(100):  # bounded: at most 100 batches a tick
-                room = self._max + self._claim_ahead - len(self._in_flight)
+                room = self._max + self._claim_ahead - self.in_flight
                 if room <= 0 or self._stopping:
                     break
                 try:
@@ -157,15 +158,14 @@ class Scheduler:
                 self._metrics.claim_queries.inc()
                 self._metrics.monitors_claimed.inc(len(claims))
                 received = time.monotonic()
-                for claim in claims:
-                    task = asyncio.create_task(self._run(claim, received))
-                    self._in_flight[claim.id] = task
+                self._queued.extend((claim, received) for claim in claims)
+                self._dispatch()
                 claimed_total += len(claims)
                 # A full batch means more is probably due: refill as slots free up.
                 self._backlog = len(claims) == min(room, self._claim_batch)
                 if not claims:
                     break
-        self._metrics.queue_depth.set(len(self._in_flight))
+        self._metrics.queue_depth.set(self.in_flight)
         now = time.monotonic()
         if now - self._backlog_sampled >= BACKLOG_SAMPLE_S:
             self._backlog_sampled = now
@@ -204,9 +204,15 @@ class Scheduler:
         except Exception:
             log.warning("could not prune the per-monitor gauges", exc_info=True)
 
+    def _dispatch(self) -> None:
+        """Start queued claims while fewer than max_concurrency checks run."""
+        while self._queued and len(self._in_flight) < self._max and not self._stopping:
+            claim, received = self._queued.popleft()
+            self._in_flight[claim.id] = asyncio.create_task(self._run(claim, received))
+
     async def _run(self, claim: ClaimedCheck, received: float) -> None:
         try:
-            async with self._host_slots[claim.target_host or "-"], self._run_slots:
+            async with self._host_slots[claim.target_host or "-"]:
                 if self._stopping:
                     return
                 self._started.add(claim.id)
@@ -241,6 +247,7 @@ class Scheduler:
         finally:
             self._in_flight.pop(claim.id, None)
             self._started.discard(claim.id)
+            self._dispatch()
             self._maybe_refill()
 
     def _maybe_refill(self) -> None:
@@ -248,7 +255,7 @@ class Scheduler:
         of waiting for the next tick (ticks alone cap throughput at batch x ticks/s)."""
         if (self._backlog and not self._stopping and not self._claiming.locked()
                 and (self._refill is None or self._refill.done())
-                and self._max + self._claim_ahead - len(self._in_flight) >= self._refill_at):
+                and self._max + self._claim_ahead - self.in_flight >= self._refill_at):
             self._refill = asyncio.create_task(self.tick(), name="scheduler-refill")
 
     def _type_metrics(self, type_name: str) -> tuple[Any, Any, Any]:
@@ -299,7 +306,8 @@ class Scheduler:
             waiting = self._in_flight.get(mid)
             if waiting is not None:
                 waiting.cancel()
-        leftover = list(self._in_flight)
+        leftover = [*self._in_flight, *(claim.id for claim, _ in self._queued)]
+        self._queued.clear()
         await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
         await release(self._pool, self.worker_id, leftover)
         await self._writer.stop()

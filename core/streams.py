@@ -43,6 +43,8 @@ async def read_body(stream: StreamReader, limit: int, *, keep: int | None = None
             piece = chunk if len(chunk) <= keep - kept else chunk[:keep - kept]
             chunks.append(piece)
             kept += len(piece)
+        if stream.at_eof():  # the body is all in: no further read to learn that it ended
+            return Body(_joined(chunks), False)
     truncated = bool(await stream.read(1))
     return Body(_joined(chunks), truncated)
 
