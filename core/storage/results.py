@@ -334,14 +334,14 @@ class ResultWriter:
                 ))
             if f.state_written:
                 continue
-            st = c.status
-            if r.ok and st.state is State.UP and st.consecutive_failures == 0 and not r.signals:
+            if r.ok and c.state is State.UP and c.consecutive_failures == 0 and not r.signals:
                 # Healthy stays healthy: nothing in the state changes (the success streak only
                 # matters while DOWN), so the monitor row is not rewritten at all. The claim
                 # lease runs out by itself before the next due time.
                 f.state_written = True
                 continue
             in_state.append(f)
+            st = c.status
             new, event = apply(st, r.ok, f.checked_at, c.policy)
             changed = new.state is not st.state
             if changed:

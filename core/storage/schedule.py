@@ -8,7 +8,7 @@ not a storm of missed ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
 from typing import Any
@@ -51,7 +51,8 @@ RETURNING m.id, m.public_id, m.owner_id, m.name, m.type, m.config::text AS confi
 
 
 # A claim is decoded for every check: the state by a dict lookup (an Enum call costs about
-# a microsecond), and one shared Policy per distinct setting (a few exist in a fleet).
+# a microsecond), the rest of the state only when a result needs it, and one shared
+# Policy per distinct setting (a few exist in a fleet).
 _STATES = {state.value: state for state in State}
 
 
@@ -73,13 +74,17 @@ class ClaimedCheck:
     target_host: str
     interval_s: int
     state_version: int
-    status: Status
-    policy: Policy
+    # The state and failure streak at the claim: enough for the writer to see that a
+    # healthy result changes nothing (most results), without building the whole Status.
+    state: State
+    consecutive_failures: int
     language: str
     due_at: datetime
     claimed_at: datetime
     # The id people see (CLI, logs, the per-monitor gauges); None only for hand-made claims.
     public_id: UUID | None = None
+    # The claim's row: the rest of the state is decoded from it when a result needs it.
+    row: Any = field(default=None, repr=False, compare=False)
 
     @cached_property
     def config(self) -> dict[str, Any]:
@@ -87,27 +92,35 @@ class ClaimedCheck:
         config: dict[str, Any] = safe_json_loads(self.config_text)
         return config
 
+    @cached_property
+    def status(self) -> Status:
+        """The monitor's state at the claim, for the state machine (a result that is not
+        simply healthy): built on first use, most claims never need it."""
+        r = self.row
+        return Status(
+            state=self.state,
+            consecutive_failures=self.consecutive_failures,
+            consecutive_successes=r["consecutive_successes"],
+            state_since=r["state_since"],
+            last_alert_at=r["last_alert_at"],
+            incident_started_at=r["incident_started_at"],
+            maintenance_until=r["maintenance_until"],
+            incident_failures=r["incident_failures"],
+        )
+
+    @cached_property
+    def policy(self) -> Policy:
+        r = self.row
+        return _policy(r["failure_threshold"], r["success_threshold"], r["reminder_interval_s"])
+
     @classmethod
     def from_row(cls, r: Any) -> ClaimedCheck:
+        # Positional: a claim is decoded for every check, and keywords cost more here.
         return cls(
-            id=r["id"], owner_id=r["owner_id"], name=r["name"], type=r["type"],
-            config_text=r["config_text"], target_host=r["target_host"],
-            interval_s=r["interval_s"],
-            state_version=r["state_version"],
-            status=Status(
-                state=_STATES[r["state"]],
-                consecutive_failures=r["consecutive_failures"],
-                consecutive_successes=r["consecutive_successes"],
-                state_since=r["state_since"],
-                last_alert_at=r["last_alert_at"],
-                incident_started_at=r["incident_started_at"],
-                maintenance_until=r["maintenance_until"],
-                incident_failures=r["incident_failures"],
-            ),
-            policy=_policy(r["failure_threshold"], r["success_threshold"],
-                           r["reminder_interval_s"]),
-            language=r["language"], due_at=r["due_at"], claimed_at=r["claimed_at"],
-            public_id=r["public_id"],
+            r["id"], r["owner_id"], r["name"], r["type"], r["config_text"], r["target_host"],
+            r["interval_s"], r["state_version"], _STATES[r["state"]],
+            r["consecutive_failures"], r["language"], r["due_at"], r["claimed_at"],
+            r["public_id"], r,
         )
 
 
