@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 from aiohttp import web
@@ -72,34 +74,40 @@ async def _monitors(pool: asyncpg.Pool, port: int, per_host: int) -> None:
     )
 
 
-async def _scheduler(dsn: str, **caps: int) -> tuple[Scheduler, asyncpg.Pool, object]:
-    pool = await create_pool(dsn, min_size=1, max_size=5)
+@asynccontextmanager
+async def _running(dsn: str, pool: asyncpg.Pool, delay: float, per_host: int,
+                   **caps: int) -> AsyncIterator[tuple[Scheduler, SlowTargets]]:
+    """Slow targets, ``per_host`` monitors on each host, and a scheduler with ``caps``,
+    stopped (again, if the test did) and torn down on exit."""
+    targets = SlowTargets(delay)
+    runner, port = await _serve(targets)
+    await _monitors(pool, port, per_host)
+    own_pool = await create_pool(dsn, min_size=1, max_size=5)
     guard = TargetGuard(allow_private=True)
     session = make_session(guard)
-    writer = ResultWriter(pool, "caps", max_delay_s=0.05)
+    writer = ResultWriter(own_pool, "caps", max_delay_s=0.05)
     writer.start()
-    return Scheduler(pool, CheckContext(session, guard), writer, Metrics(), worker_id="caps",
-                     **caps), pool, session
+    scheduler = Scheduler(own_pool, CheckContext(session, guard), writer, Metrics(),
+                          worker_id="caps", **caps)
+    try:
+        yield scheduler, targets
+    finally:
+        await scheduler.stop()
+        await session.close()
+        await own_pool.close()
+        await runner.cleanup()
 
 
 async def test_caps_hold_with_claims_queued_ahead(dsn: str, pool: asyncpg.Pool) -> None:
-    targets = SlowTargets(delay=0.05)
-    runner, port = await _serve(targets)
-    await _monitors(pool, port, per_host=30)
-    scheduler, own_pool, session = await _scheduler(
-        dsn, max_concurrency=5, per_host_concurrency=3, claim_batch=20, claim_ahead=20)
-    try:
+    async with _running(dsn, pool, delay=0.05, per_host=30, max_concurrency=5,
+                        per_host_concurrency=3, claim_batch=20, claim_ahead=20
+                        ) as (scheduler, targets):
         async with asyncio.timeout(30):
             while scheduler.checks_run < 60:
                 await scheduler.tick()
                 # claims beyond the running ones wait as claims, not as tasks
                 assert len(scheduler._in_flight) <= 5
                 await asyncio.sleep(0.01)
-    finally:
-        await scheduler.stop()
-        await session.close()  # type: ignore[attr-defined]
-        await own_pool.close()
-        await runner.cleanup()
     assert targets.total_peak == 5  # the global cap, and it was reached
     assert max(targets.peak.values()) <= 3  # the per-host cap
     counts = await pool.fetch("SELECT monitor_id, count(*) AS n FROM check_history GROUP BY 1")
@@ -108,21 +116,14 @@ async def test_caps_hold_with_claims_queued_ahead(dsn: str, pool: asyncpg.Pool) 
 
 
 async def test_stop_releases_queued_claims(dsn: str, pool: asyncpg.Pool) -> None:
-    targets = SlowTargets(delay=0.3)
-    runner, port = await _serve(targets)
-    await _monitors(pool, port, per_host=10)
-    scheduler, own_pool, session = await _scheduler(
-        dsn, max_concurrency=2, per_host_concurrency=2, claim_batch=20, claim_ahead=20)
-    try:
+    async with _running(dsn, pool, delay=0.3, per_host=10, max_concurrency=2,
+                        per_host_concurrency=2, claim_batch=20, claim_ahead=20
+                        ) as (scheduler, _targets):
         assert await scheduler.tick() == 20
         assert scheduler.in_flight == 20 and len(scheduler._in_flight) == 2
         await asyncio.sleep(0.05)
         await scheduler.stop(grace_s=5)
-    finally:
-        await session.close()  # type: ignore[attr-defined]
-        await own_pool.close()
-        await runner.cleanup()
-    assert scheduler.in_flight == 0
+        assert scheduler.in_flight == 0
     # the two started finished within the grace; the 18 queued were given back, due now
     assert await pool.fetchval("SELECT count(*) FROM check_history") == 2
     assert await pool.fetchval(
