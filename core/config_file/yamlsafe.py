@@ -307,9 +307,14 @@ class _Builder:
         return self._construct(tag, value, event, line)
 
     def _construct(self, tag: str, value: str, event: ev.ScalarEvent, line: int) -> Any:
+        constructor = self.loader.yaml_constructors.get(tag)
+        if constructor is None:
+            # A plain scalar the resolver gives a tag no safe constructor has (a lone `=`
+            # is YAML 1.1's "value key" tag): it is text, as it was written.
+            return value
         node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark)
         try:
-            return self.loader.yaml_constructors[tag](self.loader, node)
+            return constructor(self.loader, node)
         except (ValueError, yaml.YAMLError):
             raise YamlProblem(_("{value} is not a valid {kind}", value=repr(value),
                                 kind=tag.removeprefix(_TAG)), line) from None

@@ -55,6 +55,15 @@ def test_reads_what_safe_load_reads() -> None:
                                            "f: 2030-01-01T00:00:00Z\ng: |\n  x\n")
 
 
+def test_a_plain_scalar_without_a_safe_constructor_is_text() -> None:
+    # PyYAML resolves a lone `=` to tag:yaml.org,2002:value, which SafeLoader cannot
+    # build: it was a KeyError (a crash) before; as text it is what the user wrote.
+    assert load_yaml("=", {}).value == "="
+    assert load_yaml("condition: =\nlist: [=, a]\n", {}).value == {
+        "condition": "=", "list": ["=", "a"]}
+    assert load_yaml("v: ${X}\n", {"X": "="}).value == {"v": "="}
+
+
 def test_every_value_keeps_its_line() -> None:
     located = load_yaml("monitors:\n  - name: a\n    config:\n      url: x\n      tags: [1, 2]\n", {})
     assert located.line_of(("monitors", 0, "name")) == 2
