@@ -17,8 +17,8 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from lighthouse.core.checks import get_check_type, parse_config
-from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
-from lighthouse.core.checks.runner import crashed
+from lighthouse.core.checks.base import CheckConfig, CheckContext
+from lighthouse.core.checks.runner import crashed, not_runnable
 from lighthouse.core.errors import LighthouseError
 from lighthouse.core.faultlog import RepeatedFailure
 from lighthouse.core.metrics import Metrics
@@ -125,6 +125,11 @@ class Scheduler:
     def in_flight(self) -> int:
         return len(self._in_flight) + len(self._queued)
 
+    @property
+    def _room(self) -> int:
+        """Claims this scheduler can take now: free run slots plus the claim-ahead queue."""
+        return self._max + self._claim_ahead - self.in_flight
+
     def start(self) -> None:
         tune_gc()
         # A tick still claiming when the next is due is normal under load, not a warning.
@@ -147,7 +152,7 @@ class Scheduler:
         claimed_total = 0
         async with self._claiming:
             for _ in range(100):  # bounded: at most 100 batches a tick
-                room = self._max + self._claim_ahead - self.in_flight
+                room = self._room
                 if room <= 0 or self._stopping:
                     break
                 try:
@@ -227,7 +232,7 @@ class Scheduler:
                 self._metrics.schedule_lag.observe(max(lag, 0.0))
                 parsed = self._parsed(claim)
                 if isinstance(parsed, LighthouseError):
-                    result = CheckResult(ok=False, error_code=parsed.code, error=str(parsed))
+                    result = not_runnable(parsed)
                     description = claim.target_host
                 else:
                     check = get_check_type(claim.type)
@@ -258,7 +263,7 @@ class Scheduler:
         of waiting for the next tick (ticks alone cap throughput at batch x ticks/s)."""
         if (self._backlog and not self._stopping and not self._claiming.locked()
                 and (self._refill is None or self._refill.done())
-                and self._max + self._claim_ahead - self.in_flight >= self._refill_at):
+                and self._room >= self._refill_at):
             self._refill = asyncio.create_task(self.tick(), name="scheduler-refill")
 
     def _type_metrics(self, type_name: str) -> tuple[Any, Any, Any]:

@@ -20,7 +20,7 @@ async def run_check(type_name: str, raw_config: dict[str, Any], ctx: CheckContex
         check = get_check_type(type_name)
         config = parse_config(type_name, raw_config)
     except LighthouseError as exc:
-        return CheckResult(ok=False, error_code=exc.code, error=str(exc))
+        return not_runnable(exc)
     return await run_parsed(check, config, ctx)
 
 
@@ -29,6 +29,11 @@ async def run_parsed(check: CheckType[Any], config: CheckConfig, ctx: CheckConte
         return await check.run(config, ctx)
     except Exception as exc:  # CancelledError is not an Exception: it propagates
         return crashed(check, exc)
+
+
+def not_runnable(exc: LighthouseError) -> CheckResult:
+    """The result of a check whose stored config or type was refused: a failed check."""
+    return CheckResult(ok=False, error_code=exc.code, error=str(exc))
 
 
 def crashed(check: CheckType[Any], exc: Exception) -> CheckResult:

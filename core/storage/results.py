@@ -399,7 +399,7 @@ def _log_change(f: Finished, before: State, after: State, error: str | None) -> 
     if not changes_log.isEnabledFor(level):
         return  # a new fleet's first results are all changes: build no line nobody reads
     c = f.claim
-    public_id = str(c.public_id) if c.public_id is not None else str(c.id)
+    public_id = str(c.public_id)
     reason = f": {error}" if error and not f.result.ok else ""
     changes_log.log(
         level,

@@ -81,10 +81,10 @@ class ClaimedCheck:
     language: str
     due_at: datetime
     claimed_at: datetime
-    # The id people see (CLI, logs, the per-monitor gauges); None only for hand-made claims.
-    public_id: UUID | None = None
+    # The id people see (CLI, logs, the per-monitor gauges).
+    public_id: UUID
     # The claim's row: the rest of the state is decoded from it when a result needs it.
-    row: Any = field(default=None, repr=False, compare=False)
+    row: Any = field(repr=False, compare=False)
 
     @cached_property
     def config(self) -> dict[str, Any]:
