@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import aiohttp
+import yarl
 from lighthouse.core.checks.base import (
     CheckConfig,
     CheckContext,
@@ -91,6 +92,13 @@ class HttpConfig(CheckConfig):
                 raise ValueError("header names and values cannot contain line breaks")
         return value
 
+    @functools.cached_property
+    def request_url(self) -> yarl.URL:
+        """The URL parsed once per config, not at every check: aiohttp parses a string URL
+        per request (about 3 µs for one it has not seen) and caches what it reads from the
+        parsed URL (host, port, path) on that object."""
+        return yarl.URL(self.url)
+
     @model_validator(mode="after")
     def _body_method(self) -> HttpConfig:
         if self.body is not None and self.method in ("GET", "HEAD", "OPTIONS"):
@@ -170,7 +178,7 @@ class HttpCheck(CheckTypeBase):
         try:
             async with ctx.session.request(
                 config.method,
-                config.url,
+                config.request_url,
                 headers=config.headers or None,
                 data=config.body.encode() if config.body is not None else None,
                 allow_redirects=config.follow_redirects,
