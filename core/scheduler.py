@@ -100,8 +100,16 @@ class Scheduler:
         # ones of a batch finish. A queued claim is only a claim, not a waiting task.
         self._queued: deque[tuple[ClaimedCheck, float]] = deque()
         self._claim_ahead = claim_ahead
+        # Checks run on long-lived worker tasks, at most max_concurrency of them, started as
+        # the load first needs them; an idle worker waits on a future of its own in _idle.
+        # A task per check cost its creation, first step and teardown at every check.
+        self._workers: set[asyncio.Task[None]] = set()
+        self._idle: deque[asyncio.Future[None]] = deque()
+        # Claims a worker holds (waiting for a host slot or running): id -> that worker.
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._started: set[int] = set()
+        # Claims taken and not run because the scheduler stopped: released at stop.
+        self._unrun: list[int] = []
         self._aps: AsyncIOScheduler | None = None
         self._claiming = asyncio.Lock()
         self._stopping = False
@@ -213,12 +221,38 @@ class Scheduler:
             log.warning("could not prune the per-monitor gauges", exc_info=True)
 
     def _dispatch(self) -> None:
-        """Start queued claims while fewer than max_concurrency checks run."""
-        while self._queued and len(self._in_flight) < self._max and not self._stopping:
+        """Wake an idle worker per queued claim; start workers while fewer than
+        max_concurrency exist. A worker that ends a check takes the next claim itself."""
+        waiting = len(self._queued)
+        while waiting and self._idle:
+            idle = self._idle.popleft()
+            if not idle.done():  # a cancelled worker leaves its future behind
+                idle.set_result(None)
+                waiting -= 1
+        while waiting > 0 and len(self._workers) < self._max and not self._stopping:
+            worker = asyncio.create_task(self._work(), name="check-worker")
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
+            waiting -= 1
+
+    async def _work(self) -> None:
+        """Run queued claims one after another until the scheduler stops."""
+        me = asyncio.current_task()
+        assert me is not None
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            if not self._queued:
+                idle = loop.create_future()
+                self._idle.append(idle)
+                await idle
+                continue
             claim, received = self._queued.popleft()
-            self._in_flight[claim.id] = asyncio.create_task(self._run(claim, received))
+            self._in_flight[claim.id] = me
+            await self._run(claim, received)
+            self._maybe_refill()
 
     async def _run(self, claim: ClaimedCheck, received: float) -> None:
+        finished = False
         try:
             async with self._host_slots[claim.target_host or "-"]:
                 if self._stopping:
@@ -249,14 +283,15 @@ class Scheduler:
                 (up if result.ok else down).inc()
                 checked_at = claim.claimed_at + timedelta(seconds=started - received + elapsed)
                 self._writer.add(Finished(claim, result, checked_at, description))
+                finished = True
                 self.checks_run += 1
         except Exception:
             log.exception("check crashed", extra={"monitor_id": claim.id})
         finally:
             self._in_flight.pop(claim.id, None)
             self._started.discard(claim.id)
-            self._dispatch()
-            self._maybe_refill()
+            if not finished and self._stopping:  # skipped, or cancelled at stop
+                self._unrun.append(claim.id)
 
     def _maybe_refill(self) -> None:
         """Under a backlog, claim again as soon as a quarter of the slots are free instead
@@ -304,18 +339,19 @@ class Scheduler:
             self._aps.shutdown(wait=False)
             await asyncio.sleep(0)
             self._aps = None
-        not_started = [mid for mid in self._in_flight if mid not in self._started]
-        running = [t for mid, t in self._in_flight.items() if mid in self._started]
+        # Workers that run no check (idle, or waiting for a host slot) end now; running
+        # checks get the grace, then are cancelled. Every claim not run is released.
+        running = {t for mid, t in self._in_flight.items() if mid in self._started}
+        for worker in self._workers - running:
+            worker.cancel()
         if running:
             _done, pending = await asyncio.wait(running, timeout=grace_s)
-            for task in pending:
-                task.cancel()
-        for mid in not_started:
-            waiting = self._in_flight.get(mid)
-            if waiting is not None:
-                waiting.cancel()
-        leftover = [*self._in_flight, *(claim.id for claim, _ in self._queued)]
+            for worker in pending:
+                worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        leftover = [*self._unrun, *(claim.id for claim, _ in self._queued)]
+        self._unrun.clear()
         self._queued.clear()
-        await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+        self._idle.clear()
         await release(self._pool, self.worker_id, leftover)
         await self._writer.stop()

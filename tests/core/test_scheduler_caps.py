@@ -128,3 +128,25 @@ async def test_stop_releases_queued_claims(dsn: str, pool: asyncpg.Pool) -> None
     assert await pool.fetchval("SELECT count(*) FROM check_history") == 2
     assert await pool.fetchval(
         "SELECT count(*) FROM monitors WHERE claimed_by IS NULL AND next_due <= now()") == 18
+
+
+async def test_stop_releases_claims_waiting_for_a_host_slot(dsn: str, pool: asyncpg.Pool) -> None:
+    """A worker that holds a claim and waits for its host's slot has not started it: the
+    stop gives the running checks their grace and releases the waiting claims, even when
+    a slot frees during the grace."""
+    async with _running(dsn, pool, delay=0.4, per_host=5, max_concurrency=6,
+                        per_host_concurrency=1, claim_batch=10, claim_ahead=0
+                        ) as (scheduler, targets):
+        assert await scheduler.tick() == 6
+        for _ in range(500):  # until one check runs on each host (5 s at most)
+            if targets.total_open >= 2:
+                break
+            await asyncio.sleep(0.01)
+        assert len(scheduler._in_flight) == 6 and len(scheduler._started) == 2
+        await scheduler.stop(grace_s=5)
+        assert scheduler.in_flight == 0
+    assert targets.hits == 2
+    assert await pool.fetchval("SELECT count(*) FROM check_history") == 2
+    # the four that waited are due again at once, like the four never claimed
+    assert await pool.fetchval(
+        "SELECT count(*) FROM monitors WHERE claimed_by IS NULL AND next_due <= now()") == 8
