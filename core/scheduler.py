@@ -17,7 +17,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from lighthouse.core.checks import get_check_type, parse_config
-from lighthouse.core.checks.base import CheckConfig, CheckContext
+from lighthouse.core.checks.base import CheckConfig, CheckContext, CheckResult
 from lighthouse.core.checks.runner import crashed, not_runnable
 from lighthouse.core.errors import LighthouseError
 from lighthouse.core.faultlog import RepeatedFailure
@@ -236,7 +236,11 @@ class Scheduler:
             waiting -= 1
 
     async def _work(self) -> None:
-        """Run queued claims one after another until the scheduler stops."""
+        """Run queued claims one after another until the scheduler stops.
+
+        The check's coroutine is awaited here, in the worker itself, not through helpers:
+        every resume of a check (each socket event of its request) passes through every
+        coroutine between it and its task."""
         me = asyncio.current_task()
         assert me is not None
         loop = asyncio.get_running_loop()
@@ -248,50 +252,55 @@ class Scheduler:
                 continue
             claim, received = self._queued.popleft()
             self._in_flight[claim.id] = me
-            await self._run(claim, received)
+            finished = False
+            try:
+                async with self._host_slots[claim.target_host or "-"]:
+                    if self._stopping:
+                        continue  # released below
+                    started, parsed = self._begin(claim, received)
+                    if isinstance(parsed, LighthouseError):
+                        result = not_runnable(parsed)
+                        description = claim.target_host
+                    else:
+                        check = get_check_type(claim.type)
+                        try:
+                            result = await check.run(parsed, self._ctx)
+                        except Exception as exc:  # a check type's bug is a failed check
+                            result = crashed(check, exc)
+                        description = check.describe(parsed)
+                    self._finish(claim, result, description, received, started)
+                    finished = True
+            except Exception:
+                log.exception("check crashed", extra={"monitor_id": claim.id})
+            finally:
+                self._in_flight.pop(claim.id, None)
+                self._started.discard(claim.id)
+                if not finished and self._stopping:  # skipped, or cancelled at stop
+                    self._unrun.append(claim.id)
             self._maybe_refill()
 
-    async def _run(self, claim: ClaimedCheck, received: float) -> None:
-        finished = False
-        try:
-            async with self._host_slots[claim.target_host or "-"]:
-                if self._stopping:
-                    return
-                self._started.add(claim.id)
-                started = time.monotonic()
-                lag = (claim.claimed_at - claim.due_at).total_seconds() + (started - received)
-                self.lags.append(lag)
-                if len(self.lags) > 200_000:
-                    del self.lags[:100_000]
-                self._metrics.schedule_lag.observe(max(lag, 0.0))
-                parsed = self._parsed(claim)
-                if isinstance(parsed, LighthouseError):
-                    result = not_runnable(parsed)
-                    description = claim.target_host
-                else:
-                    check = get_check_type(claim.type)
-                    # The check's coroutine is awaited here, not through a helper: every
-                    # resume of a check passes through each coroutine between it and its task.
-                    try:
-                        result = await check.run(parsed, self._ctx)
-                    except Exception as exc:  # a check type's bug is a failed check
-                        result = crashed(check, exc)
-                    description = check.describe(parsed)
-                elapsed = time.monotonic() - started
-                duration, up, down = self._type_metrics(claim.type)
-                duration.observe(elapsed)
-                (up if result.ok else down).inc()
-                checked_at = claim.claimed_at + timedelta(seconds=started - received + elapsed)
-                self._writer.add(Finished(claim, result, checked_at, description))
-                finished = True
-                self.checks_run += 1
-        except Exception:
-            log.exception("check crashed", extra={"monitor_id": claim.id})
-        finally:
-            self._in_flight.pop(claim.id, None)
-            self._started.discard(claim.id)
-            if not finished and self._stopping:  # skipped, or cancelled at stop
-                self._unrun.append(claim.id)
+    def _begin(self, claim: ClaimedCheck, received: float
+               ) -> tuple[float, CheckConfig | LighthouseError]:
+        """Mark the claim started and record its lag; its start time and parsed config."""
+        self._started.add(claim.id)
+        started = time.monotonic()
+        lag = (claim.claimed_at - claim.due_at).total_seconds() + (started - received)
+        self.lags.append(lag)
+        if len(self.lags) > 200_000:
+            del self.lags[:100_000]
+        self._metrics.schedule_lag.observe(max(lag, 0.0))
+        return started, self._parsed(claim)
+
+    def _finish(self, claim: ClaimedCheck, result: CheckResult, description: str,
+                received: float, started: float) -> None:
+        """Count the result and hand it to the writer."""
+        elapsed = time.monotonic() - started
+        duration, up, down = self._type_metrics(claim.type)
+        duration.observe(elapsed)
+        (up if result.ok else down).inc()
+        checked_at = claim.claimed_at + timedelta(seconds=started - received + elapsed)
+        self._writer.add(Finished(claim, result, checked_at, description))
+        self.checks_run += 1
 
     def _maybe_refill(self) -> None:
         """Under a backlog, claim again as soon as a quarter of the slots are free instead
