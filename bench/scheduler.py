@@ -8,8 +8,13 @@ before the scheduler's window and half after).
 
     .venv/bin/python bench/scheduler.py --monitors 10000 --interval 30 --duration 60
     .venv/bin/python bench/scheduler.py --monitors 300000 --interval 30 --duration 40 --warmup 150
+    .venv/bin/python bench/scheduler.py --monitors 300000 --interval 30 --duration 40 --warmup 150 --rounds 4
 
-The second is saturated, measured on a fleet that has run (every monitor checked once).
+The second and third are saturated, measured on a fleet that has run (every monitor
+checked once). With ``--rounds N`` the window is cut into N parts with a raw loop
+before each and after the last, the scheduler paused (it claims nothing and its claims
+drain) while the raw loop runs: a VM whose speed drifts within the run then moves each
+part's two figures alike, and the ratio is given per part and as their median.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ import argparse
 import asyncio
 import gc
 import os
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -172,29 +179,55 @@ async def insert_monitors(pool: Pool, targets: list[str], interval_s: int) -> No
     )
 
 
+class PausableScheduler(Scheduler):
+    """The scheduler, with a switch that stops its claims (bench only): while paused, what
+    it claimed drains and the raw loop has the process to itself. It reaches into the
+    scheduler's claim loop (``_room``, ``_claiming``): a tick that is claiming when the
+    pause starts stops at its next batch."""
+
+    paused = False
+
+    @property
+    def _room(self) -> int:
+        return 0 if self.paused else super()._room
+
+    async def pause(self, limit_s: float = 30.0) -> None:
+        self.paused = True
+        for _ in range(int(limit_s / 0.05)):  # until no claim runs or is made (bounded)
+            if self.in_flight == 0 and not self._claiming.locked():
+                return
+            await asyncio.sleep(0.05)
+        raise RuntimeError("the scheduler did not drain")
+
+
 async def raw_ceiling(targets: list[str], concurrency: int, seconds: float,
-                      meter: CpuMeter, gc_clock: GcClock) -> tuple[float, dict[str, float], float]:
+                      meter: CpuMeter, gc_clock: GcClock,
+                      session: aiohttp.ClientSession | None = None,
+                      ) -> tuple[float, dict[str, float], float]:
     """A plain aiohttp loop over the same URLs: the most this machine does without us.
     Returns requests/s, the CPU microseconds per request of each process, and the share
-    of the time this process spent in the garbage collector."""
+    of the time this process spent in the garbage collector. ``session``: one to reuse
+    (its connections already open) instead of a new one."""
+    if session is None:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as own:
+            return await raw_ceiling(targets, concurrency, seconds, meter, gc_clock, own)
     done = 0
     deadline = time.monotonic() + seconds
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        async def worker(offset: int) -> None:
-            nonlocal done
-            i = offset
-            while time.monotonic() < deadline:
-                async with session.get(targets[i % len(targets)]) as resp:
-                    await resp.read()
-                done += 1
-                i += concurrency
-        started = time.monotonic()
-        before, gc_before = meter.reading(), gc_clock.seconds
-        await asyncio.gather(*(worker(k) for k in range(concurrency)))
-        elapsed = time.monotonic() - started
-        return (done / elapsed, CpuMeter.per_item_us(before, meter.reading(), done),
-                (gc_clock.seconds - gc_before) / elapsed)
+
+    async def worker(offset: int) -> None:
+        nonlocal done
+        i = offset
+        while time.monotonic() < deadline:
+            async with session.get(targets[i % len(targets)]) as resp:
+                await resp.read()
+            done += 1
+            i += concurrency
+    started = time.monotonic()
+    before, gc_before = meter.reading(), gc_clock.seconds
+    await asyncio.gather(*(worker(k) for k in range(concurrency)))
+    elapsed = time.monotonic() - started
+    return (done / elapsed, CpuMeter.per_item_us(before, meter.reading(), done),
+            (gc_clock.seconds - gc_before) / elapsed)
 
 
 async def warm_up(pool: Pool, writer: ResultWriter, limit_s: float) -> float:
@@ -221,13 +254,17 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     gc_clock = GcClock()
     tune_gc()  # the scheduler's collector settings for both raw runs too (start() sets them)
     proc = start_targets(args.hosts, port, args.duration * 3 + args.warmup + 120, args.target)
+    parts: list[dict[str, Any]] = []
     try:
         targets = urls(args.monitors, args.hosts, port)
         # The raw loop brackets the scheduler's window, half before and half after, so a
-        # machine whose speed drifts during the run (a shared VM) moves both figures alike.
+        # machine whose speed drifts during the run (a shared VM) moves both figures alike;
+        # with --rounds it runs between the parts of the window instead (interleaved below).
         raw_s = min(10.0, args.duration / 2)
-        raw_before = await raw_ceiling(targets, args.concurrency, raw_s, CpuMeter(proc.pid),
-                                       gc_clock)
+        raws: list[tuple[float, dict[str, float], float]] = []
+        if args.rounds == 1:
+            raws.append(await raw_ceiling(targets, args.concurrency, raw_s, CpuMeter(proc.pid),
+                                          gc_clock))
         async with fresh_database() as (pool, _dsn):
             await insert_monitors(pool, targets, args.interval)
             await pool.execute("CREATE TABLE bench_schedule AS SELECT id, next_due, interval_s "
@@ -236,7 +273,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             session = make_session(guard)
             writer = ResultWriter(pool, "bench")
             writer.start()
-            scheduler = Scheduler(
+            scheduler = PausableScheduler(
                 pool, CheckContext(session, guard), writer, Metrics(), worker_id="bench",
                 max_concurrency=args.concurrency, per_host_concurrency=args.per_host,
                 tick_s=args.tick, config_cache=max(200_000, args.monitors),
@@ -246,23 +283,21 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             meter = CpuMeter(proc.pid, postmaster[0] if postmaster else None)
             scheduler.start()
             warmed = await warm_up(pool, writer, args.warmup)
-            t0 = time.monotonic()
-            cpu_before = meter.reading()
-            gc_before = gc_clock.seconds
-            checks_before = scheduler.checks_run
             scheduler.lags.clear()
             window_start = await pool.fetchval("SELECT now()")
-            await asyncio.sleep(args.duration)
+            if args.rounds == 1:
+                part = await measure(scheduler, meter, gc_clock, args.duration)
+                parts.append(part)
+            else:
+                parts, raws = await interleaved(scheduler, writer, meter, gc_clock, targets,
+                                                args, proc.pid)
             window_end = await pool.fetchval("SELECT now()")
-            checks = scheduler.checks_run - checks_before
-            elapsed = time.monotonic() - t0
-            gc_sched = (gc_clock.seconds - gc_before) / elapsed
-            cpu_sched = CpuMeter.per_item_us(cpu_before, meter.reading(), checks)
             lags = list(scheduler.lags)
             await scheduler.stop()
             await session.close()
-            # A due slot inside the window (less 2 s of grace at the end) with no check is missed.
-            missed = await pool.fetchval(
+            # A due slot inside the window (less 2 s of grace at the end) with no check is
+            # missed; with --rounds the pauses leave slots unchecked, so none is counted.
+            missed = None if args.rounds > 1 else await pool.fetchval(
                 """
                 WITH slots AS (
                     SELECT b.id, count(*) AS expected
@@ -280,30 +315,78 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             )
             rows = await pool.fetchval("SELECT count(*) FROM check_history")
             failed = await pool.fetchval("SELECT count(*) FROM check_history WHERE NOT ok")
-        raw_after = await raw_ceiling(targets, args.concurrency, raw_s, CpuMeter(proc.pid),
-                                      gc_clock)
-        ceiling = (raw_before[0] + raw_after[0]) / 2
-        gc_raw = (raw_before[2] + raw_after[2]) / 2
-        cpu_raw = {k: round((raw_before[1][k] + raw_after[1][k]) / 2, 1) for k in raw_after[1]}
+        if args.rounds == 1:
+            raws.append(await raw_ceiling(targets, args.concurrency, raw_s, CpuMeter(proc.pid),
+                                          gc_clock))
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    checks = sum(p["checks"] for p in parts)
+    elapsed = sum(p["seconds"] for p in parts)
     checks_per_s = checks / elapsed
+    ceiling = statistics.mean(r[0] for r in raws)
+    # Each part against the mean of the raw loops on both sides of it.
+    part_ratios = [p["checks"] / p["seconds"] / ((raws[i][0] + raws[i + 1][0]) / 2)
+                   for i, p in enumerate(parts)]
+    cpu_sched = {k: round(sum(p["cpu_s"][k] for p in parts) * 1e6 / max(checks, 1), 1)
+                 for k in parts[0]["cpu_s"]}
+    cpu_raw = {k: round(statistics.mean(r[1][k] for r in raws), 1) for k in raws[0][1]}
     return {
         "bench": "scheduler", "monitors": args.monitors, "interval_s": args.interval,
-        "duration_s": args.duration, "warmup_s": round(warmed, 1),
+        "duration_s": args.duration, "rounds": args.rounds, "warmup_s": round(warmed, 1),
         "demand_per_s": round(args.monitors / args.interval, 1),
         "checks_per_s": round(checks_per_s, 1), "rows_written": rows, "failed_checks": failed,
         "lag_p50_s": round(percentile(lags, 0.5) or 0, 4),
         "lag_p99_s": round(percentile(lags, 0.99) or 0, 4),
-        "missed": int(missed), "rss_mb": round(rss_mb(), 1),
+        "missed": None if missed is None else int(missed), "rss_mb": round(rss_mb(), 1),
         "raw_ceiling_per_s": round(ceiling, 1),
-        "raw_before_after_per_s": [round(raw_before[0], 1), round(raw_after[0], 1)],
+        "raw_runs_per_s": [round(r[0], 1) for r in raws],
         "ratio_to_ceiling": round(checks_per_s / ceiling, 3) if ceiling else None,
+        "ratio_per_part": [round(r, 3) for r in part_ratios],
+        "ratio_median": round(statistics.median(part_ratios), 3),
         "cpu_us_per_check": cpu_sched, "raw_cpu_us_per_request": cpu_raw,
-        "gc_share": {"scheduler": round(gc_sched, 3), "raw": round(gc_raw, 3)},
+        "gc_share": {"scheduler": round(sum(p["gc_s"] for p in parts) / elapsed, 3),
+                     "raw": round(statistics.mean(r[2] for r in raws), 3)},
         "target": args.target, "concurrency": args.concurrency, "machine": machine(),
     }
+
+
+async def measure(scheduler: Scheduler, meter: CpuMeter, gc_clock: GcClock,
+                  seconds: float) -> dict[str, Any]:
+    """Checks, seconds, CPU seconds by process and collector seconds of ``seconds`` of
+    the running scheduler."""
+    t0, cpu_before, gc_before = time.monotonic(), meter.reading(), gc_clock.seconds
+    checks_before = scheduler.checks_run
+    await asyncio.sleep(seconds)
+    cpu_after = meter.reading()
+    return {"checks": scheduler.checks_run - checks_before, "seconds": time.monotonic() - t0,
+            "cpu_s": {k: cpu_after[k] - cpu_before[k] for k in cpu_after},
+            "gc_s": gc_clock.seconds - gc_before}
+
+
+async def interleaved(scheduler: PausableScheduler, writer: ResultWriter, meter: CpuMeter,
+                      gc_clock: GcClock, targets: list[str], args: argparse.Namespace,
+                      targets_pid: int,
+                      ) -> tuple[list[dict[str, Any]], list[tuple[float, dict[str, float], float]]]:
+    """raw, part, raw, part, ..., raw: the scheduler paused and drained (its results
+    written) while the raw loop runs, resumed for each part of the window."""
+    part_s = args.duration / args.rounds
+    raw_s = min(5.0, part_s / 2)
+    parts, raws = [], []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as raw_session:
+        for i in range(args.rounds + 1):
+            await scheduler.pause()
+            await writer.flush()
+            ran = scheduler.checks_run
+            raws.append(await raw_ceiling(targets, args.concurrency, raw_s,
+                                          CpuMeter(targets_pid), gc_clock, raw_session))
+            if scheduler.checks_run != ran:
+                raise RuntimeError("the scheduler ran checks while the raw loop measured")
+            if i == args.rounds:
+                break
+            scheduler.paused = False
+            parts.append(await measure(scheduler, meter, gc_clock, part_s))
+    return parts, raws
 
 
 def main() -> None:
@@ -319,11 +402,17 @@ def main() -> None:
     p.add_argument("--warmup", type=float, default=0.0,
                    help="seconds at most to run first, until every monitor has been checked "
                         "once; the measured window starts after it (0: no warm-up)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="parts of the window, with a raw loop before each and after the "
+                        "last while the scheduler is paused (saturated runs; 1: the raw "
+                        "loop before the database is made and after the scheduler stops)")
     p.add_argument("--target", choices=("minimal", "aiohttp"), default="minimal",
                    help="target servers: a fixed-answer protocol (default) or aiohttp.web")
     args = p.parse_args()
     if not 1 <= args.duration <= 600:
         p.error("--duration must be 1..600 s")
+    if not 1 <= args.rounds <= 20:
+        p.error("--rounds must be 1..20")
     if not 0 <= args.warmup <= 600:
         p.error("--warmup must be 0..600 s")
     emit(asyncio.run(run(args)))
