@@ -19,6 +19,7 @@ class Target:
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
     hits: int = 0
     port: int = 0
+    raw_paths: list[str] = field(default_factory=list)  # path and query of each request, as sent
 
     @property
     def url(self) -> str:
@@ -29,6 +30,7 @@ class Target:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.hits += 1
+        self.raw_paths.append(request.raw_path)
         if request.path == "/redirect":
             raise web.HTTPFound("/")
         if request.path == "/loop":

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import trustme
 from aiohttp import web
+from lighthouse.core.checks import get_check_type, parse_config
 from lighthouse.core.checks.base import CheckContext
 from lighthouse.core.checks.runner import run_check
 from lighthouse.core.http_client import make_session
@@ -80,34 +81,18 @@ async def test_method_headers_and_body_are_sent(check_context: CheckContext) -> 
     assert r.ok and seen == {"method": "POST", "h": "1", "body": '{"a":1}'}
 
 
-async def test_parsed_url_is_kept_and_sends_what_the_text_would(check_context: CheckContext
-                                                                 ) -> None:
+async def test_parsed_url_is_kept_and_sends_what_the_text_would(check_context: CheckContext,
+                                                                 target: Target) -> None:
     """The URL is parsed once per config (core/checks/http.py ``request_url``); the path
     and query the target sees are what aiohttp sends for the same URL given as text."""
-    from lighthouse.core.checks import get_check_type, parse_config
-
-    seen: list[str] = []
-
-    async def handler(request: web.Request) -> web.Response:
-        seen.append(request.raw_path)
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    port = runner.addresses[0][1]
-    url = f"http://127.0.0.1:{port}/a b/%7Euser/ñ?q=x y&r=%2F#frag"
+    url = target.path("/a b/%7Euser/ñ?q=x y&r=%2F#frag")
     config = parse_config("http", {"url": url})
-    try:
-        for _ in range(2):
-            assert (await get_check_type("http").run(config, check_context)).ok
-        async with check_context.session.get(url) as resp:  # the same URL as text
-            assert resp.status == 200
-    finally:
-        await runner.cleanup()
+    for _ in range(2):
+        assert (await get_check_type("http").run(config, check_context)).ok
+    async with check_context.session.get(url) as resp:  # the same URL as text
+        assert resp.status == 200
     assert config.request_url is config.request_url
+    seen = target.raw_paths
     assert len(seen) == 3 and seen[0] == seen[1] == seen[2], seen
     assert seen[0].startswith("/a%20b/") and "#" not in seen[0], seen
 
